@@ -1,0 +1,155 @@
+// End-to-end benchmarks of the in-process core (issue: core). Prints a table.
+//
+//   bookkeeping  10,000 trials x 1 step of a trivial trainable, default loggers on
+//   throughput   96 concurrent trials reporting as fast as they can for 10 s, loggers on
+//   scale        1,000,000 one-step trials, per-trial files off: peak RSS and the time of
+//                the first vs the last 100,000 trials
+//
+// Usage: e2e_core [--quick] [--only NAME] [DIR]   (DIR: where results go, default /tmp)
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tune/tune.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+long peak_rss_kb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+tune::RunOptions base_options(const std::filesystem::path& dir, const std::string& name) {
+  tune::RunOptions options;
+  options.name = name;
+  options.local_dir = dir.string();
+  options.verbose = 0;
+  options.raise_on_failed_trial = true;
+  return options;
+}
+
+// Records when every `every`-th trial completes.
+class CompletionClock : public tune::Callback {
+ public:
+  explicit CompletionClock(int64_t every) : every_(every) {}
+  void on_trial_complete(const tune::TrialView&) override {
+    if (++done_ % every_ == 0) marks_.push_back(Clock::now());
+  }
+  std::vector<Clock::time_point> marks_;
+
+ private:
+  int64_t every_;
+  int64_t done_ = 0;
+};
+
+struct Row {
+  std::string name, measure, value, target, verdict;
+};
+
+Row bookkeeping(const std::filesystem::path& dir, int64_t trials) {
+  auto options = base_options(dir, "bench_bookkeeping");
+  options.num_samples = trials;
+  options.num_cpus = 2;
+  options.config = {{"x", tune::uniform(0, 1)}};
+  const auto start = Clock::now();
+  tune::run([](const tune::Config& c, tune::Reporter& r) { r.report({{"score", c["x"]}}); }, std::move(options));
+  const double s = seconds_since(start);
+  return {"bookkeeping", fmt::format("{} trials x 1 step, loggers on", trials), fmt::format("{:.2f} s ({:.0f} us/trial)", s, s / trials * 1e6),
+          "< 5 s for 10,000", trials == 10000 ? (s < 5 ? "met" : "MISSED") : "(quick)"};
+}
+
+Row throughput(const std::filesystem::path& dir, double seconds) {
+  auto options = base_options(dir, "bench_throughput");
+  options.num_samples = 96;
+  options.num_cpus = 96;
+  options.time_budget_s = seconds;
+  std::atomic<int64_t> results{0};
+  const auto start = Clock::now();
+  tune::run(
+      [&results](const tune::Config&, tune::Reporter& r) {
+        for (int64_t i = 0;; ++i) {
+          r.report({{"score", static_cast<double>(i)}, {"loss", 1.0 / static_cast<double>(i + 1)}});
+          results.fetch_add(1, std::memory_order_relaxed);
+        }
+      },
+      std::move(options));
+  const double s = seconds_since(start);
+  const double rate = static_cast<double>(results.load()) / s;
+  return {"throughput", fmt::format("96 concurrent trials, {:.0f} s, loggers on", seconds),
+          fmt::format("{:.0f} results/s", rate), ">= 100,000 results/s", rate >= 100000 ? "met" : "MISSED"};
+}
+
+std::vector<Row> scale(const std::filesystem::path& dir, int64_t trials) {
+  auto options = base_options(dir, "bench_scale");
+  options.num_samples = trials;
+  options.num_cpus = 2;
+  options.write_trial_files = false;
+  options.config = {{"x", tune::uniform(0, 1)}, {"y", tune::choice({"a", "b", "c"})}};
+  const int64_t block = trials / 10;
+  auto clock = std::make_shared<CompletionClock>(block);
+  options.callbacks.push_back(clock);
+  const auto start = Clock::now();
+  tune::run([](const tune::Config& c, tune::Reporter& r) { r.report({{"score", c["x"]}}); }, std::move(options));
+  const double s = seconds_since(start);
+  const double first = std::chrono::duration<double>(clock->marks_.front() - start).count();
+  const double last =
+      std::chrono::duration<double>(clock->marks_.back() - clock->marks_[clock->marks_.size() - 2]).count();
+  const double rss_mb = static_cast<double>(peak_rss_kb()) / 1024.0;
+  const bool full = trials == 1000000;
+  return {{"scale", fmt::format("{} one-step trials, files off: total", trials), fmt::format("{:.1f} s", s), "", ""},
+          {"scale", "peak RSS", fmt::format("{:.0f} MB", rss_mb), "< 1 GB", full ? (rss_mb < 1024 ? "met" : "MISSED") : "(quick)"},
+          {"scale", fmt::format("last {} / first {} trials", block, block),
+           fmt::format("{:.2f} s / {:.2f} s = {:.2f}x", last, first, last / first), "<= 1.5x",
+           full ? (last / first <= 1.5 ? "met" : "MISSED") : "(quick)"}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  std::string only;
+  std::filesystem::path dir = "/tmp";
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) quick = true;
+    else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
+    else dir = argv[i];
+  }
+  dir /= fmt::format("tune_bench_{}", getpid());
+  std::vector<Row> rows;
+  try {
+    if (only.empty() || only == "bookkeeping") rows.push_back(bookkeeping(dir, quick ? 1000 : 10000));
+    if (only.empty() || only == "throughput") rows.push_back(throughput(dir, quick ? 2 : 10));
+    if (only.empty() || only == "scale") {
+      for (auto& r : scale(dir, quick ? 100000 : 1000000)) rows.push_back(r);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "benchmark failed: " << e.what() << "\n";
+    std::filesystem::remove_all(dir);
+    return 1;
+  }
+  std::filesystem::remove_all(dir);
+  std::cout << fmt::format("| {:<11} | {:<45} | {:<28} | {:<20} | {:<7} |\n", "benchmark", "measure", "value", "target",
+                           "verdict");
+  std::cout << fmt::format("|{:-<13}|{:-<47}|{:-<30}|{:-<22}|{:-<9}|\n", "", "", "", "", "");
+  for (const auto& r : rows) {
+    std::cout << fmt::format("| {:<11} | {:<45} | {:<28} | {:<20} | {:<7} |\n", r.name, r.measure, r.value, r.target,
+                             r.verdict);
+  }
+  return 0;
+}

@@ -1,0 +1,111 @@
+// tune/run.h — tune::run(): run an experiment and return its analysis.
+//
+// RunOptions carries every option of the guide's tune.run with the same names. Options
+// are validated before anything starts; a violation throws TuneError naming the field.
+// Trials that fail do not throw: they end in ERROR with error.txt (unless fail_fast), and
+// run() throws TuneError("trials did not complete") at the end only when
+// raise_on_failed_trial is set.
+// Thread-safety: run() may be called from any thread; one experiment per call.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tune/analysis.h"
+#include "tune/callback.h"
+#include "tune/json.h"
+#include "tune/resources.h"
+#include "tune/scheduler.h"
+#include "tune/search_space.h"
+#include "tune/searcher.h"
+#include "tune/stopper.h"
+#include "tune/trainable.h"
+#include "tune/trial.h"
+
+namespace tune {
+
+// How the console status is printed.
+struct ReporterOptions {
+  int max_progress_rows = 20;
+  int max_error_rows = 20;
+  double max_report_frequency_s = 5.0;
+  // Where status goes; null = std::cout.
+  std::ostream* out = nullptr;
+  // Live progress bar of finished/total trials when `out` is a terminal.
+  bool progress_bar = true;
+};
+
+struct RunOptions {
+  // Experiment name; the directory is <local_dir>/<name>. Default: "<trainable>_<date>".
+  std::string name;
+  // The search space.
+  Space config;
+  // Repeats of the whole grid, each with fresh random values; -1 = until stopped.
+  int64_t num_samples = 1;
+  // Stopping: {{"training_iteration", 10}, {"a/b", 0.9}} (any key reaching its value), a
+  // function (trial_id, result) -> bool, or a std::shared_ptr<Stopper>.
+  StopSpec stop;
+  // Per trial; default {cpu: 1} or the trainable's default_resource_request.
+  std::optional<Resources> resources_per_trial;
+  // Root of experiment directories; "~" is expanded.
+  std::string local_dir = "~/tune_results";
+  // Display name of a trial (also the prefix of its directory name).
+  std::function<std::string(const TrialView&)> trial_name_creator;
+  // The whole directory name of a trial (sanitised, bounded).
+  std::function<std::string(const TrialView&)> trial_dirname_creator;
+  // 0 silent, 1 status only, 2 status + brief per-trial results, 3 detailed.
+  int verbose = 2;
+  // The metric and mode ("min" | "max") handed to every plugin and the analysis.
+  std::string metric;
+  std::string mode;
+  // At most this many trials at once (0 = as many as resources allow).
+  int max_concurrent_trials = 0;
+  // Stop the experiment after this many seconds (0 = no limit).
+  double time_budget_s = 0;
+  // Makes sampling reproducible.
+  std::optional<uint64_t> seed;
+  // Stop everything at the first trial failure.
+  bool fail_fast = false;
+  // Throw TuneError at the end if any trial did not end TERMINATED.
+  bool raise_on_failed_trial = true;
+  // Retries of a failed trial; -1 = forever.
+  int max_failures = 0;
+  // The local pool (the guide's ray.init(num_cpus=...)): defaults from the machine.
+  std::optional<double> num_cpus;
+  std::optional<double> num_gpus;
+  std::map<std::string, double> custom_resources;
+  // Everything sequential on the calling thread (debugging).
+  bool local_mode = false;
+  // Per-trial loggers; default JSON + CSV (+ TensorBoard).
+  std::vector<LoggerFactory> loggers = default_loggers();
+  // Experiment-wide callbacks, called after the loggers.
+  std::vector<std::shared_ptr<Callback>> callbacks;
+  // Off: no trial directories and no per-trial files at all (for huge sweeps).
+  bool write_trial_files = true;
+  // Plugins; default FIFOScheduler and BasicVariantGenerator(config, num_samples, seed).
+  std::shared_ptr<TrialScheduler> scheduler;
+  std::shared_ptr<Searcher> search_alg;
+  ReporterOptions reporter;
+};
+
+ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options);
+
+// Class API: tune::run<MyTrainable>(options).
+template <typename T>
+ExperimentAnalysis run(RunOptions options) {
+  return run(make_trainable<T>(), std::move(options));
+}
+
+// Function API: tune::run(fn, options).
+inline ExperimentAnalysis run(TrainFunction function, RunOptions options, std::string name = "func") {
+  return run(make_trainable(std::move(name), std::move(function)), std::move(options));
+}
+
+}  // namespace tune

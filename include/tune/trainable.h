@@ -1,0 +1,115 @@
+// tune/trainable.h — the two training APIs.
+//
+// Class API: subclass tune::Trainable and implement step() (one iteration, one result);
+// optionally setup/save_checkpoint/load_checkpoint/reset_config/cleanup, and a static
+// `default_resource_request(const Config&)` returning std::optional<Resources>.
+//
+// Function API: a callable `void(const Config&, Reporter&)` that calls reporter.report(...)
+// once per iteration. report() blocks until the runner has decided; when the trial is
+// stopped it throws TrialStopped, which unwinds the function (RAII cleans up) and is
+// caught by tune — the trial then ends normally.
+//
+// Thread-safety: one trainable instance is only ever used by one thread at a time.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <typeinfo>
+#include <vector>
+
+#include "tune/json.h"
+#include "tune/resources.h"
+
+namespace tune {
+
+// What a running trial may ask about itself.
+struct TrialInfo {
+  std::string trial_id;
+  std::string trial_name;
+  std::string experiment_id;
+  std::filesystem::path trial_dir;  // empty when per-trial files are off
+  std::vector<int> gpu_ids;         // the GPUs this trial was given (empty without GPUs)
+  Resources resources;
+};
+
+class Trainable {
+ public:
+  virtual ~Trainable() = default;
+
+  virtual void setup(const Config& config) { (void)config; }
+  // One iteration of training; returns its result (a JSON object).
+  virtual Result step() = 0;
+  // Writes state into `dir` (exists, empty). Default: TuneError, not checkpointable.
+  virtual void save_checkpoint(const std::filesystem::path& dir);
+  virtual void load_checkpoint(const std::filesystem::path& dir);
+  // Reconfigures in place; return false when not supported (the trial is recreated).
+  virtual bool reset_config(const Config& new_config) {
+    (void)new_config;
+    return false;
+  }
+  virtual void cleanup() {}
+
+  const TrialInfo& trial_info() const { return info_; }
+  // Set by the executor before setup().
+  void set_trial_info(TrialInfo info) { info_ = std::move(info); }
+
+ private:
+  TrialInfo info_;
+};
+
+// Thrown by Reporter::report when the runner stopped the trial. Not an error.
+struct TrialStopped {};
+
+class Reporter {
+ public:
+  virtual ~Reporter() = default;
+  // Hands one result to the runner and waits for its decision; throws TrialStopped
+  // when the trial must end.
+  virtual void report(Result result) = 0;
+  void operator()(Result result) { report(std::move(result)); }
+  virtual const TrialInfo& trial_info() const = 0;
+};
+
+using TrainFunction = std::function<void(const Config& config, Reporter& reporter)>;
+using ResourceRequestFn = std::function<std::optional<Resources>(const Config& config)>;
+
+// A named way to make trials: either a class factory or a function.
+struct TrainableSpec {
+  std::string name;
+  std::function<std::unique_ptr<Trainable>()> factory;  // class API
+  TrainFunction function;                               // function API
+  ResourceRequestFn default_resource_request;           // may be empty
+};
+
+namespace detail {
+template <typename T, typename = void>
+struct HasResourceRequest : std::false_type {};
+template <typename T>
+struct HasResourceRequest<T, std::void_t<decltype(T::default_resource_request(std::declval<const Config&>()))>>
+    : std::true_type {};
+std::string demangle(const char* name);
+}  // namespace detail
+
+// Wraps a Trainable subclass; picks up T::default_resource_request when declared.
+template <typename T>
+TrainableSpec make_trainable(std::string name = {}) {
+  static_assert(std::is_base_of_v<Trainable, T>, "make_trainable<T>: T must derive from tune::Trainable");
+  TrainableSpec spec;
+  spec.name = name.empty() ? detail::demangle(typeid(T).name()) : std::move(name);
+  spec.factory = [] { return std::make_unique<T>(); };
+  if constexpr (detail::HasResourceRequest<T>::value) {
+    spec.default_resource_request = [](const Config& config) -> std::optional<Resources> {
+      return T::default_resource_request(config);
+    };
+  }
+  return spec;
+}
+
+// Wraps a training function.
+TrainableSpec make_trainable(std::string name, TrainFunction function);
+
+}  // namespace tune

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what building and testing tune needs, from Debian 12's archive, when missing.
+# Every package and why it is here: README.md, "Dependencies".
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build ccache pkg-config       # toolchain
+  nlohmann-json3-dev                            # configs and results are JSON trees
+  libfmt-dev                                    # formatting of messages, tables and names
+  libyaml-cpp-dev                               # YAML spec files and search spaces
+  libgtest-dev libgmock-dev                     # the test suite
+  libbenchmark-dev                              # bench/ micro-benchmarks
+  protobuf-compiler libprotobuf-dev             # tests decode TensorBoard files with the official schema
+  python3                                       # bench/ table scripts
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

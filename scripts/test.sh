@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The README's second command: install what is missing, build, and run every test:
+#   1. the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer,
+#   2. the runner/executor tests again under ThreadSanitizer,
+#   3. the downstream find_package(tune) check against an installed copy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install_deps.sh
+jobs=$(nproc)
+
+echo "== build: ASan + UBSan =="
+bash scripts/build.sh build-asan -DTUNE_SANITIZE=address,undefined -DTUNE_BUILD_BENCH=OFF
+echo "== test: ASan + UBSan =="
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+echo "== build: TSan (runner and executors) =="
+bash scripts/build.sh build-tsan -DTUNE_SANITIZE=thread -DTUNE_BUILD_BENCH=OFF -DTUNE_BUILD_EXAMPLES=OFF
+echo "== test: TSan =="
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R 'RunTest|Executor|Runner'
+
+echo "== install + find_package(tune) from a downstream project =="
+bash tests/install/check_install.sh build-asan

@@ -1,0 +1,180 @@
+// The default per-trial loggers: result.json (+ params.json) and progress.csv.
+#include <cmath>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/file_writer.h"
+#include "tune/callback.h"
+#include "tune/error.h"
+#include "tune/tensorboard.h"
+
+namespace tune {
+namespace {
+
+// result.json: one JSON object a line; params.json: the resolved config.
+class JsonLogger final : public Logger {
+ public:
+  JsonLogger(const ExperimentInfo& experiment, const TrialView& trial) {
+    (void)experiment;
+    write_file_atomic(trial.logdir() / "params.json", trial.config().dump(2) + "\n");
+    out_ = FileWriter(trial.logdir() / "result.json");
+  }
+  void on_result(const Result& result) override {
+    line_ = result.dump(-1, ' ', false, Json::error_handler_t::replace);
+    line_ += '\n';
+    out_.write(line_);
+  }
+  void flush() override { out_.flush(); }
+  void close(const TrialView& trial) override {
+    (void)trial;
+    out_.close();
+  }
+
+ private:
+  FileWriter out_;
+  std::string line_;
+};
+
+void append_csv_value(std::string& out, const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::null:
+      break;
+    case Json::value_t::number_float: {
+      const double d = value.get<double>();
+      if (std::isnan(d)) out += "nan";
+      else if (std::isinf(d)) out += d > 0 ? "inf" : "-inf";
+      else out += value.dump();
+      break;
+    }
+    case Json::value_t::string: {
+      const auto& s = value.get_ref<const std::string&>();
+      if (s.find_first_of(",\"\n\r") == std::string::npos) {
+        out += s;
+      } else {
+        out += '"';
+        for (char c : s) {
+          if (c == '"') out += '"';
+          out += c;
+        }
+        out += '"';
+      }
+      break;
+    }
+    case Json::value_t::object:
+    case Json::value_t::array: {
+      Json text = value.dump();
+      append_csv_value(out, text);
+      break;
+    }
+    default:
+      out += value.dump();
+  }
+}
+
+// progress.csv: flattened results without the config. The header grows when a result
+// brings a new key: the file is rewritten once with the wider header (rare), so a metric
+// first reported at step 5 still gets its column.
+class CsvLogger final : public Logger {
+ public:
+  CsvLogger(const ExperimentInfo& experiment, const TrialView& trial) : path_(trial.logdir() / "progress.csv") {
+    (void)experiment;
+    out_ = FileWriter(path_, /*truncate=*/true);
+  }
+
+  void on_result(const Result& result) override {
+    Json flat = flatten_result(result);
+    bool widened = false;
+    for (const auto& [key, value] : flat.items()) {
+      (void)value;
+      if (index_.emplace(key, columns_.size()).second) {
+        columns_.push_back(key);
+        widened = true;
+      }
+    }
+    if (widened) rewrite_with_new_header();
+    std::vector<const Json*> row(columns_.size(), nullptr);
+    for (const auto& [key, value] : flat.items()) row[index_.at(key)] = &value;
+    line_.clear();
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i) line_ += ',';
+      if (row[i]) append_csv_value(line_, *row[i]);
+    }
+    line_ += '\n';
+    out_.write(line_);
+  }
+  void flush() override { out_.flush(); }
+  void close(const TrialView& trial) override {
+    (void)trial;
+    out_.close();
+  }
+
+ private:
+  static Json flatten_result(const Result& result) {
+    Json copy = Json::object();
+    for (const auto& [key, value] : result.items()) {
+      if (key != "config") copy[key] = value;
+    }
+    return flatten(copy);
+  }
+
+  std::string header() const {
+    std::string line;
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      if (i) line += ',';
+      append_csv_value(line, Json(columns_[i]));
+    }
+    return line + '\n';
+  }
+
+  void rewrite_with_new_header() {
+    out_.flush();
+    std::string body;
+    if (written_header_) {
+      // Old rows lack the new columns: pad them with empty cells.
+      const std::string old = read_file(path_);
+      const size_t first_newline = old.find('\n');
+      const std::string rows = first_newline == std::string::npos ? "" : old.substr(first_newline + 1);
+      const size_t pad = columns_.size() - old_width_;
+      bool quoted = false;  // a quoted cell may hold a newline
+      for (char c : rows) {
+        if (c == '"') quoted = !quoted;
+        if (c == '\n' && !quoted) body.append(pad, ',');
+        body += c;
+      }
+    }
+    out_.close();
+    out_ = FileWriter(path_, /*truncate=*/true);
+    out_.write(header());
+    out_.write(body);
+    written_header_ = true;
+    old_width_ = columns_.size();
+  }
+
+  std::filesystem::path path_;
+  FileWriter out_;
+  std::vector<std::string> columns_;
+  std::unordered_map<std::string, size_t> index_;
+  std::string line_;
+  bool written_header_ = false;
+  size_t old_width_ = 0;
+};
+
+}  // namespace
+
+LoggerFactory json_logger() {
+  return [](const ExperimentInfo& experiment, const TrialView& trial) -> std::unique_ptr<Logger> {
+    return std::make_unique<JsonLogger>(experiment, trial);
+  };
+}
+
+LoggerFactory csv_logger() {
+  return [](const ExperimentInfo& experiment, const TrialView& trial) -> std::unique_ptr<Logger> {
+    return std::make_unique<CsvLogger>(experiment, trial);
+  };
+}
+
+std::vector<LoggerFactory> default_loggers() { return {json_logger(), csv_logger(), tensorboard_logger()}; }
+
+}  // namespace tune

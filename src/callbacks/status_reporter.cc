@@ -1,0 +1,246 @@
+// The console status block (ray-tune-semantics.md §8).
+#include "callbacks/status_reporter.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "common/strings.h"
+
+namespace tune::detail {
+namespace {
+
+// Result keys shown by default, with their column titles (Ray's CLIReporter).
+const std::vector<std::pair<std::string, std::string>> kDefaultMetricColumns = {
+    {"mean_accuracy", "acc"}, {"mean_loss", "loss"}, {"episode_reward_mean", "reward"},
+    {"training_iteration", "iter"}, {"time_total_s", "total time (s)"}, {"timesteps_total", "ts"}};
+
+// Row order in the table.
+constexpr std::array<TrialStatus, 5> kStateOrder = {TrialStatus::kRunning, TrialStatus::kPaused,
+                                                    TrialStatus::kPending, TrialStatus::kTerminated,
+                                                    TrialStatus::kError};
+
+const std::vector<std::string> kAutoFilled = {"done", "training_iteration", "time_this_iter_s", "time_total_s",
+                                              "timestamp", "date", "hostname", "node_ip", "pid", "trial_id",
+                                              "experiment_id", "iterations_since_restore", "time_since_restore",
+                                              "timesteps_total", "episodes_total", "timesteps_since_restore",
+                                              "config", "neg_mean_loss", "experiment_tag", "should_checkpoint"};
+
+std::string cell(const Json* value) {
+  if (value == nullptr || value->is_null()) return "";
+  if (value->is_number_float()) return format_float(value->get<double>(), 6);
+  if (value->is_string()) return value->get<std::string>();
+  return value->dump();
+}
+
+bool is_right_aligned(const Json* value) { return value != nullptr && value->is_number(); }
+
+}  // namespace
+
+StatusReporter::StatusReporter(ReporterOptions options, std::string metric, std::vector<std::string> param_columns)
+    : options_(std::move(options)), metric_(std::move(metric)), param_columns_(std::move(param_columns)) {}
+
+std::string format_duration(double seconds) {
+  const auto total = static_cast<int64_t>(seconds);
+  const double frac = seconds - static_cast<double>(total);
+  return fmt::format("{:02d}:{:02d}:{:05.2f}", total / 3600, (total / 60) % 60, static_cast<double>(total % 60) + frac);
+}
+
+std::string memory_usage_line() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double value = 0, total = 0, available = 0;
+  std::string unit;
+  while (in >> key >> value >> unit) {
+    if (key == "MemTotal:") total = value;
+    if (key == "MemAvailable:") available = value;
+  }
+  if (total <= 0) return "Memory usage on this node: unknown";
+  const double gib = 1024.0 * 1024.0;
+  return fmt::format("Memory usage on this node: {:.1f}/{:.1f} GiB", (total - available) / gib, total / gib);
+}
+
+std::string StatusReporter::progress_bar(int64_t finished, std::optional<int64_t> total, int width) {
+  if (!total || *total <= 0) return fmt::format("{} trials finished", finished);
+  const double frac = std::clamp(static_cast<double>(finished) / static_cast<double>(*total), 0.0, 1.0);
+  const int filled = static_cast<int>(frac * width);
+  std::string bar(static_cast<size_t>(filled), '=');
+  if (filled < width) bar += '>';
+  bar.resize(static_cast<size_t>(width), ' ');
+  return fmt::format("[{}] {}/{} trials finished", bar, finished, *total);
+}
+
+std::string StatusReporter::render(const StatusSnapshot& s) const {
+  std::ostringstream out;
+  out << "== Status ==\n";
+  out << fmt::format("Current time: {} (running for {})\n", date_string(std::time(nullptr)),
+                     format_duration(s.elapsed_s));
+  out << memory_usage_line() << "\n";
+  if (!s.scheduler_line.empty()) out << s.scheduler_line << "\n";
+  out << s.resources_line << "\n";
+  if (!s.best_line.empty()) out << s.best_line << "\n";
+  out << "Result logdir: " << s.logdir << "\n";
+
+  int64_t shown_total = 0;
+  std::vector<std::string> parts;
+  for (TrialStatus state : kStateOrder) {
+    auto it = s.counts.find(state);
+    if (it == s.counts.end() || it->second == 0) continue;
+    shown_total += it->second;
+    parts.push_back(fmt::format("{} {}", it->second, to_string(state)));
+  }
+  out << "Number of trials: " << shown_total;
+  if (s.total_trials && *s.total_trials != shown_total) out << "/" << *s.total_trials;
+  out << " (" << join(parts, ", ") << ")\n";
+
+  // Fair cut across states: each state gets rows in turn until max rows are used.
+  std::map<TrialStatus, std::vector<const StatusRow*>> by_state;
+  for (const auto& row : s.rows) by_state[row.status].push_back(&row);
+  const size_t max_rows = static_cast<size_t>(std::max(1, options_.max_progress_rows));
+  std::map<TrialStatus, size_t> quota;
+  size_t used = 0;
+  bool progress = true;
+  while (used < max_rows && progress) {
+    progress = false;
+    for (TrialStatus state : kStateOrder) {
+      if (used >= max_rows) break;
+      if (quota[state] < by_state[state].size()) {
+        ++quota[state];
+        ++used;
+        progress = true;
+      }
+    }
+  }
+  std::vector<const StatusRow*> shown;
+  for (TrialStatus state : kStateOrder) {
+    const auto& rows = by_state[state];
+    for (size_t i = 0; i < quota[state] && i < rows.size(); ++i) shown.push_back(rows[i]);
+  }
+
+  // Columns: name, status, loc, params, metrics (default ones present + the run metric +
+  // up to 3 user metrics).
+  std::vector<std::string> metric_keys;
+  std::vector<std::string> metric_titles;
+  auto has_key = [&](const std::string& key) {
+    return std::any_of(shown.begin(), shown.end(), [&](const StatusRow* r) {
+      return r->last_result.is_object() && find_path(r->last_result, key) != nullptr;
+    });
+  };
+  if (!metric_.empty() && has_key(metric_)) {
+    metric_keys.push_back(metric_);
+    metric_titles.push_back(metric_);
+  }
+  for (const auto& [key, title] : kDefaultMetricColumns) {
+    if (key != metric_ && has_key(key)) {
+      metric_keys.push_back(key);
+      metric_titles.push_back(title);
+    }
+  }
+  int inferred = 0;
+  for (const StatusRow* row : shown) {
+    if (!row->last_result.is_object()) continue;
+    for (const auto& [key, value] : row->last_result.items()) {
+      if (inferred >= 3) break;
+      if (!value.is_number() || std::find(kAutoFilled.begin(), kAutoFilled.end(), key) != kAutoFilled.end()) continue;
+      if (std::find(metric_keys.begin(), metric_keys.end(), key) != metric_keys.end()) continue;
+      if (std::any_of(kDefaultMetricColumns.begin(), kDefaultMetricColumns.end(),
+                      [&](const auto& c) { return c.first == key; })) {
+        continue;
+      }
+      metric_keys.push_back(key);
+      metric_titles.push_back(key);
+      ++inferred;
+    }
+  }
+
+  std::vector<std::string> titles = {"Trial name", "status", "loc"};
+  for (const auto& p : param_columns_) titles.push_back(p);
+  for (const auto& t : metric_titles) titles.push_back(t);
+  std::vector<std::vector<std::string>> cells;
+  std::vector<std::vector<bool>> right;
+  for (const StatusRow* row : shown) {
+    std::vector<std::string> line = {row->name, std::string(to_string(row->status)), row->location};
+    std::vector<bool> align = {false, false, false};
+    for (const auto& p : param_columns_) {
+      const Json* v = row->config.is_object() ? find_path(row->config, p) : nullptr;
+      line.push_back(cell(v));
+      align.push_back(is_right_aligned(v));
+    }
+    for (const auto& m : metric_keys) {
+      const Json* v = row->last_result.is_object() ? find_path(row->last_result, m) : nullptr;
+      line.push_back(cell(v));
+      align.push_back(is_right_aligned(v));
+    }
+    cells.push_back(std::move(line));
+    right.push_back(std::move(align));
+  }
+  std::vector<size_t> widths(titles.size());
+  for (size_t c = 0; c < titles.size(); ++c) {
+    widths[c] = titles[c].size();
+    for (const auto& line : cells) widths[c] = std::max(widths[c], line[c].size());
+  }
+  auto rule = [&](char corner, char fill) {
+    std::string r(1, corner);
+    for (size_t c = 0; c < widths.size(); ++c) {
+      r += std::string(widths[c] + 2, fill);
+      r += corner;
+    }
+    return r + "\n";
+  };
+  out << rule('+', '-');
+  out << "|";
+  for (size_t c = 0; c < titles.size(); ++c) out << " " << fmt::format("{:<{}}", titles[c], widths[c]) << " |";
+  out << "\n";
+  out << rule('|', '-');
+  for (size_t r = 0; r < cells.size(); ++r) {
+    out << "|";
+    for (size_t c = 0; c < titles.size(); ++c) {
+      out << " "
+          << (right[r][c] ? fmt::format("{:>{}}", cells[r][c], widths[c]) : fmt::format("{:<{}}", cells[r][c], widths[c]))
+          << " |";
+    }
+    out << "\n";
+  }
+  out << rule('+', '-');
+  // Counted against all trials, not just the rows the runner handed in.
+  std::vector<std::string> more;
+  int64_t hidden = 0;
+  for (TrialStatus state : kStateOrder) {
+    auto it = s.counts.find(state);
+    const int64_t count = it == s.counts.end() ? 0 : it->second;
+    const int64_t not_shown = count - static_cast<int64_t>(quota[state]);
+    if (not_shown > 0) {
+      hidden += not_shown;
+      more.push_back(fmt::format("{} {}", not_shown, to_string(state)));
+    }
+  }
+  if (hidden > 0) out << fmt::format("... {} more trials not shown ({})\n", hidden, join(more, ", "));
+  if (s.num_errored > 0) {
+    out << "Number of errored trials: " << s.num_errored << "\n";
+    size_t w1 = 10, w3 = 10;
+    for (const auto& e : s.errors) {
+      w1 = std::max(w1, e.name.size());
+      w3 = std::max(w3, e.error_file.size());
+    }
+    const std::string sep = fmt::format("+-{}-+------------+-{}-+\n", std::string(w1, '-'), std::string(w3, '-'));
+    out << sep << fmt::format("| {:<{}} | # failures | {:<{}} |\n", "Trial name", w1, "error file", w3) << sep;
+    const size_t max_errors = static_cast<size_t>(std::max(0, options_.max_error_rows));
+    for (size_t i = 0; i < s.errors.size() && i < max_errors; ++i) {
+      out << fmt::format("| {:<{}} | {:>10} | {:<{}} |\n", s.errors[i].name, w1, s.errors[i].failures,
+                         s.errors[i].error_file, w3);
+    }
+    out << sep;
+    if (s.num_errored > static_cast<int64_t>(std::min(s.errors.size(), max_errors))) {
+      out << fmt::format("... {} more errored trials not shown\n",
+                         s.num_errored - static_cast<int64_t>(std::min(s.errors.size(), max_errors)));
+    }
+  }
+  out << "\n";
+  return out.str();
+}
+
+}  // namespace tune::detail

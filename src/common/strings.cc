@@ -1,0 +1,118 @@
+// Internal string helpers (see strings.h).
+#include "common/strings.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+namespace tune {
+
+std::vector<std::string> split(std::string_view text, char separator) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t end = text.find(separator, start);
+    parts.emplace_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return parts;
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += separator;
+    out += parts[i];
+  }
+  return out;
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string did_you_mean(std::string_view key, const std::vector<std::string>& candidates) {
+  size_t best = std::string::npos;
+  const std::string* best_name = nullptr;
+  for (const auto& candidate : candidates) {
+    const size_t d = edit_distance(key, candidate);
+    if (d < best) {
+      best = d;
+      best_name = &candidate;
+    }
+  }
+  if (best_name == nullptr || best > std::max<size_t>(2, key.size() / 3)) return "";
+  return fmt::format(" (did you mean '{}'?)", *best_name);
+}
+
+std::string utf8_prefix(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t cut = max_bytes;
+  // Step back over continuation bytes so no character is split.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut));
+}
+
+std::string sanitize_filename(std::string_view name, size_t max_bytes) {
+  std::string out;
+  out.reserve(name.size());
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '/' || c == '\\' || u < 0x20 || u == 0x7F || c == ':' || c == '*' || c == '?' || c == '"' || c == '<' ||
+        c == '>' || c == '|' || c == ' ') {
+      out += '_';
+    } else {
+      out += c;
+    }
+  }
+  if (out.empty()) out = "trial";
+  if (out.front() == '.') out.insert(out.begin(), '_');  // no hidden files, no "." or ".."
+  return utf8_prefix(out, max_bytes);
+}
+
+std::filesystem::path expand_user(const std::string& path) {
+  if (path == "~" || path.rfind("~/", 0) == 0) {
+    const char* home = std::getenv("HOME");
+    const std::string base = home && *home ? home : "/tmp";
+    return std::filesystem::path(base + path.substr(1));
+  }
+  return std::filesystem::path(path);
+}
+
+std::string date_string(std::time_t when) {
+  std::tm tm{};
+  localtime_r(&when, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%d_%H-%M-%S", &tm);
+  return buffer;
+}
+
+std::string format_float(double value, int digits) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*g", digits, value);
+  return buffer;
+}
+
+std::string random_hex(size_t digits) {
+  static thread_local std::mt19937_64 engine(std::random_device{}());
+  std::string out;
+  for (size_t i = 0; i < digits; ++i) out += "0123456789abcdef"[engine() % 16];
+  return out;
+}
+
+}  // namespace tune

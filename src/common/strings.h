@@ -1,0 +1,34 @@
+// Internal string helpers shared by the modules: splitting, joining, suggestions for
+// misspelt keys, filesystem-safe names, dates.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tune {
+
+std::vector<std::string> split(std::string_view text, char separator);
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
+// Edit distance (Levenshtein).
+size_t edit_distance(std::string_view a, std::string_view b);
+// " (did you mean 'x'?)" for the closest candidate within a small distance, else "".
+std::string did_you_mean(std::string_view key, const std::vector<std::string>& candidates);
+// A single path component that cannot escape its parent: '/' and control characters
+// become '_', "." and ".." become "_." / "_..", at most max_bytes bytes (UTF-8 safe cut).
+std::string sanitize_filename(std::string_view name, size_t max_bytes = 200);
+// Cuts a UTF-8 string to at most max_bytes without splitting a character.
+std::string utf8_prefix(std::string_view text, size_t max_bytes);
+// "~" and "~/x" expanded with $HOME.
+std::filesystem::path expand_user(const std::string& path);
+// "%Y-%m-%d_%H-%M-%S" in local time.
+std::string date_string(std::time_t when);
+// Python-like "{:.5}" formatting of a double (5 significant digits, general format).
+std::string format_float(double value, int digits = 5);
+// 5 random lowercase hex digits, for experiment and trial ids.
+std::string random_hex(size_t digits);
+
+}  // namespace tune

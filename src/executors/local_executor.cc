@@ -1,0 +1,168 @@
+// LocalExecutor (local_mode): every trial runs on the calling thread, inside poll().
+// Class trainables advance one step per poll, round-robin; a function trainable runs
+// inline from start to end, its report() handing each result to the runner directly.
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+
+#include "executors/executor.h"
+#include "trial/auto_fill.h"
+
+namespace tune::detail {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::string describe_current_exception() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception (not derived from std::exception)";
+  }
+}
+
+struct LocalTrial {
+  StartRequest request;
+  std::unique_ptr<AutoFiller> filler;
+  std::unique_ptr<Trainable> trainable;
+  bool started = false;
+  bool stopped = false;
+  bool runnable = true;
+};
+
+class LocalExecutor final : public Executor {
+ public:
+  explicit LocalExecutor(Sink sink) : sink_(std::move(sink)) {}
+
+  ~LocalExecutor() override {
+    for (auto& [key, trial] : trials_) cleanup(*trial);
+  }
+
+  void start(StartRequest request) override {
+    auto trial = std::make_unique<LocalTrial>();
+    trial->filler = std::make_unique<AutoFiller>(request.info, request.config);
+    trial->request = std::move(request);
+    const int64_t key = trial->request.key;
+    if (auto it = trials_.find(key); it != trials_.end()) cleanup(*it->second);
+    trials_[key] = std::move(trial);
+    queue_.push_back(key);
+  }
+
+  void continue_trial(int64_t key) override {
+    auto it = trials_.find(key);
+    if (it == trials_.end()) return;
+    it->second->runnable = true;
+    if (it->second->request.trainable->factory) queue_.push_back(key);
+  }
+
+  void stop_trial(int64_t key) override {
+    auto it = trials_.find(key);
+    if (it == trials_.end()) return;
+    it->second->stopped = true;
+    if (key == inline_key_) return;  // the running function unwinds from report()
+    cleanup(*it->second);
+    trials_.erase(it);
+  }
+
+  void poll(std::chrono::milliseconds timeout) override {
+    (void)timeout;  // nothing to wait for: work happens here
+    while (!queue_.empty()) {
+      const int64_t key = queue_.front();
+      queue_.pop_front();
+      auto it = trials_.find(key);
+      if (it == trials_.end() || !it->second->runnable || it->second->stopped) continue;
+      LocalTrial& trial = *it->second;
+      trial.runnable = false;
+      if (trial.request.trainable->function) {
+        run_function(key, trial);
+      } else {
+        step_class(key, trial);
+      }
+      return;
+    }
+  }
+
+ private:
+  class InlineReporter final : public Reporter {
+   public:
+    InlineReporter(LocalExecutor& executor, int64_t key, LocalTrial& trial)
+        : executor_(executor), key_(key), trial_(trial), last_(SteadyClock::now()) {}
+    void report(Result result) override {
+      trial_.filler->fill(result, std::chrono::duration<double>(SteadyClock::now() - last_).count());
+      executor_.sink_({key_, ExecutorEvent::Type::kResult, std::move(result), {}});
+      if (trial_.stopped) throw TrialStopped{};
+      trial_.runnable = false;
+      last_ = SteadyClock::now();
+    }
+    const TrialInfo& trial_info() const override { return trial_.request.info; }
+
+   private:
+    LocalExecutor& executor_;
+    int64_t key_;
+    LocalTrial& trial_;
+    SteadyClock::time_point last_;
+  };
+
+  void run_function(int64_t key, LocalTrial& trial) {
+    inline_key_ = key;
+    ExecutorEvent end{key, ExecutorEvent::Type::kFinished, {}, {}};
+    try {
+      InlineReporter reporter(*this, key, trial);
+      trial.request.trainable->function(trial.request.config, reporter);
+    } catch (const TrialStopped&) {
+      end.type = ExecutorEvent::Type::kFinished;
+    } catch (...) {
+      end.type = ExecutorEvent::Type::kError;
+      end.error = describe_current_exception();
+    }
+    inline_key_ = -1;
+    const bool stopped = trial.stopped;
+    trials_.erase(key);
+    if (!stopped) sink_(std::move(end));
+  }
+
+  void step_class(int64_t key, LocalTrial& trial) {
+    try {
+      if (!trial.started) {
+        trial.started = true;
+        trial.trainable = trial.request.trainable->factory();
+        trial.trainable->set_trial_info(trial.request.info);
+        trial.trainable->setup(trial.request.config);
+      }
+      const auto start = SteadyClock::now();
+      Result result = trial.trainable->step();
+      trial.filler->fill(result, std::chrono::duration<double>(SteadyClock::now() - start).count());
+      sink_({key, ExecutorEvent::Type::kResult, std::move(result), {}});
+    } catch (...) {
+      std::string error = describe_current_exception();
+      cleanup(trial);
+      trials_.erase(key);
+      sink_({key, ExecutorEvent::Type::kError, {}, std::move(error)});
+    }
+  }
+
+  static void cleanup(LocalTrial& trial) {
+    if (!trial.trainable) return;
+    try {
+      trial.trainable->cleanup();
+    } catch (...) {  // a failing cleanup must not hide the trial's outcome
+    }
+    trial.trainable.reset();
+  }
+
+  Sink sink_;
+  std::unordered_map<int64_t, std::unique_ptr<LocalTrial>> trials_;
+  std::deque<int64_t> queue_;
+  int64_t inline_key_ = -1;
+};
+
+}  // namespace
+
+std::unique_ptr<Executor> make_local_executor(Executor::Sink sink) {
+  return std::make_unique<LocalExecutor>(std::move(sink));
+}
+
+}  // namespace tune::detail

@@ -1,0 +1,41 @@
+// Internal: the mutable trial record. Only the runner writes it; everyone else reads it
+// through tune::TrialView.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tune/analysis.h"
+#include "tune/callback.h"
+#include "tune/json.h"
+#include "tune/resources.h"
+#include "tune/trial.h"
+
+namespace tune::detail {
+
+struct Trial {
+  int64_t index = 0;  // creation order; also the executor's key
+  std::string trial_id;
+  std::string name;
+  std::string trainable_name;
+  std::string experiment_tag;
+  TrialStatus status = TrialStatus::kPending;
+  Config config;
+  Result last_result;  // null until the first result
+  std::filesystem::path logdir;
+  Resources resources;
+  std::vector<int> gpu_ids;
+  int num_failures = 0;
+  std::string error_message;
+  std::string location;
+  int64_t iteration = 0;
+  bool done = false;  // the last result said done / a stopper stopped it
+  std::vector<std::unique_ptr<Logger>> loggers;
+  std::map<std::string, MetricStats> metric_stats;  // only the run's metric
+};
+
+}  // namespace tune::detail
