@@ -77,12 +77,16 @@ class Reporter {
 using TrainFunction = std::function<void(const Config& config, Reporter& reporter)>;
 using ResourceRequestFn = std::function<std::optional<Resources>(const Config& config)>;
 
-// A named way to make trials: either a class factory or a function.
+struct ProcessSpec;  // tune/process.h
+
+// A named way to make trials: a class factory, a function, or a child process.
 struct TrainableSpec {
   std::string name;
   std::function<std::unique_ptr<Trainable>()> factory;  // class API
   TrainFunction function;                               // function API
   ResourceRequestFn default_resource_request;           // may be empty
+  // Set: every trial runs as a child process (tune/process.h); factory/function unused.
+  std::shared_ptr<const ProcessSpec> process;
 };
 
 namespace detail {
