@@ -3,11 +3,13 @@
 //
 // Three kinds of child speak the worker protocol (docs/protocol.md):
 //  * a registered trainable of this binary (TUNE_REGISTER_TRAINABLE(MyTrainable) or
-//    tune::register_trainable), run isolated with RunOptions-independent
-//    `tune::run("MyTrainable", options)` or `process_trainable(...)`;
+//    tune::register_trainable), run isolated with `tune::run("MyTrainable", options)` or
+//    `tune::run(tune::isolated("MyTrainable"), options)`;
 //  * any program through a client (clients/python/tune_client.py, tune/client.h);
 //  * a plain program that prints JSON result lines on stdout.
 // Config values are substituted into argv ("--lr={lr}") without any shell.
+// Thread-safety: register_trainable is meant for static initialisation and main(); the rest
+// may be called from any thread.
 #pragma once
 
 #include <filesystem>
@@ -22,38 +24,60 @@ namespace tune {
 
 struct RunOptions;
 
-// How to run one trial as a child process.
+// How to run one trial as a child process. Every child gets, besides the driver's environment:
+// TUNE_TRIAL_ID, TUNE_TRIAL_NAME, TUNE_EXPERIMENT_ID, TUNE_TRIAL_DIR, TUNE_CHECKPOINT_DIR,
+// TUNE_RESTORE_FROM (only when restoring), CUDA_VISIBLE_DEVICES (its GPU ids, empty without GPUs),
+// OMP_NUM_THREADS (max(1, floor(cpu))) and, for kWorker, TUNE_PROTOCOL_FDS=3,4; then `env`
+// (which wins). Its stdout/stderr go to stdout.log / stderr.log in the trial directory. Each
+// child leads its own process group, so a kill reaches what it started.
 struct ProcessSpec {
   enum class Protocol {
-    kWorker,  // the full JSON-lines protocol (registered trainables and clients)
-    kPlain,   // stdout JSON lines are results; stop = SIGTERM then SIGKILL
+    kWorker,  // the JSON-lines protocol on fds 3 and 4 (registered trainables and clients)
+    kPlain,   // stdout JSON-object lines are results; stop = SIGTERM, then SIGKILL after stop_grace_s
   };
-  // argv[0] is looked up in PATH; "{key}" / "{a/b}" are replaced by config values.
+  // argv[0] is looked up in PATH; "{key}" / "{a/b}" are replaced by config values (strings
+  // as-is, other values as JSON), "{{" / "}}" are literal braces. No shell is involved.
   std::vector<std::string> argv;
   Protocol protocol = Protocol::kWorker;
   std::map<std::string, std::string> env;  // extra environment
-  std::filesystem::path working_dir;       // empty: the trial directory
+  std::filesystem::path working_dir;       // empty: the trial directory (or the driver's when none)
   double step_timeout_s = 0;               // no reply within this: killed, counted as a failure (0 = none)
-  double stop_grace_s = 5;                 // SIGTERM -> SIGKILL delay
+  double stop_grace_s = 5;                 // stop request (kWorker) or SIGTERM (kPlain) -> SIGKILL delay
   bool echo_output = false;                // also copy child output to the console, prefixed by trial name
+  size_t max_message_bytes = 4 << 20;      // a longer protocol/result line fails the trial
 };
 
-// A trainable whose trials run `spec` as child processes.
+// A trainable whose trials run `spec` as child processes. Throws TuneError for an empty argv,
+// a negative or non-finite timeout, or a zero max_message_bytes.
 TrainableSpec process_trainable(std::string name, ProcessSpec spec);
 
+// The registered trainable `registered_name` with every trial in its own child process: this
+// binary (/proc/self/exe) re-run as a worker (TUNE_WORKER=<name>), so a crash kills only its
+// trial. `options` sets timeouts, env and echo; a non-empty options.argv names another binary
+// that registers the same name and calls worker_main. Keeps the registered
+// default_resource_request. Throws TuneError when the name is not registered here and
+// options.argv is empty.
+TrainableSpec isolated(const std::string& registered_name, ProcessSpec options = {});
+
 // ---- registered trainables of this binary ----
-// Registers under `name`; returns true so it can initialise a static (see the macro).
+// Registers under `name` (replacing an earlier registration of it); returns true so it can
+// initialise a static (see the macros). A static registration in an object file of a static
+// library that nothing else references is dropped by the linker: calling register_trainable
+// from main() before worker_main is the explicit form that always survives.
 bool register_trainable(const std::string& name, TrainableSpec spec);
 // The registered trainable, or TuneError listing the registered names.
 const TrainableSpec& registered_trainable(const std::string& name);
 std::vector<std::string> registered_trainable_names();
 
 // Runs the registered trainable `name` with every trial in its own child process (this
-// binary re-run as a worker). main() must call tune::worker_main first (see below).
+// binary re-run as a worker): run(isolated(name), options). main() must call
+// tune::worker_main first (see below).
 ExperimentAnalysis run(const std::string& name, RunOptions options);
 
-// Call first thing in main(): when this process was started as a worker it serves the
-// protocol and returns the exit code to return from main; otherwise returns -1.
+// Call first thing in main(), after any explicit register_trainable calls: when this process
+// was started as a worker (TUNE_WORKER and TUNE_PROTOCOL_FDS set) it serves the protocol and
+// returns the exit code to return from main (0 after stop, 1 after an error); otherwise
+// returns -1 and changes nothing.
 //   int main(int argc, char** argv) { if (int rc = tune::worker_main(argc, argv); rc >= 0) return rc; ... }
 int worker_main(int argc, char** argv);
 
@@ -64,3 +88,6 @@ int worker_main(int argc, char** argv);
 // Registers a Trainable subclass under its class name.
 #define TUNE_REGISTER_TRAINABLE(T) \
   static const bool TUNE_CONCAT(tune_registered_, __LINE__) = ::tune::register_trainable(#T, ::tune::make_trainable<T>(#T))
+// Registers a training function `void fn(const tune::Config&, tune::Reporter&)` under its name.
+#define TUNE_REGISTER_FUNCTION(fn) \
+  static const bool TUNE_CONCAT(tune_registered_, __LINE__) = ::tune::register_trainable(#fn, ::tune::make_trainable(#fn, fn))

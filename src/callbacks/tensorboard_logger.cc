@@ -243,7 +243,8 @@ void TensorBoardWriter::open_file(const std::filesystem::path& logdir) {
   if (error) throw std::system_error(error, "tensorboard: cannot create " + logdir.string());
   // Resume: append to the newest event file (names sort by creation time), after its last whole record.
   std::filesystem::path existing;
-  for (const auto& entry : std::filesystem::directory_iterator(logdir, error)) {
+  for (const auto& entry : options_.resume ? std::filesystem::directory_iterator(logdir, error)
+                                           : std::filesystem::directory_iterator()) {
     const std::string name = entry.path().filename().string();
     if (entry.is_regular_file() && name.starts_with(kFilePrefix) &&
         (existing.empty() || name > existing.filename().string())) {
@@ -488,7 +489,11 @@ class TensorBoardLogger final : public Logger {
     writer_ = std::make_unique<detail::TensorBoardWriter>(
         trial.logdir(), trial.config(), experiment.space, experiment.name,
         detail::TensorBoardWriterOptions{
-            .flush_period_s = options.flush_period_s, .hparams = options.hparams, .clock = {}});
+            .flush_period_s = options.flush_period_s,
+            .hparams = options.hparams,
+            // A trial that never reported and never failed has no event file to continue.
+            .resume = trial.iteration() > 0 || trial.num_failures() > 0,
+            .clock = {}});
   }
 
   void on_result(const Result& result) override {

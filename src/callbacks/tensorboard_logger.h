@@ -33,6 +33,9 @@ namespace tune::detail {
 struct TensorBoardWriterOptions {
   double flush_period_s = 5;  // see TensorBoardOptions
   bool hparams = true;
+  // Look for an event file to continue (a resumed trial); false for a trial known to be new,
+  // which skips the directory scan.
+  bool resume = true;
   // Seconds since the Unix epoch, for wall times and the flush period; empty: the system clock.
   std::function<double()> clock;
 };

@@ -1,9 +1,23 @@
-// ThreadExecutor: each running trial owns a worker thread that runs the trainable in
-// lockstep with the runner (one step, one event, wait for the decision).
+// ThreadExecutor: in-process trials in lockstep with the runner.
+//
+// Class trials are stepped by a shared pool of worker threads: a step is a task, and only
+// about as many workers as there are cores are woken for queued tasks. Workers that stay
+// busy (a long or blocking step) make the runner wake another, so a trial never waits
+// behind a slow neighbour for long; the pool grows up to the number of live class trials.
+// Steps measured to be tiny (under kInlineStepS) are instead run by the runner thread
+// itself while it would otherwise wait: handing a 1 us step to another thread costs more
+// than the step, and on a small machine thread switches, not trials, become the limit.
+// Function trials need a stack of their own (report() blocks inside user code): each runs
+// on a dedicated thread, and finished threads are kept to run the next function trial.
+// Every event carries the attempt that produced it; events of an attempt the runner has
+// already stopped or replaced are dropped here.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -15,6 +29,11 @@ namespace tune::detail {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
+
+// Steps faster than this (on average) run on the runner thread when it is idle.
+constexpr double kInlineStepS = 100e-6;
+// A worker busy with one step for longer than this counts as stuck in a long step.
+constexpr auto kLongStep = std::chrono::milliseconds(2);
 
 double seconds_since(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
@@ -30,17 +49,32 @@ std::string describe_current_exception() {
   }
 }
 
-class ThreadExecutor;
+// A class trial: stepped by whichever pool worker takes its task.
+struct ClassTrial {
+  enum class State { kIdle, kQueued, kRunning };
+  uint64_t attempt = 0;
+  StartRequest request;
+  std::unique_ptr<AutoFiller> filler;
+  std::unique_ptr<Trainable> trainable;
+  double step_ema_s = -1;  // average duration of its steps; -1 before the first
+  bool inline_steps = false;  // runner thread only: steps run on the runner thread
+  // Guarded by the executor's mutex:
+  State state = State::kIdle;
+  bool stop = false;
+};
 
-// A worker's mailbox: the runner's next command for the trial.
-struct Worker {
+// A dedicated thread for function trials, reused across trials.
+struct FunctionThread {
   enum class Command { kNone, kContinue, kStop };
-  int64_t key = 0;
   std::mutex mutex;
   std::condition_variable cv;
+  std::optional<StartRequest> job;
+  uint64_t attempt = 0;
   Command command = Command::kNone;
+  bool shutdown = false;
   std::thread thread;
 
+  // Waits for the runner's decision on the last result.
   Command wait_command() {
     std::unique_lock lock(mutex);
     cv.wait(lock, [this] { return command != Command::kNone; });
@@ -48,10 +82,11 @@ struct Worker {
     if (c == Command::kContinue) command = Command::kNone;  // a stop stays set
     return c;
   }
-  void send(Command c) {
+  // Commands name the attempt they are for: a late stop must not hit the next trial.
+  void send(Command c, uint64_t for_attempt) {
     {
       std::lock_guard lock(mutex);
-      if (command == Command::kStop) return;
+      if (attempt != for_attempt || command == Command::kStop) return;
       command = c;
     }
     cv.notify_one();
@@ -60,141 +95,402 @@ struct Worker {
 
 class ThreadExecutor final : public Executor {
  public:
-  explicit ThreadExecutor(Sink sink) : sink_(std::move(sink)) {}
+  explicit ThreadExecutor(Sink sink)
+      : sink_(std::move(sink)), awake_target_(std::max(1u, std::thread::hardware_concurrency())) {}
 
   ~ThreadExecutor() override {
-    for (auto& [key, worker] : workers_) worker->send(Worker::Command::kStop);
-    for (auto& [key, worker] : workers_) {
-      if (worker->thread.joinable()) worker->thread.join();
+    // Stop everything that still runs, then join.
+    for (auto& [key, slot] : function_slots_) slot.thread->send(FunctionThread::Command::kStop, slot.attempt);
+    for (auto& [key, trial] : class_trials_) stop_class(*trial);
+    {
+      std::unique_lock lock(mutex_);
+      // Let queued cleanups finish before the pool goes away.
+      drained_cv_.wait(lock, [this] { return queue_.empty() && busy_ == 0; });
+      shutdown_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& worker : pool_) worker.join();
+    for (auto& thread : function_threads_) {
+      {
+        std::lock_guard lock(thread->mutex);
+        thread->shutdown = true;
+        thread->command = FunctionThread::Command::kStop;
+      }
+      thread->cv.notify_all();
+      thread->thread.join();
     }
   }
 
   void start(StartRequest request) override {
-    auto worker = std::make_unique<Worker>();
-    worker->key = request.key;
-    Worker* w = worker.get();
-    // Reap a previous worker of the same key (a restarted trial) before replacing it.
-    if (auto it = workers_.find(request.key); it != workers_.end()) {
-      it->second->send(Worker::Command::kStop);
-      if (it->second->thread.joinable()) it->second->thread.join();
-      workers_.erase(it);
+    const int64_t key = request.key;
+    const uint64_t attempt = ++attempts_;
+    stop_trial(key);  // a restarted trial replaces its previous attempt
+    if (request.trainable->function) {
+      start_function(std::move(request), attempt);
+      return;
     }
-    workers_.emplace(request.key, std::move(worker));
-    w->thread = std::thread([this, w, request = std::move(request)]() mutable { run(*w, request); });
+    auto trial = std::make_shared<ClassTrial>();
+    trial->attempt = attempt;
+    trial->filler = std::make_unique<AutoFiller>(request.info, request.config);
+    trial->request = std::move(request);
+    class_trials_[key] = trial;
+    // Trials of a trainable whose first steps were tiny start inline too.
+    if (first_task_ema_s_ >= 0 && first_task_ema_s_ < kInlineStepS) {
+      trial->inline_steps = true;
+      inline_queue_.push_back(std::move(trial));
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    enqueue_locked(std::move(trial), Task::kStep);
   }
 
   void continue_trial(int64_t key) override {
-    if (auto it = workers_.find(key); it != workers_.end()) it->second->send(Worker::Command::kContinue);
+    if (auto it = class_trials_.find(key); it != class_trials_.end()) {
+      ClassTrial& trial = *it->second;
+      trial.inline_steps = trial.step_ema_s >= 0 && trial.step_ema_s < kInlineStepS;
+      if (trial.inline_steps) {
+        inline_queue_.push_back(it->second);
+        return;
+      }
+      std::lock_guard lock(mutex_);
+      enqueue_locked(it->second, Task::kStep);
+    } else if (auto fn = function_slots_.find(key); fn != function_slots_.end()) {
+      fn->second.thread->send(FunctionThread::Command::kContinue, fn->second.attempt);
+    }
   }
 
   void stop_trial(int64_t key) override {
-    if (auto it = workers_.find(key); it != workers_.end()) it->second->send(Worker::Command::kStop);
+    if (auto it = class_trials_.find(key); it != class_trials_.end()) {
+      stop_class(*it->second);
+      class_trials_.erase(it);
+    }
+    if (auto fn = function_slots_.find(key); fn != function_slots_.end()) {
+      fn->second.thread->send(FunctionThread::Command::kStop, fn->second.attempt);
+      function_slots_.erase(fn);
+    }
   }
 
   void poll(std::chrono::milliseconds timeout) override {
-    std::vector<ExecutorEvent> batch;
-    std::vector<std::pair<int64_t, const Worker*>> exited;
+    while (!inline_queue_.empty()) {
+      std::shared_ptr<ClassTrial> trial = std::move(inline_queue_.front());
+      inline_queue_.pop_front();
+      if (trial->stop || !is_current(trial->request.key, trial->attempt)) continue;
+      std::optional<Posted> posted = step(*trial);
+      if (posted->event.type == ExecutorEvent::Type::kError) cleanup(*trial);
+      deliver(std::move(*posted));
+      timeout = std::chrono::milliseconds(0);  // collect what the workers have, do not wait
+      break;
+    }
+    std::vector<Posted> batch;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait_for(lock, timeout, [this] { return !events_.empty() || !exited_.empty(); });
+      // Queued steps waiting too long means the awake workers are stuck in long steps.
+      const auto deadline = SteadyClock::now() + timeout;
+      while (events_.empty() && timeout.count() > 0) {
+        if (!queue_.empty()) {
+          wake_for_stalled_queue_locked();
+          if (events_cv_.wait_for(lock, std::chrono::milliseconds(1)) == std::cv_status::timeout &&
+              SteadyClock::now() >= deadline) {
+            break;
+          }
+        } else if (events_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+          break;
+        }
+      }
       batch.swap(events_);
-      exited.swap(exited_);
     }
-    for (const auto& [key, worker] : exited) reap(key, worker);
-    for (auto& event : batch) sink_(std::move(event));
+    for (auto& posted : batch) deliver(std::move(posted));
   }
 
  private:
-  void post(ExecutorEvent event) {
-    bool was_empty;
-    {
-      std::lock_guard lock(mutex_);
-      was_empty = events_.empty() && exited_.empty();
-      events_.push_back(std::move(event));
-    }
-    if (was_empty) cv_.notify_one();
+  enum class Task { kStep, kCleanup };
+  struct QueuedTask {
+    std::shared_ptr<ClassTrial> trial;
+    Task task;
+  };
+  struct Posted {
+    ExecutorEvent event;
+    uint64_t attempt;
+    double first_task_s = -1;  // set on the event of a trial's first step
+  };
+  struct FunctionSlot {
+    FunctionThread* thread;
+    uint64_t attempt;
+  };
+
+  void deliver(Posted&& posted) {
+    if (!is_current(posted.event.key, posted.attempt)) return;  // a stopped or replaced attempt
+    if (posted.first_task_s >= 0) note_first_task(posted.first_task_s);
+    sink_(std::move(posted.event));
   }
 
-  void exited(int64_t key, const Worker* worker) {
-    {
-      std::lock_guard lock(mutex_);
-      exited_.emplace_back(key, worker);
-    }
-    cv_.notify_one();
+  void note_first_task(double seconds) {
+    first_task_ema_s_ = first_task_ema_s_ < 0 ? seconds : 0.8 * first_task_ema_s_ + 0.2 * seconds;
   }
 
-  // Joins a worker that exited; a restarted trial may already own a new one under the key.
-  void reap(int64_t key, const Worker* done) {
-    auto it = workers_.find(key);
-    if (it == workers_.end() || it->second.get() != done) return;
-    if (it->second->thread.joinable()) it->second->thread.join();
-    workers_.erase(it);
+  bool is_current(int64_t key, uint64_t attempt) const {
+    if (auto it = class_trials_.find(key); it != class_trials_.end()) return it->second->attempt == attempt;
+    if (auto it = function_slots_.find(key); it != function_slots_.end()) return it->second.attempt == attempt;
+    return false;
+  }
+
+  // ---- class trials on the pool ----
+
+  void stop_class(ClassTrial& trial) {
+    if (trial.inline_steps) {
+      // Its steps run here, so nothing else touches it: clean up now.
+      trial.stop = true;
+      cleanup(trial);
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    if (trial.state == ClassTrial::State::kIdle) {
+      // Waiting for a decision: clean up on a worker (user code stays off the runner thread).
+      trial.stop = true;
+      auto it = class_trials_.find(trial.request.key);
+      if (it != class_trials_.end() && it->second.get() == &trial) enqueue_locked(it->second, Task::kCleanup);
+    } else {
+      trial.stop = true;  // the worker cleans up after the step in progress
+    }
+  }
+
+  void enqueue_locked(std::shared_ptr<ClassTrial> trial, Task task) {
+    if (task == Task::kStep) trial->state = ClassTrial::State::kQueued;
+    queue_.push_back({std::move(trial), task});
+    if (awake_ + wake_tokens_ < awake_target_) wake_one_locked();
+  }
+
+  // Wakes an idle worker, or starts one when none is idle.
+  void wake_one_locked() {
+    if (idle_ > wake_tokens_) {
+      ++wake_tokens_;
+      work_cv_.notify_one();
+    } else {
+      spawn_worker_locked();
+    }
+  }
+
+  // Queued steps wait while every awake worker is stuck in a long step: wake one more.
+  // (Tiny steps never trigger this: the awake workers drain the queue themselves.)
+  void wake_for_stalled_queue_locked() {
+    const auto now = SteadyClock::now();
+    if (queue_.empty() || now - last_stall_wake_ < std::chrono::milliseconds(1)) return;
+    if (awake_ > busy_) return;  // an awake worker is between tasks and takes the queue next
+    for (const auto& since : busy_since_) {
+      if (since != SteadyClock::time_point::max() && now - since < kLongStep) return;  // finishes soon
+    }
+    last_stall_wake_ = now;
+    if (idle_ > wake_tokens_ || pool_.size() < class_trials_.size()) wake_one_locked();
+  }
+
+  void spawn_worker_locked() {
+    ++awake_;
+    const size_t id = pool_.size();
+    busy_since_.push_back(SteadyClock::time_point::max());
+    pool_.emplace_back([this, id] { worker_loop(id); });
+  }
+
+  void worker_loop(size_t id) {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      while (queue_.empty() && !shutdown_) {
+        --awake_;
+        ++idle_;
+        work_cv_.wait(lock, [this] { return wake_tokens_ > 0 || shutdown_; });
+        if (wake_tokens_ > 0) --wake_tokens_;
+        --idle_;
+        ++awake_;
+      }
+      if (shutdown_ && queue_.empty()) return;
+      QueuedTask task = std::move(queue_.front());
+      queue_.pop_front();
+      ++busy_;
+      busy_since_[id] = SteadyClock::now();
+      ClassTrial& trial = *task.trial;
+      if (task.task == Task::kCleanup || trial.stop) {
+        lock.unlock();
+        cleanup(trial);
+        lock.lock();
+      } else {
+        trial.state = ClassTrial::State::kRunning;
+        lock.unlock();
+        std::optional<Posted> posted = step(trial);
+        lock.lock();
+        trial.state = ClassTrial::State::kIdle;
+        if (posted) {
+          const bool failed = posted->event.type == ExecutorEvent::Type::kError;
+          post_locked(std::move(*posted));
+          if (failed) {
+            lock.unlock();
+            cleanup(trial);
+            lock.lock();
+          }
+        }
+        if (trial.stop && trial.trainable) {
+          lock.unlock();
+          cleanup(trial);
+          lock.lock();
+        }
+      }
+      --busy_;
+      busy_since_[id] = SteadyClock::time_point::max();
+      if (queue_.empty() && busy_ == 0) drained_cv_.notify_all();
+    }
+  }
+
+  std::optional<Posted> step(ClassTrial& trial) {
+    ExecutorEvent event{trial.request.key, ExecutorEvent::Type::kResult, {}, {}};
+    const auto task_start = SteadyClock::now();
+    const bool first = !trial.trainable;
+    double step_s = 0;
+    try {
+      if (first) {
+        trial.trainable = trial.request.trainable->factory();
+        trial.trainable->set_trial_info(trial.request.info);
+        trial.trainable->setup(trial.request.config);
+      }
+      const auto start = SteadyClock::now();
+      event.result = trial.trainable->step();
+      step_s = seconds_since(start);
+      trial.filler->fill(event.result, step_s);
+    } catch (...) {
+      event.type = ExecutorEvent::Type::kError;
+      event.error = describe_current_exception();
+    }
+    trial.step_ema_s = trial.step_ema_s < 0 ? step_s : 0.7 * trial.step_ema_s + 0.3 * step_s;
+    return Posted{std::move(event), trial.attempt, first ? seconds_since(task_start) : -1.0};
+  }
+
+  static void cleanup(ClassTrial& trial) {
+    if (!trial.trainable) return;
+    try {
+      trial.trainable->cleanup();
+    } catch (...) {  // the trial already ended; a failing cleanup must not hide its outcome
+    }
+    trial.trainable.reset();
+  }
+
+  void post_locked(Posted posted) {
+    const bool wake = events_.empty();
+    events_.push_back(std::move(posted));
+    if (wake) events_cv_.notify_one();
+  }
+
+  void post(Posted posted) {
+    std::lock_guard lock(mutex_);
+    post_locked(std::move(posted));
+  }
+
+  // ---- function trials on dedicated, reused threads ----
+
+  void start_function(StartRequest request, uint64_t attempt) {
+    FunctionThread* thread = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_function_threads_.empty()) {
+        thread = idle_function_threads_.back();
+        idle_function_threads_.pop_back();
+      }
+    }
+    const int64_t key = request.key;
+    if (thread == nullptr) {
+      function_threads_.push_back(std::make_unique<FunctionThread>());
+      thread = function_threads_.back().get();
+      thread->job = std::move(request);
+      thread->attempt = attempt;
+      thread->thread = std::thread([this, thread] { function_loop(*thread); });
+    } else {
+      {
+        std::lock_guard lock(thread->mutex);
+        thread->job = std::move(request);
+        thread->attempt = attempt;
+        thread->command = FunctionThread::Command::kNone;
+      }
+      thread->cv.notify_one();
+    }
+    function_slots_[key] = {thread, attempt};
   }
 
   class FunctionReporter final : public Reporter {
    public:
-    FunctionReporter(ThreadExecutor& executor, Worker& worker, const TrialInfo& info, AutoFiller& filler)
-        : executor_(executor), worker_(worker), info_(info), filler_(filler), last_(SteadyClock::now()) {}
+    FunctionReporter(ThreadExecutor& executor, FunctionThread& thread, const StartRequest& request, uint64_t attempt,
+                     AutoFiller& filler)
+        : executor_(executor), thread_(thread), request_(request), attempt_(attempt), filler_(filler),
+          last_(SteadyClock::now()) {}
     void report(Result result) override {
       filler_.fill(result, seconds_since(last_));
-      executor_.post({worker_.key, ExecutorEvent::Type::kResult, std::move(result), {}});
-      if (worker_.wait_command() == Worker::Command::kStop) throw TrialStopped{};
+      executor_.post({{request_.key, ExecutorEvent::Type::kResult, std::move(result), {}}, attempt_});
+      if (thread_.wait_command() == FunctionThread::Command::kStop) throw TrialStopped{};
       last_ = SteadyClock::now();
     }
-    const TrialInfo& trial_info() const override { return info_; }
+    const TrialInfo& trial_info() const override { return request_.info; }
 
    private:
     ThreadExecutor& executor_;
-    Worker& worker_;
-    const TrialInfo& info_;
+    FunctionThread& thread_;
+    const StartRequest& request_;
+    uint64_t attempt_;
     AutoFiller& filler_;
     SteadyClock::time_point last_;
   };
 
-  void run(Worker& worker, StartRequest& request) {
-    const TrainableSpec& spec = *request.trainable;
-    AutoFiller filler(request.info, request.config);
-    std::unique_ptr<Trainable> trainable;
-    try {
-      if (spec.function) {
-        FunctionReporter reporter(*this, worker, request.info, filler);
-        try {
-          spec.function(request.config, reporter);
-          post({worker.key, ExecutorEvent::Type::kFinished, {}, {}});
-        } catch (const TrialStopped&) {
-          // Stopped by the runner: a normal end.
-        }
-      } else {
-        trainable = spec.factory();
-        trainable->set_trial_info(request.info);
-        trainable->setup(request.config);
-        while (true) {
-          const auto start = SteadyClock::now();
-          Result result = trainable->step();
-          filler.fill(result, seconds_since(start));
-          post({worker.key, ExecutorEvent::Type::kResult, std::move(result), {}});
-          if (worker.wait_command() == Worker::Command::kStop) break;
-        }
-        trainable->cleanup();
+  void function_loop(FunctionThread& thread) {
+    while (true) {
+      StartRequest request;
+      uint64_t attempt;
+      {
+        std::unique_lock lock(thread.mutex);
+        thread.cv.wait(lock, [&] { return thread.job.has_value() || thread.shutdown; });
+        if (!thread.job) return;
+        request = std::move(*thread.job);
+        thread.job.reset();
+        attempt = thread.attempt;
       }
-    } catch (...) {
-      post({worker.key, ExecutorEvent::Type::kError, {}, describe_current_exception()});
-      if (trainable) {
-        try {
-          trainable->cleanup();
-        } catch (...) {  // the failure above is what the user needs to see
-        }
+      AutoFiller filler(request.info, request.config);
+      try {
+        FunctionReporter reporter(*this, thread, request, attempt, filler);
+        request.trainable->function(request.config, reporter);
+        post({{request.key, ExecutorEvent::Type::kFinished, {}, {}}, attempt});
+      } catch (const TrialStopped&) {
+        // Stopped by the runner: a normal end.
+      } catch (...) {
+        post({{request.key, ExecutorEvent::Type::kError, {}, describe_current_exception()}, attempt});
       }
+      {
+        std::lock_guard lock(thread.mutex);
+        if (thread.shutdown) return;
+        thread.command = FunctionThread::Command::kNone;
+      }
+      std::lock_guard lock(mutex_);
+      idle_function_threads_.push_back(&thread);
     }
-    exited(worker.key, &worker);
   }
 
   Sink sink_;
-  std::unordered_map<int64_t, std::unique_ptr<Worker>> workers_;  // runner thread only
+  const int awake_target_;
+  uint64_t attempts_ = 0;
+  // Runner thread only:
+  std::unordered_map<int64_t, std::shared_ptr<ClassTrial>> class_trials_;
+  std::unordered_map<int64_t, FunctionSlot> function_slots_;
+  std::deque<std::shared_ptr<ClassTrial>> inline_queue_;  // tiny steps, run inside poll()
+  double first_task_ema_s_ = -1;  // average duration of trials' first step (with setup)
+  std::vector<std::unique_ptr<FunctionThread>> function_threads_;
+  // Guarded by mutex_:
   std::mutex mutex_;
-  std::condition_variable cv_;
-  std::vector<ExecutorEvent> events_;
-  std::vector<std::pair<int64_t, const Worker*>> exited_;
+  std::condition_variable work_cv_;
+  std::condition_variable events_cv_;
+  std::condition_variable drained_cv_;
+  std::deque<QueuedTask> queue_;
+  std::vector<Posted> events_;
+  std::vector<std::thread> pool_;
+  std::vector<FunctionThread*> idle_function_threads_;
+  int idle_ = 0;
+  int awake_ = 0;
+  int busy_ = 0;
+  int wake_tokens_ = 0;  // notifications sent to idle workers and not yet taken
+  std::vector<SteadyClock::time_point> busy_since_;  // per worker: start of its current step, max() when none
+  SteadyClock::time_point last_stall_wake_;
+  bool shutdown_ = false;
 };
 
 }  // namespace

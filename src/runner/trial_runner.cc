@@ -11,6 +11,7 @@
 
 #include "common/file_writer.h"
 #include "common/strings.h"
+#include "executors/process_executor.h"
 #include "trial/auto_fill.h"
 #include "tune/error.h"
 
@@ -34,7 +35,7 @@ void collect_domain_paths(const Space& space, const std::string& path, std::vect
 }
 
 StatusRow row_of(const Trial& trial) {
-  return StatusRow{trial.name, trial.status, trial.location, trial.config, trial.last_result};
+  return StatusRow{trial.name, trial.status, trial.location, trial.config, TrialView(trial).last_result()};
 }
 
 }  // namespace
@@ -50,9 +51,13 @@ TrialRunner::TrialRunner(const TrainableSpec& trainable, RunOptions options, Exp
       scheduler_(options_.scheduler) {
   experiment_.space = &options_.config;
   auto sink = [this](ExecutorEvent&& event) { handle_event(std::move(event)); };
-  executor_ = options_.local_mode ? make_local_executor(sink) : make_thread_executor(sink);
+  executor_ = trainable_.process      ? make_process_executor(sink)
+              : options_.local_mode ? make_local_executor(sink)
+                                    : make_thread_executor(sink);
   collect_domain_paths(options_.config, "", param_columns_);
   reporter_ = std::make_unique<StatusReporter>(options_.reporter, options_.metric, param_columns_);
+  log_writer_ = std::make_unique<LogWriter>(
+      experiment_, options_.write_trial_files ? options_.loggers : std::vector<LoggerFactory>{});
   std::ostream& o = out();
   is_tty_ = options_.reporter.progress_bar && &o == &std::cout && isatty(STDOUT_FILENO) && options_.verbose >= 1;
   for (const auto& callback : options_.callbacks) callback->setup(experiment_);
@@ -103,6 +108,7 @@ ExperimentAnalysis TrialRunner::run() {
     }
     // Wait for events, but wake up for reports and flushes.
     executor_->poll(std::chrono::milliseconds(running_ > 0 ? 100 : 0));
+    handle_logger_failures();
     periodic(false);
   }
   stop_everything();
@@ -252,13 +258,11 @@ void TrialRunner::start_trial(Trial& trial) {
       std::filesystem::create_directories(dir);
       trial.logdir = dir;
     }
-    if (options_.write_trial_files && trial.loggers.empty()) {
-      for (const auto& factory : options_.loggers) trial.loggers.push_back(factory(experiment_, TrialView(trial)));
-    }
   } catch (const std::exception& e) {
     process_failure(trial, fmt::format("cannot set up the trial's logs: {}", e.what()));
     return;
   }
+  log_writer_->open(trial);
   for (const auto& callback : options_.callbacks) callback->on_trial_start(TrialView(trial));
   StartRequest request;
   request.key = trial.index;
@@ -284,9 +288,13 @@ void TrialRunner::handle_event(ExecutorEvent&& event) {
         break;
       case ExecutorEvent::Type::kFinished:
         // The function returned: its last result stands, now marked done (Ray's __duplicate__).
-        if (trial.last_result.is_object()) trial.last_result["done"] = true;
-        if (searcher_) searcher_->on_trial_complete(trial.trial_id, trial.last_result, false);
-        scheduler_->on_trial_complete(TrialView(trial), trial.last_result);
+        if (trial.last_result) {
+          auto done = std::make_shared<Result>(*trial.last_result);
+          (*done)["done"] = true;
+          trial.last_result = std::move(done);
+        }
+        searcher_->on_trial_complete(trial.trial_id, TrialView(trial).last_result(), false);
+        scheduler_->on_trial_complete(TrialView(trial), TrialView(trial).last_result());
         finish_trial(trial, TrialStatus::kTerminated);
         break;
       case ExecutorEvent::Type::kError:
@@ -332,18 +340,12 @@ void TrialRunner::process_result(Trial& trial, Result&& result) {
       searcher_->on_trial_complete(trial.trial_id, result, false);
     }
   }
-  trial.last_result = std::move(result);
+  trial.last_result = std::make_shared<const Result>(std::move(result));
   trial.done = decision == Decision::kStop;
-  try {
-    log_to_trial(trial, trial.last_result);
-  } catch (const std::exception& e) {
-    executor_->stop_trial(trial.index);
-    process_failure(trial, fmt::format("logging the result failed: {}", e.what()));
-    return;
-  }
-  for (const auto& callback : options_.callbacks) callback->on_trial_result(TrialView(trial), trial.last_result);
+  log_writer_->write(trial.index, *trial.last_result);
+  for (const auto& callback : options_.callbacks) callback->on_trial_result(TrialView(trial), *trial.last_result);
   if (options_.verbose >= 3) {
-    out() << fmt::format("Result for {}: {}\n", trial.name, trial.last_result.dump());
+    out() << fmt::format("Result for {}: {}\n", trial.name, trial.last_result->dump());
   }
   if (stopper_ && stopper_->stop_all()) stop_all_ = true;
   if (stop_all_ && decision == Decision::kContinue) decision = Decision::kStop;
@@ -365,8 +367,17 @@ void TrialRunner::process_result(Trial& trial, Result&& result) {
   }
 }
 
-void TrialRunner::log_to_trial(Trial& trial, const Result& result) {
-  for (auto& logger : trial.loggers) logger->on_result(result);
+void TrialRunner::handle_logger_failures() {
+  for (const auto& [key, message] : log_writer_->take_failures()) {
+    auto it = live_.find(key);
+    const std::string error = fmt::format("logging failed: {}", message);
+    if (it == live_.end() || it->second->status != TrialStatus::kRunning) {
+      std::cerr << "tune: " << error << "\n";
+      continue;
+    }
+    executor_->stop_trial(key);
+    process_failure(*it->second, error);
+  }
 }
 
 void TrialRunner::write_error_file(const Trial& trial, const std::string& error) const {
@@ -396,6 +407,7 @@ void TrialRunner::process_failure(Trial& trial, const std::string& error) {
   const bool retry = !options_.fail_fast && (options_.max_failures < 0 || trial.num_failures <= options_.max_failures);
   if (retry) {
     // Start again from scratch (no checkpoint to restore from in this build).
+    executor_->stop_trial(trial.index);
     release_resources(trial);
     --counts_[trial.status];
     trial.status = TrialStatus::kPending;
@@ -405,7 +417,7 @@ void TrialRunner::process_failure(Trial& trial, const std::string& error) {
     return;
   }
   scheduler_->on_trial_error(TrialView(trial));
-  searcher_->on_trial_complete(trial.trial_id, trial.last_result, true);
+  searcher_->on_trial_complete(trial.trial_id, TrialView(trial).last_result(), true);
   finish_trial(trial, TrialStatus::kError);
   if (options_.fail_fast) stop_all_ = true;
 }
@@ -418,6 +430,7 @@ void TrialRunner::release_resources(Trial& trial) {
 }
 
 void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
+  if (trial.status == TrialStatus::kRunning) executor_->stop_trial(trial.index);  // idempotent; frees its slot
   release_resources(trial);
   for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
     if (*it == trial.index) {
@@ -429,14 +442,7 @@ void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
   trial.status = status;
   ++counts_[status];
   trial.location.clear();
-  for (auto& logger : trial.loggers) {
-    try {
-      logger->close(TrialView(trial));
-    } catch (const std::exception& e) {
-      std::cerr << fmt::format("tune: closing the logs of {} failed: {}\n", trial.name, e.what());
-    }
-  }
-  trial.loggers.clear();
+  log_writer_->close(trial);
   for (const auto& callback : options_.callbacks) callback->on_trial_complete(TrialView(trial));
   if (options_.verbose >= 2) {
     out() << fmt::format("Trial {} {}{}\n", trial.name, status == TrialStatus::kError ? "errored" : "completed",
@@ -452,12 +458,12 @@ void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
                            trial.logdir.empty() ? std::string() : (trial.logdir / "error.txt").string()});
     if (error_rows_.size() > static_cast<size_t>(std::max(1, options_.reporter.max_error_rows))) error_rows_.pop_front();
   }
-  if (auto value = metric_value(trial.last_result); value && std::isfinite(*value)) {
+  if (auto value = metric_value(TrialView(trial).last_result()); value && std::isfinite(*value)) {
     const bool better = !best_finished_ || (options_.mode == "max" ? *value > best_finished_->first
                                                                    : *value < best_finished_->first);
     if (better) best_finished_ = {*value, trial.name};
   }
-  TrialRecord record(trial.trial_id, trial.name, status, trial.config, trial.last_result, trial.logdir,
+  TrialRecord record(trial.trial_id, trial.name, status, trial.config, TrialView(trial).last_result(), trial.logdir,
                      trial.error_message);
   record.metric_stats = std::move(trial.metric_stats);
   finished_.push_back(std::move(record));
@@ -481,15 +487,7 @@ void TrialRunner::periodic(bool force) {
   const auto now = Clock::now();
   if (force || std::chrono::duration<double>(now - last_flush_).count() >= kFlushPeriodS) {
     last_flush_ = now;
-    for (auto& [key, trial] : live_) {
-      for (auto& logger : trial->loggers) {
-        try {
-          logger->flush();
-        } catch (const std::exception& e) {
-          std::cerr << fmt::format("tune: flushing the logs of {} failed: {}\n", trial->name, e.what());
-        }
-      }
-    }
+    log_writer_->flush_all();
     for (const auto& callback : options_.callbacks) callback->flush();
   }
   if (options_.verbose >= 1 && !force &&
@@ -524,7 +522,7 @@ StatusSnapshot TrialRunner::snapshot(bool done) const {
   if (!options_.metric.empty()) {
     std::optional<std::pair<double, std::string>> best = best_finished_;
     for (const auto& [key, trial] : live_) {
-      if (auto value = metric_value(trial->last_result); value && std::isfinite(*value)) {
+      if (auto value = metric_value(TrialView(*trial).last_result()); value && std::isfinite(*value)) {
         if (!best || (options_.mode == "max" ? *value > best->first : *value < best->first)) {
           best = {*value, trial->name};
         }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "callbacks/log_writer.h"
 #include "callbacks/status_reporter.h"
 #include "executors/executor.h"
 #include "runner/resource_manager.h"
@@ -50,7 +51,7 @@ class TrialRunner {
   // Helpers.
   Resources resources_for(const Config& config) const;
   std::string make_dirname(const Trial& trial) const;
-  void log_to_trial(Trial& trial, const Result& result);
+  void handle_logger_failures();
   void write_error_file(const Trial& trial, const std::string& error) const;
   void write_experiment_state() const;
   StatusSnapshot snapshot(bool done) const;
@@ -68,6 +69,7 @@ class TrialRunner {
   std::shared_ptr<TrialScheduler> scheduler_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<StatusReporter> reporter_;
+  std::unique_ptr<LogWriter> log_writer_;
 
   std::map<int64_t, std::unique_ptr<Trial>> live_;  // not finished, by creation order
   std::deque<int64_t> waiting_;                     // PENDING/PAUSED keys in creation order

@@ -25,7 +25,7 @@ struct Trial {
   std::string experiment_tag;
   TrialStatus status = TrialStatus::kPending;
   Config config;
-  Result last_result;  // null until the first result
+  std::shared_ptr<const Result> last_result;  // null until the first result
   std::filesystem::path logdir;
   Resources resources;
   std::vector<int> gpu_ids;
@@ -34,7 +34,6 @@ struct Trial {
   std::string location;
   int64_t iteration = 0;
   bool done = false;  // the last result said done / a stopper stopped it
-  std::vector<std::unique_ptr<Logger>> loggers;
   std::map<std::string, MetricStats> metric_stats;  // only the run's metric
 };
 

@@ -9,7 +9,10 @@ const std::string& TrialView::trainable_name() const { return trial_->trainable_
 const std::string& TrialView::experiment_tag() const { return trial_->experiment_tag; }
 TrialStatus TrialView::status() const { return trial_->status; }
 const Config& TrialView::config() const { return trial_->config; }
-const Result& TrialView::last_result() const { return trial_->last_result; }
+const Result& TrialView::last_result() const {
+  static const Result kNone;  // immutable: what a trial without results shows
+  return trial_->last_result ? *trial_->last_result : kNone;
+}
 const std::filesystem::path& TrialView::logdir() const { return trial_->logdir; }
 const Resources& TrialView::resources() const { return trial_->resources; }
 int64_t TrialView::iteration() const { return trial_->iteration; }

@@ -1,0 +1,232 @@
+"""tune_client: the Python side of tune's worker protocol (docs/protocol.md). One file, stdlib only.
+
+    import tune_client as tune
+
+    config = tune.get_config()
+    for epoch in range(100):
+        loss = train_one_epoch(config["lr"])
+        tune.report(loss=loss)   # blocks until tune has decided; raises tune.TrialStopped to end
+
+Under tune (the trial runs with ProcessSpec.protocol = kWorker, so TUNE_PROTOCOL_FDS is set),
+report() hands the result to the driver and waits for its decision. When the trial must end
+it raises TrialStopped, a SystemExit with code 0: unhandled, it ends the script cleanly and
+`finally` blocks run. A script that simply returns (exit status 0) ends its trial normally;
+any other exit status, or a signal, makes the trial ERROR with the end of stderr in error.txt.
+
+Outside tune, report() prints the result as one JSON line on stdout (which a "plain" process
+trial understands too) and returns, and get_config() returns the defaults it is given.
+
+Not thread-safe: call it from one thread.
+"""
+
+import json
+import os
+import select
+import sys
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "TrialStopped",
+    "checkpoint_dir",
+    "get_config",
+    "is_connected",
+    "report",
+    "restore_path",
+    "should_stop",
+    "trial_info",
+]
+
+PROTOCOL_VERSION = 1
+
+
+class TrialStopped(SystemExit):
+    """Raised by report() when tune stopped the trial. Not an error (exit code 0)."""
+
+    def __init__(self):
+        super().__init__(0)
+
+
+def _to_json(value):
+    # numpy scalars and arrays, without importing numpy.
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError("tune_client: cannot send a %s in a result (use numbers, strings, lists and dicts)"
+                    % type(value).__name__)
+
+
+def _encode(message):
+    # allow_nan: NaN and Infinity travel as the bare tokens, which the driver accepts.
+    return (json.dumps(message, separators=(",", ":"), allow_nan=True, default=_to_json) + "\n").encode()
+
+
+class _Client:
+    def __init__(self):
+        self.connected = False
+        self.config = {}
+        self.trial = {}
+        self.restore_from = None
+        self.step_pending = False
+        self.stopped = False
+        self._buffer = b""
+        fds = os.environ.get("TUNE_PROTOCOL_FDS")
+        if not fds:
+            return
+        try:
+            self._in, self._out = (int(fd) for fd in fds.split(","))
+        except ValueError:
+            return
+        self.connected = True
+        # What this script starts is not connected, and must not hold the protocol pipes.
+        os.set_inheritable(self._in, False)
+        os.set_inheritable(self._out, False)
+        for name in ("TUNE_PROTOCOL_FDS", "TUNE_PROTOCOL_VERSION"):
+            os.environ.pop(name, None)
+        setup = self._receive()
+        if setup is None:
+            self.stopped = True
+            return
+        if not isinstance(setup, dict) or setup.get("type") != "setup":
+            self._fail("the first request was not 'setup'")
+        if setup.get("version") != PROTOCOL_VERSION:
+            self._fail("unsupported protocol version %r (this client speaks %d)"
+                       % (setup.get("version"), PROTOCOL_VERSION))
+        self.config = setup.get("config") or {}
+        self.trial = setup.get("trial") or {}
+        self.restore_from = setup.get("restore_from")
+        self._send({"type": "ready", "version": PROTOCOL_VERSION})
+
+    # ---- wire ----
+
+    def _send(self, message):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        data = _encode(message)
+        while data:
+            written = os.write(self._out, data)
+            data = data[written:]
+
+    def _receive(self):
+        """The next request, or None when the driver closed the pipe."""
+        while b"\n" not in self._buffer:
+            chunk = os.read(self._in, 65536)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def _fail(self, message):
+        self._send({"type": "error", "message": "tune_client: " + message})
+        raise RuntimeError("tune_client: " + message)
+
+    # ---- requests ----
+
+    def _handle(self, request):
+        """Handles one request; False when it ends a wait (a step or a stop)."""
+        kind = request.get("type") if isinstance(request, dict) else None
+        if request is None or kind == "stop":
+            self.stopped = True
+            return False
+        if kind == "step":
+            self.step_pending = True
+            return False
+        self._send({"type": "error",
+                    "message": "tune_client: request %r is not supported by a function-style client (it saves its "
+                               "own checkpoints under checkpoint_dir())" % kind})
+        return True
+
+    def wait_for_step(self):
+        while not self.step_pending and not self.stopped:
+            self._handle(self._receive())
+        if self.stopped:
+            raise TrialStopped()
+
+    def report(self, metrics):
+        if self.stopped:
+            raise TrialStopped()
+        if not self.step_pending:
+            self.wait_for_step()
+        self._send({"type": "result", "result": metrics})
+        self.step_pending = False
+        self.wait_for_step()
+
+    def poll_stop(self):
+        while (b"\n" in self._buffer or select.select([self._in], [], [], 0)[0]) and not self.stopped:
+            if b"\n" not in self._buffer:
+                chunk = os.read(self._in, 65536)
+                if not chunk:
+                    self.stopped = True
+                    break
+                self._buffer += chunk
+                continue
+            if not self._handle(self._receive()):
+                break
+        return self.stopped
+
+
+_client = None
+
+
+def _get():
+    global _client  # the process's one connection: a process has one pair of protocol fds
+    if _client is None:
+        _client = _Client()
+    return _client
+
+
+def is_connected():
+    """True when running under tune's worker protocol."""
+    return _get().connected
+
+
+def get_config(defaults=None):
+    """The trial's config; outside tune, `defaults` (or {}). Under tune, config values win."""
+    merged = dict(defaults or {})
+    merged.update(_get().config)
+    return merged
+
+
+def trial_info():
+    """trial_id, trial_name, experiment_id, trial_dir, checkpoint_dir, gpu_ids, resources."""
+    return dict(_get().trial)
+
+
+def report(_metrics=None, **metrics):
+    """Reports one result (a dict and/or keyword arguments) and waits for tune's decision.
+
+    Raises TrialStopped when the trial must end."""
+    result = {}
+    if _metrics is not None:
+        if not isinstance(_metrics, dict):
+            raise TypeError("tune_client.report: takes a dict of metrics or keyword arguments, got a %s"
+                            % type(_metrics).__name__)
+        result.update(_metrics)
+    result.update(metrics)
+    client = _get()
+    if not client.connected:
+        sys.stdout.write(_encode(result).decode())
+        sys.stdout.flush()
+        return
+    client.report(result)
+
+
+def should_stop():
+    """Non-blocking: True once tune asked this trial to stop (check it inside long steps)."""
+    client = _get()
+    if not client.connected:
+        return False
+    return client.stopped or client.poll_stop()
+
+
+def checkpoint_dir():
+    """Where to write checkpoints (created): TUNE_CHECKPOINT_DIR, or ./checkpoint outside tune."""
+    path = os.environ.get("TUNE_CHECKPOINT_DIR") or _get().trial.get("checkpoint_dir") or "checkpoint"
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def restore_path():
+    """The checkpoint to restore from when the trial is restored, else None."""
+    return os.environ.get("TUNE_RESTORE_FROM") or _get().restore_from or None

@@ -1,0 +1,376 @@
+// tune/client.h — header-only client of the tune worker protocol (docs/protocol.md) for any C++
+// program that tune runs as a child process. Needs nlohmann/json and POSIX only, not the library.
+//
+//   #include <tune/client.h>
+//   int main() {
+//     const auto config = tune::client::get_config();
+//     for (int i = 0; i < 100; ++i) tune::client::report({{"loss", 1.0 / (i + 1)}});
+//   }  // returning (exit status 0) ends the trial normally
+//
+// Under tune (TUNE_PROTOCOL_FDS is set) report() hands the result to the driver and blocks until
+// the driver has decided; when the trial must end it throws tune::client::Stopped (let it unwind
+// main, or catch it and return). Outside tune, report() prints the result as one JSON line on
+// stdout, which a "plain" process trial understands too, and returns.
+// Not thread-safe: call it from one thread.
+#pragma once
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace tune::client {
+
+using Json = nlohmann::json;
+
+inline constexpr int kProtocolVersion = 1;
+
+// Thrown by report() when the driver stopped the trial. Not an error.
+struct Stopped {};
+
+// Encoding of protocol lines, shared with the library's own worker and driver.
+namespace wire {
+
+inline bool has_nonfinite(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::number_float:
+      return !std::isfinite(value.get<double>());
+    case Json::value_t::object:
+    case Json::value_t::array:
+      for (const auto& item : value) {
+        if (has_nonfinite(item)) return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+inline void dump_nonfinite(const Json& value, std::string& out) {
+  if (value.is_object()) {
+    out += '{';
+    bool first = true;
+    for (const auto& [key, item] : value.items()) {
+      if (!first) out += ',';
+      first = false;
+      out += Json(key).dump(-1, ' ', false, Json::error_handler_t::replace);
+      out += ':';
+      dump_nonfinite(item, out);
+    }
+    out += '}';
+  } else if (value.is_array()) {
+    out += '[';
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (i > 0) out += ',';
+      dump_nonfinite(value[i], out);
+    }
+    out += ']';
+  } else if (value.is_number_float() && !std::isfinite(value.get<double>())) {
+    const double d = value.get<double>();
+    out += std::isnan(d) ? "NaN" : (d > 0 ? "Infinity" : "-Infinity");
+  } else {
+    out += value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+}
+
+// One protocol line (with its '\n'). NaN and +-Infinity are written as the bare tokens NaN,
+// Infinity and -Infinity (what Python's json module writes), since plain JSON has no way to
+// say them; invalid UTF-8 in strings becomes U+FFFD.
+inline std::string dump_line(const Json& value) {
+  std::string out;
+  if (has_nonfinite(value)) {
+    dump_nonfinite(value, out);
+  } else {
+    out = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+  out += '\n';
+  return out;
+}
+
+inline const std::string& nonfinite_marker(int which) {
+  // Strings no real value contains (they start with NUL), standing for the three tokens.
+  static const std::string markers[3] = {std::string("\0tune:NaN", 9), std::string("\0tune:+Inf", 10),
+                                         std::string("\0tune:-Inf", 10)};
+  return markers[which];
+}
+
+inline void restore_nonfinite(Json& value) {
+  if (value.is_string()) {
+    const auto& s = value.get_ref<const std::string&>();
+    if (s.empty() || s[0] != '\0') return;
+    if (s == nonfinite_marker(0)) value = std::nan("");
+    else if (s == nonfinite_marker(1)) value = HUGE_VAL;
+    else if (s == nonfinite_marker(2)) value = -HUGE_VAL;
+  } else if (value.is_structured()) {
+    for (auto& item : value) restore_nonfinite(item);
+  }
+}
+
+// Parses one protocol line; accepts NaN / Infinity / -Infinity outside strings. Throws
+// nlohmann::json::parse_error with the parser's message.
+inline Json parse_line(std::string_view line) {
+  try {
+    return Json::parse(line.begin(), line.end());
+  } catch (const Json::parse_error&) {
+    if (line.find("NaN") == std::string_view::npos && line.find("Infinity") == std::string_view::npos) throw;
+    const std::exception_ptr original = std::current_exception();
+    std::string rewritten;
+    rewritten.reserve(line.size() + 32);
+    bool in_string = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      if (in_string) {
+        rewritten += c;
+        if (c == '\\' && i + 1 < line.size()) rewritten += line[++i];
+        else if (c == '"') in_string = false;
+        continue;
+      }
+      auto token = [&](std::string_view word, int which) {
+        if (line.substr(i, word.size()) != word) return false;
+        rewritten += "\"\\u0000tune:";
+        rewritten += which == 0 ? "NaN" : (which == 1 ? "+Inf" : "-Inf");
+        rewritten += '"';
+        i += word.size() - 1;
+        return true;
+      };
+      if (c == '"') {
+        in_string = true;
+        rewritten += c;
+      } else if (!token("NaN", 0) && !token("Infinity", 1) && !token("-Infinity", 2)) {
+        rewritten += c;
+      }
+    }
+    Json value;
+    try {
+      value = Json::parse(rewritten);
+    } catch (const Json::parse_error&) {
+      std::rethrow_exception(original);  // the original line's problem, not the rewritten one's
+    }
+    restore_nonfinite(value);
+    return value;
+  }
+}
+
+}  // namespace wire
+
+// Blocking line I/O on the two protocol file descriptors.
+class Connection {
+ public:
+  Connection(int in_fd, int out_fd) : in_(in_fd), out_(out_fd) {}
+
+  // The next request, or null at end of input (the driver is gone: treat it as stop).
+  Json receive() {
+    std::string line;
+    if (!read_line(line)) return nullptr;
+    return wire::parse_line(line);
+  }
+
+  // True when a request can be read without blocking.
+  bool readable() {
+    if (start_ < buffer_.size() && buffer_.find('\n', start_) != std::string::npos) return true;
+    pollfd p{in_, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+  }
+
+  // One write() per message in the common case: the driver reads whole lines.
+  void send(const Json& message) { write_all(wire::dump_line(message)); }
+
+  void write_all(const std::string& data) {
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t n = ::write(out_, data.data() + done, data.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw std::system_error(errno, std::generic_category(), "tune client: writing to the driver");
+      }
+      done += static_cast<size_t>(n);
+    }
+  }
+
+ private:
+  bool read_line(std::string& line) {
+    while (true) {
+      const size_t newline = buffer_.find('\n', start_);
+      if (newline != std::string::npos) {
+        line.assign(buffer_, start_, newline - start_);
+        start_ = newline + 1;
+        if (start_ == buffer_.size()) {
+          buffer_.clear();
+          start_ = 0;
+        }
+        return true;
+      }
+      if (start_ > 0) {
+        buffer_.erase(0, start_);
+        start_ = 0;
+      }
+      char chunk[65536];
+      const ssize_t n = ::read(in_, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      buffer_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+  int in_;
+  int out_;
+  std::string buffer_;
+  size_t start_ = 0;
+};
+
+// Reads TUNE_PROTOCOL_FDS ("3,4": requests in, replies out); false when absent or malformed.
+inline bool protocol_fds(int& in_fd, int& out_fd) {
+  const char* fds = std::getenv("TUNE_PROTOCOL_FDS");
+  return fds != nullptr && std::sscanf(fds, "%d,%d", &in_fd, &out_fd) == 2 && in_fd >= 0 && out_fd >= 0;
+}
+
+// The process's side of the protocol for a function-style program.
+class Client {
+ public:
+  // One per process: a process has one pair of protocol descriptors, so this is the one
+  // justified piece of process-wide state in the client.
+  static Client& instance() {
+    static Client client;
+    return client;
+  }
+
+  bool connected() const { return connection_.has_value(); }
+  const Json& config() const { return config_; }
+  const Json& trial_info() const { return trial_; }
+  bool stopped() const { return stopped_; }
+
+  void report(const Json& result) {
+    if (!connected()) {
+      std::string line = wire::dump_line(result);
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      std::fflush(stdout);
+      return;
+    }
+    if (stopped_) throw Stopped{};
+    if (!step_pending_) wait_for_step();
+    Json reply = {{"type", "result"}, {"result", result}};
+    flush_output();
+    connection_->send(reply);
+    step_pending_ = false;
+    wait_for_step();
+  }
+
+  // Non-blocking: true once the driver asked this trial to stop.
+  bool should_stop() {
+    if (!connected() || stopped_) return stopped_;
+    while (connection_->readable()) {
+      if (!handle(connection_->receive())) break;
+    }
+    return stopped_;
+  }
+
+  std::optional<std::filesystem::path> restore_path() const {
+    if (const char* path = std::getenv("TUNE_RESTORE_FROM"); path != nullptr && *path != '\0') return path;
+    if (restore_from_.is_string()) return restore_from_.get<std::string>();
+    return std::nullopt;
+  }
+
+  std::filesystem::path checkpoint_dir() const {
+    const char* dir = std::getenv("TUNE_CHECKPOINT_DIR");
+    std::filesystem::path path = dir != nullptr && *dir != '\0' ? std::filesystem::path(dir)
+                                                                : std::filesystem::current_path() / "checkpoint";
+    std::filesystem::create_directories(path);
+    return path;
+  }
+
+ private:
+  Client() {
+    int in_fd = -1, out_fd = -1;
+    if (!protocol_fds(in_fd, out_fd)) return;
+    connection_.emplace(in_fd, out_fd);
+    const Json setup = connection_->receive();
+    if (setup.is_null()) {
+      stopped_ = true;
+      return;
+    }
+    if (!setup.is_object() || setup.value("type", "") != "setup") {
+      fail("the first request was not 'setup'");
+    }
+    if (setup.value("version", 0) != kProtocolVersion) {
+      fail("unsupported protocol version " + setup.value("version", Json()).dump() + " (this client speaks " +
+           std::to_string(kProtocolVersion) + ")");
+    }
+    config_ = setup.value("config", Json::object());
+    trial_ = setup.value("trial", Json::object());
+    restore_from_ = setup.value("restore_from", Json());
+    connection_->send({{"type", "ready"}, {"version", kProtocolVersion}});
+  }
+
+  [[noreturn]] void fail(const std::string& message) {
+    connection_->send({{"type", "error"}, {"message", "tune client: " + message}});
+    throw std::runtime_error("tune client: " + message);
+  }
+
+  static void flush_output() {
+    std::fflush(stdout);
+    std::fflush(stderr);
+  }
+
+  // Handles one request; false when the request ends the wait (a step or stop arrived).
+  bool handle(const Json& request) {
+    if (request.is_null()) {  // the driver closed the pipe
+      stopped_ = true;
+      return false;
+    }
+    const std::string type = request.value("type", "");
+    if (type == "step") {
+      step_pending_ = true;
+      return false;
+    }
+    if (type == "stop") {
+      stopped_ = true;
+      return false;
+    }
+    connection_->send({{"type", "error"},
+                       {"message", "tune client: request '" + type +
+                                       "' is not supported by a function-style client (it saves its own "
+                                       "checkpoints under checkpoint_dir())"}});
+    return true;
+  }
+
+  void wait_for_step() {
+    while (!step_pending_ && !stopped_) handle(connection_->receive());
+    if (stopped_) throw Stopped{};
+  }
+
+  std::optional<Connection> connection_;
+  Json config_ = Json::object();
+  Json trial_ = Json::object();
+  Json restore_from_;
+  bool step_pending_ = false;
+  bool stopped_ = false;
+};
+
+// The trial's config (an empty object outside tune).
+inline const Json& get_config() { return Client::instance().config(); }
+// trial_id, trial_name, experiment_id, trial_dir, gpu_ids, resources (empty outside tune).
+inline const Json& trial_info() { return Client::instance().trial_info(); }
+// Reports one result and waits for the driver's decision; throws Stopped when the trial ends.
+inline void report(const Json& result) { Client::instance().report(result); }
+// Non-blocking: true once the driver asked the trial to stop (check it inside long steps).
+inline bool should_stop() { return Client::instance().should_stop(); }
+// Where to write checkpoints (created); TUNE_CHECKPOINT_DIR, or ./checkpoint outside tune.
+inline std::filesystem::path checkpoint_dir() { return Client::instance().checkpoint_dir(); }
+// The checkpoint to restore from when the trial is restored, else nullopt.
+inline std::optional<std::filesystem::path> restore_path() { return Client::instance().restore_path(); }
+// True when running under tune's protocol.
+inline bool connected() { return Client::instance().connected(); }
+
+}  // namespace tune::client

@@ -1,0 +1,1221 @@
+// ProcessExecutor: every trial is a child process that speaks the worker protocol on fds 3/4
+// (docs/protocol.md) or prints plain JSON result lines on stdout. Children are posix_spawn'ed
+// (vfork + exec: cheap even from a big driver) into their own process group; one poll() over
+// every child's pipes and pidfd runs on the runner's thread inside poll(), so events reach the
+// sink from there only, as the Executor contract asks.
+#include "executors/process_executor.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "tune/client.h"
+#include "tune/error.h"
+#include "tune/process.h"
+#include "trial/auto_fill.h"
+
+extern char** environ;  // NOLINT: POSIX
+
+namespace tune::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr Clock::time_point kNever = Clock::time_point::max();
+constexpr size_t kReadChunk = 65536;
+constexpr size_t kStderrTailLines = 20;
+constexpr size_t kStderrTailLineBytes = 500;
+// Plain programs are not paced by the runner: beyond this many unread results their stdout is
+// no longer read, so the pipe fills and the program blocks (backpressure, bounded memory).
+constexpr size_t kMaxBufferedResults = 256;
+// Our pipe ends live at or above this fd, so the child's dup2 onto 0..4 never hits one of them.
+constexpr int kFdFloor = 10;
+constexpr int kPoliteSignal = SIGTERM;
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+Clock::time_point after(double s) {
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  ~UniqueFd() { reset(); }
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+std::system_error os_error(const std::string& what) { return {errno, std::generic_category(), what}; }
+
+// Moves `fd` to a close-on-exec descriptor >= kFdFloor.
+UniqueFd lift(int fd) {
+  if (fd >= kFdFloor) return UniqueFd(fd);
+  const int lifted = ::fcntl(fd, F_DUPFD_CLOEXEC, kFdFloor);
+  const int saved = errno;
+  ::close(fd);
+  if (lifted < 0) {
+    errno = saved;
+    throw os_error("fcntl(F_DUPFD_CLOEXEC)");
+  }
+  return UniqueFd(lifted);
+}
+
+void set_nonblocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) throw os_error("fcntl(O_NONBLOCK)");
+}
+
+UniqueFd open_log(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw os_error("cannot open " + path.string());
+  return lift(fd);
+}
+
+void write_fully(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // a log file that cannot be written must not stop the trial
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+int open_pidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd >= 0) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
+std::string quoted_excerpt(std::string_view line, size_t max = 200) {
+  std::string cut(line.substr(0, max));
+  std::string out;
+  for (unsigned char c : cut) {
+    if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
+    else out += fmt::format("\\x{:02x}", c);
+  }
+  return out + (line.size() > max ? "..." : "");
+}
+
+// Buffered line splitting for one non-blocking descriptor.
+struct LineBuffer {
+  std::string data;
+  size_t start = 0;
+
+  void append(const char* chunk, size_t n) {
+    if (start > 0 && start == data.size()) {
+      data.clear();
+      start = 0;
+    }
+    data.append(chunk, n);
+  }
+  // The next complete line (without '\n'), valid until the next append.
+  bool next(std::string_view& line) {
+    const size_t newline = data.find('\n', start);
+    if (newline == std::string::npos) {
+      if (start > 0 && start * 2 >= data.size()) {
+        data.erase(0, start);
+        start = 0;
+      }
+      return false;
+    }
+    line = std::string_view(data).substr(start, newline - start);
+    start = newline + 1;
+    return true;
+  }
+  size_t pending() const { return data.size() - start; }
+  std::string_view rest() const { return std::string_view(data).substr(start); }
+  void clear() {
+    data.clear();
+    start = 0;
+  }
+};
+
+struct Child {
+  enum class State {
+    kStarting,  // setup (and the first step) sent; no reply yet
+    kStepping,  // a step is asked for; the next reply is its answer
+    kWaiting,   // a result went to the runner; waiting for continue_trial / stop_trial
+    kStopping,  // the runner stopped it; kept until it exits
+    kEnded,     // ended by itself or by a failure already reported
+  };
+  uint64_t serial = 0;
+  int64_t key = 0;
+  const ProcessSpec* spec = nullptr;
+  bool plain = false;
+  std::string trial_name;
+  std::string command;  // argv[0], for messages
+  pid_t pid = -1;
+  UniqueFd pidfd;
+  UniqueFd request;  // driver -> child requests (socket, fd 3 in the child)
+  UniqueFd reply;    // child -> driver replies (fd 4), or the plain program's stdout
+  UniqueFd out;      // the worker's stdout when echoed
+  UniqueFd err;      // stderr when echoed or when there is no trial directory
+  UniqueFd out_log;  // files the driver copies piped output into
+  UniqueFd err_log;
+  std::filesystem::path err_path;  // stderr.log, read back for the crash report
+  LineBuffer reply_buf, out_buf, err_buf;
+  std::deque<std::string> err_tail;  // last lines of a piped stderr
+  std::string unsent;                // requests the socket did not take yet
+  State state = State::kStarting;
+  std::string awaiting = "setup";  // the request whose reply is due, for messages
+  bool exited = false;
+  int wait_status = 0;
+  bool killed_by_tune = false;
+  bool skipping_long_line = false;
+  bool close_requests = false;  // shut the request socket once `unsent` is out
+  int64_t line_number = 0;
+  Clock::time_point spawned_at;
+  Clock::time_point step_start;
+  Clock::time_point last_result_at;
+  Clock::time_point deadline = kNever;  // step timeout
+  Clock::time_point kill_at = kNever;   // stop grace
+  std::unique_ptr<AutoFiller> filler;
+  std::deque<std::pair<Result, Clock::time_point>> results;  // plain: parsed, not yet handed over
+  std::optional<ExecutorEvent> stashed;  // worker: what happened while the runner was deciding
+
+  bool alive() const { return !exited; }
+  std::string who() const { return fmt::format("trial process '{}' (pid {})", command, pid); }
+};
+
+std::string stderr_tail_of_file(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return {};
+  const off_t size = ::lseek(fd.get(), 0, SEEK_END);
+  if (size <= 0) return {};
+  const off_t from = std::max<off_t>(0, size - 16384);
+  std::string text(static_cast<size_t>(size - from), '\0');
+  const ssize_t n = ::pread(fd.get(), text.data(), text.size(), from);
+  if (n <= 0) return {};
+  text.resize(static_cast<size_t>(n));
+  return text;
+}
+
+std::string format_tail(std::deque<std::string> lines, const std::string& where) {
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  while (lines.size() > kStderrTailLines) lines.pop_front();
+  if (lines.empty()) return {};
+  std::string out = fmt::format("\nlast {} lines of stderr ({}):", lines.size(), where);
+  for (const auto& line : lines) out += "\n  " + line;
+  return out;
+}
+
+void keep_tail(std::deque<std::string>& tail, std::string_view line) {
+  std::string cut = line.size() > kStderrTailLineBytes ? std::string(line.substr(0, kStderrTailLineBytes)) + "..."
+                                                       : std::string(line);
+  tail.push_back(std::move(cut));
+  if (tail.size() > kStderrTailLines + 1) tail.pop_front();
+}
+
+std::string stderr_tail(const Child& child) {
+  if (!child.err_path.empty() && !child.err) {
+    std::deque<std::string> lines;
+    const std::string text = stderr_tail_of_file(child.err_path);
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      keep_tail(lines, std::string_view(text).substr(start, end - start));
+      start = end + 1;
+    }
+    return format_tail(std::move(lines), child.err_path.string());
+  }
+  std::deque<std::string> lines = child.err_tail;
+  if (child.err_buf.pending() > 0) keep_tail(lines, child.err_buf.rest());
+  return format_tail(std::move(lines), child.err_path.empty() ? "not kept: no trial directory" : child.err_path.string());
+}
+
+std::vector<std::string> child_environment(const StartRequest& request, const ProcessSpec& spec,
+                                           const std::filesystem::path& checkpoint_dir) {
+  static const char* const kOwned[] = {"TUNE_TRIAL_ID",       "TUNE_TRIAL_NAME",      "TUNE_EXPERIMENT_ID",
+                                       "TUNE_TRIAL_DIR",      "TUNE_CHECKPOINT_DIR",  "TUNE_RESTORE_FROM",
+                                       "TUNE_PROTOCOL_FDS",   "TUNE_PROTOCOL_VERSION", "TUNE_WORKER",
+                                       "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"};
+  std::map<std::string, std::string> vars;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    if (eq == nullptr) continue;
+    std::string name(*e, static_cast<size_t>(eq - *e));
+    if (std::find(std::begin(kOwned), std::end(kOwned), name) != std::end(kOwned)) continue;
+    vars[std::move(name)] = eq + 1;
+  }
+  const TrialInfo& info = request.info;
+  vars["TUNE_TRIAL_ID"] = info.trial_id;
+  vars["TUNE_TRIAL_NAME"] = info.trial_name;
+  vars["TUNE_EXPERIMENT_ID"] = info.experiment_id;
+  vars["TUNE_TRIAL_DIR"] = info.trial_dir.string();
+  vars["TUNE_CHECKPOINT_DIR"] = checkpoint_dir.string();
+  std::string gpus;
+  for (size_t i = 0; i < info.gpu_ids.size(); ++i) gpus += (i > 0 ? "," : "") + std::to_string(info.gpu_ids[i]);
+  vars["CUDA_VISIBLE_DEVICES"] = gpus;  // empty: no GPU access (the guide's rule)
+  const double cpu = info.resources.cpu;
+  vars["OMP_NUM_THREADS"] = std::to_string(std::isfinite(cpu) ? std::max<int64_t>(1, static_cast<int64_t>(cpu)) : 1);
+  if (spec.protocol == ProcessSpec::Protocol::kWorker) {
+    vars["TUNE_PROTOCOL_FDS"] = "3,4";
+    vars["TUNE_PROTOCOL_VERSION"] = std::to_string(client::kProtocolVersion);
+  }
+  for (const auto& [name, value] : spec.env) vars[name] = value;
+  std::vector<std::string> out;
+  out.reserve(vars.size());
+  for (const auto& [name, value] : vars) out.push_back(name + "=" + value);
+  return out;
+}
+
+std::string spawn_error(int error, const std::string& command) {
+  if (error == ENOENT) {
+    if (command.find('/') != std::string::npos) {
+      return fmt::format("cannot start the trial process: '{}' does not exist (or its interpreter does not)",
+                         command);
+    }
+    const char* path = std::getenv("PATH");
+    return fmt::format("cannot start the trial process: command '{}' not found (searched PATH={})", command,
+                       path != nullptr ? path : "");
+  }
+  if (error == EACCES) {
+    return fmt::format("cannot start the trial process: permission denied for '{}' (is it executable?)", command);
+  }
+  if (error == ENOEXEC) return fmt::format("cannot start the trial process: '{}' is not an executable", command);
+  return fmt::format("cannot start the trial process '{}': {}", command, std::strerror(error));
+}
+
+class ProcessExecutor final : public Executor {
+ public:
+  explicit ProcessExecutor(Sink sink) : sink_(std::move(sink)) {}
+
+  ~ProcessExecutor() override {
+    for (auto& child : children_) {
+      if (child->alive() && child->state != Child::State::kStopping && child->kill_at == kNever) ask_to_stop(*child);
+    }
+    by_key_.clear();
+    // Wait for every child: politely until its grace runs out, then SIGKILL.
+    while (std::any_of(children_.begin(), children_.end(), [](const auto& c) { return c->alive(); })) {
+      std::vector<pollfd> fds;
+      std::vector<Child*> owners;
+      Clock::time_point next = kNever;
+      for (auto& child : children_) {
+        if (!child->alive()) continue;
+        if (child->pidfd) {
+          fds.push_back({child->pidfd.get(), POLLIN, 0});
+          owners.push_back(child.get());
+        }
+        next = std::min(next, child->kill_at);
+      }
+      int wait_ms = 10;  // a child without pidfd: look again soon
+      if (owners.size() == live_count()) {
+        wait_ms = next == kNever ? 1000
+                                 : static_cast<int>(std::clamp(seconds(next - Clock::now()) * 1000.0 + 1.0, 0.0, 1000.0));
+      }
+      ::poll(fds.data(), fds.size(), wait_ms);
+      for (auto& child : children_) {
+        if (!child->alive()) continue;
+        try_reap(*child);
+        if (child->alive() && Clock::now() >= child->kill_at) kill_group(*child);
+      }
+    }
+  }
+
+  void start(StartRequest request) override {
+    if (auto it = by_key_.find(request.key); it != by_key_.end()) {
+      // A restarted trial: its previous process (if any is left) goes away first.
+      Child& old = *it->second;
+      by_key_.erase(it);
+      if (old.alive() && old.state != Child::State::kStopping) ask_to_stop(old);
+    }
+    auto owned = std::make_unique<Child>();
+    Child& child = *owned;
+    child.serial = ++next_serial_;
+    child.key = request.key;
+    child.spec = request.trainable->process.get();
+    child.plain = child.spec->protocol == ProcessSpec::Protocol::kPlain;
+    child.trial_name = request.info.trial_name;
+    child.command = child.spec->argv.empty() ? std::string() : child.spec->argv[0];
+    child.filler = std::make_unique<AutoFiller>(request.info, request.config);
+    children_.push_back(std::move(owned));
+    by_key_[request.key] = &child;
+    try {
+      spawn(child, request);
+    } catch (const std::exception& e) {
+      child.state = Child::State::kEnded;
+      child.exited = true;  // nothing to wait for
+      queued_.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kError, {}, e.what()}});
+      return;
+    }
+    child.spawned_at = child.step_start = child.last_result_at = Clock::now();
+    child.state = child.plain ? Child::State::kStepping : Child::State::kStarting;
+    arm_step_timeout(child);
+    if (!child.plain) {
+      Json trial = {{"trial_id", request.info.trial_id},
+                    {"trial_name", request.info.trial_name},
+                    {"experiment_id", request.info.experiment_id},
+                    {"trial_dir", request.info.trial_dir.string()},
+                    {"checkpoint_dir", checkpoint_dir_of(request.info).string()},
+                    {"gpu_ids", request.info.gpu_ids},
+                    {"resources", request.info.resources.to_json()}};
+      Json setup = {{"type", "setup"},         {"version", client::kProtocolVersion},
+                    {"config", request.config}, {"trial", std::move(trial)},
+                    {"restore_from", nullptr}};
+      // The first step goes right behind setup: one round trip less per trial.
+      send(child, client::wire::dump_line(setup) + kStepLine);
+    }
+  }
+
+  void continue_trial(int64_t key) override {
+    Child* child = owned(key);
+    if (child == nullptr || child->state != Child::State::kWaiting) return;
+    if (child->stashed) {
+      child->state = Child::State::kEnded;
+      queued_.push_back({child->key, child->serial, std::move(*child->stashed)});
+      child->stashed.reset();
+      if (child->alive()) kill_group(*child);
+      return;
+    }
+    child->state = Child::State::kStepping;
+    child->step_start = Clock::now();
+    child->awaiting = "step";
+    if (child->plain) {
+      wake_.push_back(child->serial);  // a buffered line may answer at once
+    } else {
+      send(*child, kStepLine);
+    }
+    arm_step_timeout(*child);
+  }
+
+  void stop_trial(int64_t key) override {
+    auto it = by_key_.find(key);
+    if (it == by_key_.end()) return;
+    Child& child = *it->second;
+    by_key_.erase(it);
+    if (child.state == Child::State::kEnded || child.state == Child::State::kStopping) return;
+    child.state = Child::State::kStopping;
+    child.deadline = kNever;
+    child.results.clear();
+    if (child.alive()) ask_to_stop(child);
+  }
+
+  void poll(std::chrono::milliseconds timeout) override {
+    std::vector<Delivery> deliveries;
+    deliveries.swap(queued_);
+    std::vector<uint64_t> wake;
+    wake.swap(wake_);
+    for (uint64_t serial : wake) {
+      if (Child* child = by_serial(serial); child != nullptr) advance_plain(*child, deliveries);
+    }
+    wait_and_read(deliveries.empty() ? timeout : std::chrono::milliseconds(0), deliveries);
+    check_deadlines(deliveries);
+    // Forget children that are over: exited and no longer the current process of their key.
+    std::erase_if(children_, [this](const std::unique_ptr<Child>& c) {
+      if (c->alive()) return false;
+      auto it = by_key_.find(c->key);
+      return it == by_key_.end() || it->second != c.get();
+    });
+    for (auto& delivery : deliveries) {
+      // The runner may have stopped or restarted the trial since (inside an earlier sink call).
+      Child* child = owned(delivery.key);
+      if (child == nullptr || child->serial != delivery.serial) continue;
+      sink_(std::move(delivery.event));
+    }
+  }
+
+ private:
+  struct Delivery {
+    int64_t key;
+    uint64_t serial;
+    ExecutorEvent event;
+  };
+  static constexpr const char* kStepLine = "{\"type\":\"step\"}\n";
+
+  Child* owned(int64_t key) {
+    auto it = by_key_.find(key);
+    return it == by_key_.end() ? nullptr : it->second;
+  }
+  Child* by_serial(uint64_t serial) {
+    for (auto& child : children_) {
+      if (child->serial == serial) return child.get();
+    }
+    return nullptr;
+  }
+  size_t live_count() const {
+    return static_cast<size_t>(std::count_if(children_.begin(), children_.end(), [](const auto& c) { return c->alive(); }));
+  }
+
+  static std::filesystem::path checkpoint_dir_of(const TrialInfo& info) {
+    return info.trial_dir.empty() ? std::filesystem::path() : info.trial_dir / "checkpoint";
+  }
+
+  void arm_step_timeout(Child& child) {
+    child.deadline = child.spec->step_timeout_s > 0 ? after(child.spec->step_timeout_s) : kNever;
+  }
+
+  void spawn(Child& child, const StartRequest& request) {
+    const ProcessSpec& spec = *child.spec;
+    const std::vector<std::string> argv = substitute_argv(spec.argv, request.config);
+    const std::filesystem::path& trial_dir = request.info.trial_dir;
+    std::filesystem::path working_dir = spec.working_dir.empty() ? trial_dir : spec.working_dir;
+    if (!working_dir.empty()) {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(working_dir, ec)) {
+        throw TuneError(fmt::format("working_dir: {} is not a directory", working_dir.string()));
+      }
+    }
+    const std::vector<std::string> env = child_environment(request, spec, checkpoint_dir_of(request.info));
+
+    // Where the child's stdout and stderr go. Straight to files when nothing needs to see them
+    // on the way (cheapest, and they survive a driver crash); through pipes otherwise.
+    const bool have_dir = !trial_dir.empty();
+    UniqueFd out_target, err_target;  // the child's ends
+    if (have_dir) child.err_path = trial_dir / "stderr.log";
+    if (child.plain || spec.echo_output) {
+      int p[2];
+      if (::pipe2(p, O_CLOEXEC) != 0) throw os_error("pipe2");
+      UniqueFd read_end = lift(p[0]);
+      out_target = lift(p[1]);
+      (child.plain ? child.reply : child.out) = std::move(read_end);
+      if (have_dir) child.out_log = open_log(trial_dir / "stdout.log");
+    } else if (have_dir) {
+      out_target = open_log(trial_dir / "stdout.log");
+    }
+    if (have_dir && !spec.echo_output) {
+      err_target = open_log(child.err_path);
+    } else {
+      int p[2];
+      if (::pipe2(p, O_CLOEXEC) != 0) throw os_error("pipe2");
+      child.err = lift(p[0]);
+      err_target = lift(p[1]);
+      if (have_dir) child.err_log = open_log(child.err_path);
+    }
+    UniqueFd request_target, reply_target;
+    if (!child.plain) {
+      int s[2];
+      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) != 0) throw os_error("socketpair");
+      child.request = lift(s[0]);
+      request_target = lift(s[1]);
+      int p[2];
+      if (::pipe2(p, O_CLOEXEC) != 0) throw os_error("pipe2");
+      child.reply = lift(p[0]);
+      reply_target = lift(p[1]);
+    }
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    struct Cleanup {
+      posix_spawn_file_actions_t* a;
+      posix_spawnattr_t* b;
+      ~Cleanup() {
+        posix_spawn_file_actions_destroy(a);
+        posix_spawnattr_destroy(b);
+      }
+    } cleanup{&actions, &attr};
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (out_target) posix_spawn_file_actions_adddup2(&actions, out_target.get(), 1);
+    else posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, err_target.get(), 2);
+    if (!child.plain) {
+      posix_spawn_file_actions_adddup2(&actions, request_target.get(), 3);
+      posix_spawn_file_actions_adddup2(&actions, reply_target.get(), 4);
+    }
+    // Nothing else of the driver's leaks into the trial (the lifted fds are close-on-exec
+    // already; this also covers descriptors the user's program opened without it).
+    posix_spawn_file_actions_addclosefrom_np(&actions, child.plain ? 3 : 5);
+    if (!working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);  // its own process group: kills reach its children
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    sigemptyset(&defaults);
+    for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM}) {
+      sigaddset(&defaults, sig);
+    }
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+
+    std::vector<char*> argv_ptrs;
+    for (const auto& a : argv) argv_ptrs.push_back(const_cast<char*>(a.c_str()));
+    argv_ptrs.push_back(nullptr);
+    std::vector<char*> env_ptrs;
+    for (const auto& e : env) env_ptrs.push_back(const_cast<char*>(e.c_str()));
+    env_ptrs.push_back(nullptr);
+    pid_t pid = -1;
+    const int rc = posix_spawnp(&pid, argv[0].c_str(), &actions, &attr, argv_ptrs.data(), env_ptrs.data());
+    if (rc != 0) {
+      // A working_dir removed in between also lands here as ENOENT; it was checked just above.
+      throw TuneError(spawn_error(rc, argv[0]));
+    }
+    child.pid = pid;
+    child.command = argv[0];
+    child.pidfd.reset(open_pidfd(pid));
+    for (const UniqueFd* fd : {&child.request, &child.reply, &child.out, &child.err}) {
+      if (*fd) set_nonblocking(fd->get());
+    }
+  }
+
+  void send(Child& child, std::string_view data) {
+    if (!child.request) return;
+    if (child.unsent.empty()) {
+      const ssize_t n = ::send(child.request.get(), data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n == static_cast<ssize_t>(data.size())) return;
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return;  // gone: its exit tells
+      data.remove_prefix(n > 0 ? static_cast<size_t>(n) : 0);
+    }
+    child.unsent.append(data);
+  }
+
+  void flush_unsent(Child& child) {
+    while (!child.unsent.empty()) {
+      const ssize_t n = ::send(child.request.get(), child.unsent.data(), child.unsent.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) child.unsent.clear();
+        break;
+      }
+      child.unsent.erase(0, static_cast<size_t>(n));
+    }
+    if (child.unsent.empty() && child.close_requests) ::shutdown(child.request.get(), SHUT_WR);
+  }
+
+  // No more requests: the child reads end-of-file after what is queued (a client blocked on
+  // its request pipe wakes up and ends).
+  void close_requests(Child& child) {
+    if (!child.request || child.close_requests) return;
+    child.close_requests = true;
+    if (child.unsent.empty()) ::shutdown(child.request.get(), SHUT_WR);
+  }
+
+  void ask_to_stop(Child& child) {
+    child.deadline = kNever;
+    if (!child.alive()) return;
+    if (child.plain) {
+      ::kill(-child.pid, kPoliteSignal);
+    } else {
+      send(child, "{\"type\":\"stop\"}\n");
+      close_requests(child);
+    }
+    child.kill_at = after(child.spec->stop_grace_s);
+  }
+
+  void kill_group(Child& child) {
+    child.kill_at = kNever;
+    child.deadline = kNever;
+    if (!child.alive()) return;
+    child.killed_by_tune = true;
+    ::kill(-child.pid, SIGKILL);
+  }
+
+  // True when the process has exited (and is now reaped).
+  bool try_reap(Child& child) {
+    if (!child.alive()) return true;
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(child.pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+      if (errno == EINTR) return false;
+      child.exited = true;  // not our child any more (someone else reaped it): nothing to wait for
+      child.pidfd.reset();
+      return true;
+    }
+    if (info.si_pid == 0) return false;
+    // Whatever it started and left behind goes with it. The leader is a zombie until the
+    // waitpid below, so its pid (the group id) cannot have been reused by anyone.
+    ::kill(-child.pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    child.exited = true;
+    child.wait_status = status;
+    child.pidfd.reset();
+    return true;
+  }
+
+  // ---- the event loop ----
+
+  void wait_and_read(std::chrono::milliseconds timeout, std::vector<Delivery>& deliveries) {
+    pollfds_.clear();
+    watches_.clear();
+    Clock::time_point next = kNever;
+    bool blind = false;  // a child without pidfd: look for its exit now and then
+    for (auto& owned_child : children_) {
+      Child& c = *owned_child;
+      if (!c.alive()) continue;
+      auto watch = [&](const UniqueFd& fd, short events, int which) {
+        if (!fd) return;
+        pollfds_.push_back({fd.get(), events, 0});
+        watches_.push_back({&c, which});
+      };
+      if (!(c.plain && c.results.size() >= kMaxBufferedResults)) watch(c.reply, POLLIN, 0);
+      watch(c.out, POLLIN, 1);
+      watch(c.err, POLLIN, 2);
+      if (!c.unsent.empty()) watch(c.request, POLLOUT, 3);
+      if (c.pidfd) watch(c.pidfd, POLLIN, 4);
+      else blind = true;
+      next = std::min({next, c.deadline, c.kill_at});
+    }
+    int wait_ms = static_cast<int>(timeout.count());
+    if (next != kNever) {
+      const double until = seconds(next - Clock::now()) * 1000.0;
+      wait_ms = std::min(wait_ms, static_cast<int>(std::clamp(std::ceil(until), 0.0, 1e9)));
+    }
+    if (blind) wait_ms = std::min(wait_ms, 20);
+    if (pollfds_.empty()) {
+      if (wait_ms > 0) ::poll(nullptr, 0, wait_ms);
+    } else {
+      const int n = ::poll(pollfds_.data(), pollfds_.size(), std::max(0, wait_ms));
+      if (n < 0 && errno != EINTR) throw os_error("poll");
+      if (n > 0) {
+        for (size_t i = 0; i < pollfds_.size(); ++i) {
+          if (pollfds_[i].revents == 0) continue;
+          Child& c = *watches_[i].child;
+          switch (watches_[i].which) {
+            case 0:
+              read_reply(c, deliveries, false);
+              break;
+            case 1:
+              read_output(c, c.out, c.out_buf, c.out_log, false, false);
+              break;
+            case 2:
+              read_output(c, c.err, c.err_buf, c.err_log, true, false);
+              break;
+            case 3:
+              flush_unsent(c);
+              break;
+            case 4:
+              on_exit_signalled(c, deliveries);
+              break;
+          }
+        }
+      }
+    }
+    if (blind) {
+      for (auto& c : children_) {
+        if (c->alive() && !c->pidfd && try_reap(*c)) on_exited(*c, deliveries);
+      }
+    }
+  }
+
+  void on_exit_signalled(Child& child, std::vector<Delivery>& deliveries) {
+    if (!try_reap(child)) return;
+    on_exited(child, deliveries);
+  }
+
+  // The process is gone: read what it left in the pipes, then decide what its exit means.
+  void on_exited(Child& child, std::vector<Delivery>& deliveries) {
+    if (child.reply) read_reply(child, deliveries, true);
+    if (child.out) read_output(child, child.out, child.out_buf, child.out_log, false, true);
+    if (child.err) read_output(child, child.err, child.err_buf, child.err_log, true, true);
+    child.request.reset();
+    child.unsent.clear();
+    child.deadline = child.kill_at = kNever;
+    switch (child.state) {
+      case Child::State::kStarting:
+      case Child::State::kStepping:
+        if (child.plain) {
+          advance_plain(child, deliveries);
+        } else {
+          ExecutorEvent event = exit_event(child, "before replying to '" + child.awaiting + "'");
+          child.state = Child::State::kEnded;
+          deliveries.push_back({child.key, child.serial, std::move(event)});
+        }
+        break;
+      case Child::State::kWaiting:
+        if (!child.plain && !child.stashed) child.stashed = exit_event(child, "after its last result");
+        break;
+      case Child::State::kStopping:
+      case Child::State::kEnded:
+        break;
+    }
+  }
+
+  ExecutorEvent exit_event(const Child& child, const std::string& when) {
+    if (WIFEXITED(child.wait_status) && WEXITSTATUS(child.wait_status) == 0) {
+      return {child.key, ExecutorEvent::Type::kFinished, {}, {}};
+    }
+    std::string message = fmt::format("{} {}{}", child.who(), describe_wait_status(child.wait_status, child.killed_by_tune),
+                                      when.empty() ? "" : " " + when);
+    message += stderr_tail(child);
+    return {child.key, ExecutorEvent::Type::kError, {}, std::move(message)};
+  }
+
+  // Reads what is available; `to_end`: the process exited, take everything still buffered.
+  void read_reply(Child& child, std::vector<Delivery>& deliveries, bool to_end) {
+    char chunk[kReadChunk];
+    while (child.reply) {
+      const ssize_t n = ::read(child.reply.get(), chunk, sizeof chunk);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;  // EAGAIN: all read for now
+      }
+      if (n == 0) {
+        child.reply.reset();  // EOF
+        break;
+      }
+      const auto size = static_cast<size_t>(n);
+      if (child.plain) {
+        if (child.out_log) write_fully(child.out_log.get(), chunk, size);
+        child.reply_buf.append(chunk, size);
+        std::string_view line;
+        while (child.reply_buf.next(line)) plain_line(child, line, deliveries);
+        check_long_plain_line(child, deliveries);
+      } else {
+        child.reply_buf.append(chunk, size);
+        std::string_view line;
+        while (child.reply_buf.next(line)) worker_line(child, line, deliveries);
+        if (child.reply_buf.pending() > child.spec->max_message_bytes && child.state != Child::State::kStopping &&
+            child.state != Child::State::kEnded) {
+          protocol_failure(child,
+                           fmt::format("a reply is longer than max_message_bytes={} (at least {} bytes without a "
+                                       "newline); results must be small JSON objects: write large data to files in "
+                                       "the trial directory",
+                                       child.spec->max_message_bytes, child.reply_buf.pending()),
+                           deliveries);
+        }
+        if (child.state == Child::State::kEnded || child.state == Child::State::kStopping) child.reply_buf.clear();
+      }
+      if (size < sizeof chunk && !to_end) break;  // drained; poll() says when there is more
+    }
+    if (to_end && child.plain && child.reply_buf.pending() > 0 && !child.skipping_long_line) {
+      // A last line without '\n'.
+      const std::string last(child.reply_buf.rest());
+      child.reply_buf.clear();
+      plain_line(child, last, deliveries);
+    }
+    if (child.plain) advance_plain(child, deliveries);
+  }
+
+  void read_output(Child& child, UniqueFd& fd, LineBuffer& buffer, UniqueFd& log, bool is_err, bool to_end) {
+    char chunk[kReadChunk];
+    while (fd) {
+      const ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (n == 0) {
+        fd.reset();
+        break;
+      }
+      const auto size = static_cast<size_t>(n);
+      if (log) write_fully(log.get(), chunk, size);
+      buffer.append(chunk, size);
+      std::string_view line;
+      while (buffer.next(line)) {
+        if (is_err) keep_tail(child.err_tail, line);
+        if (child.spec->echo_output) echo(child, line, is_err);
+      }
+      if (buffer.pending() > kReadChunk) {  // an endless line: keep its start only
+        if (is_err) keep_tail(child.err_tail, buffer.rest());
+        buffer.clear();
+      }
+      if (size < sizeof chunk && !to_end) break;
+    }
+  }
+
+  static void echo(const Child& child, std::string_view line, bool is_err) {
+    std::ostream& os = is_err ? std::cerr : std::cout;
+    os << '[' << child.trial_name << "] " << line << '\n';
+  }
+
+  // A failure the trial is to blame for: reported now (or when the runner is done deciding),
+  // and the process is killed.
+  void protocol_failure(Child& child, const std::string& problem, std::vector<Delivery>& deliveries) {
+    ExecutorEvent event{child.key, ExecutorEvent::Type::kError, {}, fmt::format("{}: {}", child.who(), problem)};
+    fail(child, std::move(event), deliveries);
+  }
+
+  void fail(Child& child, ExecutorEvent event, std::vector<Delivery>& deliveries) {
+    switch (child.state) {
+      case Child::State::kStarting:
+      case Child::State::kStepping:
+        child.state = Child::State::kEnded;
+        deliveries.push_back({child.key, child.serial, std::move(event)});
+        kill_group(child);
+        break;
+      case Child::State::kWaiting:
+        if (!child.stashed) child.stashed = std::move(event);
+        kill_group(child);
+        break;
+      case Child::State::kStopping:
+      case Child::State::kEnded:
+        break;
+    }
+  }
+
+  void worker_line(Child& child, std::string_view line, std::vector<Delivery>& deliveries) {
+    ++child.line_number;
+    if (child.state == Child::State::kStopping || child.state == Child::State::kEnded) return;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.size() > child.spec->max_message_bytes) {
+      protocol_failure(child,
+                       fmt::format("reply line {} is {} bytes, longer than max_message_bytes={}; results must be "
+                                   "small JSON objects: write large data to files in the trial directory",
+                                   child.line_number, line.size(), child.spec->max_message_bytes),
+                       deliveries);
+      return;
+    }
+    if (const size_t bad = invalid_utf8_offset(line); bad != std::string_view::npos) {
+      protocol_failure(child,
+                       fmt::format("reply line {} is not valid UTF-8 (byte 0x{:02x} at offset {}); the protocol is "
+                                   "UTF-8 JSON",
+                                   child.line_number, static_cast<unsigned char>(line[bad]), bad),
+                       deliveries);
+      return;
+    }
+    Json message;
+    try {
+      message = client::wire::parse_line(line);
+    } catch (const Json::parse_error& e) {
+      protocol_failure(child,
+                       fmt::format("reply line {} is not valid JSON ({}); it begins: {}", child.line_number, e.what(),
+                                   quoted_excerpt(line)),
+                       deliveries);
+      return;
+    }
+    const Json* type = message.is_object() ? find_path(message, "type") : nullptr;
+    if (type == nullptr || !type->is_string()) {
+      protocol_failure(child,
+                       fmt::format("reply line {} is not a protocol message (a JSON object with a string \"type\"); "
+                                   "it begins: {}",
+                                   child.line_number, quoted_excerpt(line)),
+                       deliveries);
+      return;
+    }
+    const std::string& kind = type->get_ref<const std::string&>();
+    const bool answering = child.state == Child::State::kStarting || child.state == Child::State::kStepping;
+    if (kind == "ready" && child.state == Child::State::kStarting) {
+      const Json version = message.value("version", Json(client::kProtocolVersion));
+      if (version != client::kProtocolVersion) {
+        protocol_failure(child,
+                         fmt::format("the worker speaks protocol version {}; this driver speaks {}", version.dump(),
+                                     client::kProtocolVersion),
+                         deliveries);
+        return;
+      }
+      child.state = Child::State::kStepping;  // setup done; the step already waits in its pipe
+      child.awaiting = "step";
+      child.step_start = Clock::now();
+      arm_step_timeout(child);
+      return;
+    }
+    if (kind == "result" && answering) {
+      const auto now = Clock::now();
+      Result result = message.contains("result") ? std::move(message["result"]) : Json();
+      try {
+        child.filler->fill(result, seconds(now - child.step_start));
+      } catch (const TuneError& e) {
+        protocol_failure(child, e.what(), deliveries);
+        return;
+      }
+      child.state = Child::State::kWaiting;
+      child.deadline = kNever;
+      deliveries.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kResult, std::move(result), {}}});
+      return;
+    }
+    if (kind == "error") {
+      const auto it = message.find("message");
+      std::string text = it == message.end() ? "(the error reply has no message)"
+                                             : (it->is_string() ? it->get<std::string>() : it->dump());
+      if (auto tb = message.find("traceback"); tb != message.end() && tb->is_string() && !tb->get_ref<const std::string&>().empty()) {
+        text += "\n" + tb->get<std::string>();
+      }
+      ExecutorEvent event{child.key, ExecutorEvent::Type::kError, {}, std::move(text)};
+      if (answering) {
+        child.state = Child::State::kEnded;
+        deliveries.push_back({child.key, child.serial, std::move(event)});
+        // It exits by itself after an error reply; the grace bounds the wait.
+        close_requests(child);
+        child.kill_at = after(child.spec->stop_grace_s);
+      } else {
+        fail(child, std::move(event), deliveries);
+      }
+      return;
+    }
+    if (kind == "done" && answering) {
+      child.state = Child::State::kEnded;
+      child.deadline = kNever;
+      deliveries.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kFinished, {}, {}}});
+      close_requests(child);
+      child.kill_at = after(child.spec->stop_grace_s);
+      return;
+    }
+    protocol_failure(child,
+                     fmt::format("unexpected reply '{}' (line {}) while {}", kind, child.line_number,
+                                 answering ? "waiting for the reply to '" + child.awaiting + "'"
+                                           : std::string("no request was pending")),
+                     deliveries);
+  }
+
+  void plain_line(Child& child, std::string_view line, std::vector<Delivery>& deliveries) {
+    ++child.line_number;
+    if (child.skipping_long_line) {  // the end of an over-long log line
+      child.skipping_long_line = false;
+      return;
+    }
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (child.spec->echo_output) echo(child, line, false);
+    if (child.state == Child::State::kStopping || child.state == Child::State::kEnded) return;
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos || line[first] != '{') return;  // a log line
+    if (line.size() > child.spec->max_message_bytes) {
+      too_long_result(child, line.size(), deliveries);
+      return;
+    }
+    Json value;
+    try {
+      value = client::wire::parse_line(line);
+    } catch (const Json::parse_error&) {
+      if (const size_t bad = invalid_utf8_offset(line); bad != std::string_view::npos) {
+        protocol_failure(child,
+                         fmt::format("stdout line {} looks like a JSON result but is not valid UTF-8 (byte 0x{:02x} "
+                                     "at offset {}); results must be UTF-8 JSON objects",
+                                     child.line_number, static_cast<unsigned char>(line[bad]), bad),
+                         deliveries);
+      }
+      return;  // not JSON: a log line that happens to start with '{'
+    }
+    if (!value.is_object()) return;
+    child.results.emplace_back(std::move(value), Clock::now());
+  }
+
+  void too_long_result(Child& child, size_t size, std::vector<Delivery>& deliveries) {
+    protocol_failure(child,
+                     fmt::format("stdout line {} is a result of at least {} bytes, longer than max_message_bytes={}; "
+                                 "results must be small JSON objects: write large data to files in the trial "
+                                 "directory",
+                                 child.line_number + 1, size, child.spec->max_message_bytes),
+                     deliveries);
+  }
+
+  // A plain line without its newline yet but already too long: a result that is too big is a
+  // failure; a log line is kept in stdout.log (written already) and skipped up to its end.
+  void check_long_plain_line(Child& child, std::vector<Delivery>& deliveries) {
+    if (child.reply_buf.pending() <= child.spec->max_message_bytes) return;
+    const std::string_view rest = child.reply_buf.rest();
+    const size_t first = rest.find_first_not_of(" \t");
+    const bool looks_like_result = first != std::string_view::npos && rest[first] == '{';
+    if (looks_like_result && !child.skipping_long_line && child.state != Child::State::kStopping &&
+        child.state != Child::State::kEnded) {
+      too_long_result(child, rest.size(), deliveries);
+    }
+    child.skipping_long_line = true;
+    child.reply_buf.clear();
+  }
+
+  // Plain: hands over the next buffered result when the runner asked for one, or the end.
+  void advance_plain(Child& child, std::vector<Delivery>& deliveries) {
+    if (!child.plain || child.state != Child::State::kStepping) return;
+    if (!child.results.empty()) {
+      auto [result, at] = std::move(child.results.front());
+      child.results.pop_front();
+      try {
+        child.filler->fill(result, seconds(at - child.last_result_at));
+      } catch (const TuneError& e) {
+        protocol_failure(child, e.what(), deliveries);
+        return;
+      }
+      child.last_result_at = at;
+      child.state = Child::State::kWaiting;
+      child.deadline = kNever;
+      deliveries.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kResult, std::move(result), {}}});
+      return;
+    }
+    if (child.exited) {
+      ExecutorEvent event = exit_event(child, "");
+      child.state = Child::State::kEnded;
+      deliveries.push_back({child.key, child.serial, std::move(event)});
+    }
+  }
+
+  void check_deadlines(std::vector<Delivery>& deliveries) {
+    const auto now = Clock::now();
+    for (auto& owned_child : children_) {
+      Child& c = *owned_child;
+      if (!c.alive()) continue;
+      if (c.deadline <= now && (c.state == Child::State::kStarting || c.state == Child::State::kStepping)) {
+        if (c.plain && !c.results.empty()) continue;
+        kill_group(c);
+        std::string message = fmt::format(
+            "{} gave no {} within step_timeout_s={:g} s and was killed (SIGKILL to its process group)", c.who(),
+            c.plain ? "result line" : "reply to '" + c.awaiting + "'", c.spec->step_timeout_s);
+        message += stderr_tail(c);
+        c.state = Child::State::kEnded;
+        c.results.clear();
+        deliveries.push_back({c.key, c.serial, {c.key, ExecutorEvent::Type::kError, {}, std::move(message)}});
+      } else if (c.kill_at <= now) {
+        kill_group(c);
+      }
+    }
+  }
+
+  Sink sink_;
+  std::vector<std::unique_ptr<Child>> children_;  // every child not yet reaped (and the current ones)
+  std::unordered_map<int64_t, Child*> by_key_;     // the current process of each running trial
+  std::vector<Delivery> queued_;                   // events produced outside poll()
+  std::vector<uint64_t> wake_;                     // plain children to look at again
+  uint64_t next_serial_ = 0;
+  std::vector<pollfd> pollfds_;
+  struct WatchEntry {
+    Child* child;
+    int which;
+  };
+  std::vector<WatchEntry> watches_;
+};
+
+}  // namespace
+
+std::unique_ptr<Executor> make_process_executor(Executor::Sink sink) {
+  return std::make_unique<ProcessExecutor>(std::move(sink));
+}
+
+std::vector<std::string> substitute_argv(const std::vector<std::string>& argv, const Config& config) {
+  auto is_key_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.' || c == '/';
+  };
+  std::vector<std::string> out;
+  out.reserve(argv.size());
+  for (size_t index = 0; index < argv.size(); ++index) {
+    const std::string& arg = argv[index];
+    std::string result;
+    for (size_t i = 0; i < arg.size();) {
+      const char c = arg[i];
+      if (c == '{' && i + 1 < arg.size() && arg[i + 1] == '{') {
+        result += '{';
+        i += 2;
+      } else if (c == '}' && i + 1 < arg.size() && arg[i + 1] == '}') {
+        result += '}';
+        i += 2;
+      } else if (c == '{') {
+        size_t end = i + 1;
+        while (end < arg.size() && is_key_char(arg[end])) ++end;
+        if (end == i + 1 || end >= arg.size() || arg[end] != '}') {
+          result += c;  // not a placeholder: a literal brace
+          ++i;
+          continue;
+        }
+        const std::string key = arg.substr(i + 1, end - i - 1);
+        const Json* value = find_path(config, key);
+        if (value == nullptr) {
+          std::vector<std::string> keys;
+          if (config.is_object()) {
+            const Json flat = flatten(config);
+            for (const auto& [k, v] : flat.items()) keys.push_back(k);
+          }
+          std::string listed;
+          for (size_t k = 0; k < keys.size(); ++k) listed += (k > 0 ? ", " : "") + keys[k];
+          throw TuneError(fmt::format("argv[{}]: \"{{{}}}\" names no config value (the config has: {})", index, key,
+                                      listed.empty() ? "nothing" : listed));
+        }
+        std::string text = value->is_string() ? value->get<std::string>()
+                                              : value->dump(-1, ' ', false, Json::error_handler_t::replace);
+        if (text.find('\0') != std::string::npos) {
+          throw TuneError(fmt::format("argv[{}]: config value \"{}\" holds a NUL byte, which no argument can carry",
+                                      index, key));
+        }
+        result += text;
+        i = end + 1;
+      } else {
+        result += c;
+        ++i;
+      }
+    }
+    out.push_back(std::move(result));
+  }
+  if (out.empty() || out[0].empty()) throw TuneError("argv: the command (argv[0]) is empty");
+  return out;
+}
+
+std::string describe_wait_status(int status, bool killed_by_tune) {
+  if (WIFEXITED(status)) return fmt::format("exited with code {}", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    const char* abbrev = sigabbrev_np(sig);
+    const std::string name = abbrev != nullptr ? std::string("SIG") + abbrev : fmt::format("signal {}", sig);
+    const char* what = strsignal(sig);
+    const std::string core = WCOREDUMP(status) ? ", core dumped" : "";
+    if (sig == SIGKILL) {
+      return killed_by_tune ? fmt::format("was killed by {} (sent by tune)", name)
+                            : fmt::format("was killed by {} (possibly out of memory: the kernel's OOM killer sends "
+                                          "SIGKILL){}",
+                                          name, core);
+    }
+    return fmt::format("exited with signal {} ({}){}", name, what != nullptr ? what : "unknown", core);
+  }
+  return fmt::format("ended with wait status {}", status);
+}
+
+size_t invalid_utf8_offset(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    // Fast path: eight ASCII bytes at once.
+    while (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, s + i, 8);
+      if ((word & 0x8080808080808080ULL) != 0) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t min;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2, min = 0x80, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, min = 0x800, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, min = 0x10000, cp = c & 0x07;
+    } else {
+      return i;
+    }
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace tune::detail

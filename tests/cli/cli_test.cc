@@ -1,0 +1,484 @@
+// End-to-end tests of the `tune` binary: help, exit codes, `tune run` of spec files (bad specs,
+// plain shell commands, misbehaving commands), `tune ls` and `tune analyze`.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "support/temp_dir.h"
+#include "tune/tune.h"
+
+namespace tune {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Runs the built `tune` with `args` (each quoted), capturing stdout and stderr; `cwd` if given.
+Outcome tune_cli(const std::vector<std::string>& args, const fs::path& cwd = {}) {
+#ifndef TUNE_CLI_PATH
+  ADD_FAILURE() << "TUNE_CLI_PATH is not defined (tests/CMakeLists.txt)";
+  return {};
+#else
+  static int counter = 0;
+  const fs::path err_file =
+      fs::temp_directory_path() / ("tune_cli_err_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
+  std::string command = cwd.empty() ? std::string() : "cd " + quote(cwd.string()) + " && ";
+  command += quote(TUNE_CLI_PATH);
+  for (const std::string& arg : args) command += " " + quote(arg);
+  command += " 2>" + quote(err_file.string());
+  Outcome outcome;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) {
+    ADD_FAILURE() << "popen failed: " << command;
+    return outcome;
+  }
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) outcome.out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  outcome.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  outcome.err = read_file(err_file);
+  fs::remove(err_file);
+  return outcome;
+#endif
+}
+
+void write(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+// ---- help and usage ----
+
+TEST(CliTest, HelpOnEverySubcommandListsTheExitCodes) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--help"}, {"run", "--help"}, {"ls", "--help"}, {"analyze", "--help"}}) {
+    const Outcome o = tune_cli(args);
+    EXPECT_EQ(o.code, 0) << args[0];
+    EXPECT_THAT(o.out, HasSubstr("Usage: tune")) << args[0];
+    EXPECT_THAT(o.out, HasSubstr("Exit codes:")) << args[0];
+  }
+  EXPECT_THAT(tune_cli({"run", "--help"}).out, HasSubstr("--set"));
+  EXPECT_THAT(tune_cli({"ls", "--help"}).out, HasSubstr("--filter"));
+  EXPECT_THAT(tune_cli({"analyze", "--help"}).out, HasSubstr("--scope"));
+}
+
+TEST(CliTest, BadUsageExitsTwo) {
+  EXPECT_EQ(tune_cli({}).code, 2);
+  const Outcome unknown = tune_cli({"frobnicate"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown command 'frobnicate'"));
+  EXPECT_THAT(tune_cli({"analyse", "x"}).err, HasSubstr("unknown command 'analyse' (did you mean 'analyze'?)"));
+  EXPECT_EQ(tune_cli({"run"}).code, 2);  // no spec
+  EXPECT_EQ(tune_cli({"ls", "/tmp", "--no-such-flag"}).code, 2);
+  EXPECT_EQ(tune_cli({"ls", "/tmp", "--limit", "many"}).code, 2);
+}
+
+// ---- tune run ----
+
+const char* const kPlainSpec = R"(name: plain
+trainable:
+  command: [sh, -c, 'for i in 1 2 3; do echo "{\"score\": $(( i * {x} ))}"; done']
+  protocol: plain
+config:
+  x: {grid_search: [1, 2]}
+local_dir: results
+metric: score
+mode: max
+verbose: 0
+)";
+
+TEST(CliTest, BadSpecExitsTwoNamesTheLineAndMakesNoDirectory) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml", std::string(kPlainSpec) + "num_sample: 3\n");
+  const Outcome o = tune_cli({"run", "spec.yaml"}, dir.path());
+  EXPECT_EQ(o.code, 2);
+  EXPECT_THAT(o.err, HasSubstr("spec.yaml:11: unknown key 'num_sample' (did you mean 'num_samples'?)"));
+  EXPECT_FALSE(fs::exists(dir.path() / "results"));
+}
+
+TEST(CliTest, BadSearchSpaceAndBadOverrideExitTwo) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml", std::string(kPlainSpec) + "\n");
+  const Outcome space = tune_cli({"run", "spec.yaml", "--set", "config.lr={loguniform: [0, 1]}"}, dir.path());
+  EXPECT_EQ(space.code, 2);
+  EXPECT_THAT(space.err, HasSubstr("--set config.lr={loguniform: [0, 1]}: config/lr: loguniform"));
+  const Outcome value = tune_cli({"run", "spec.yaml", "--set", "num_samples=lots"}, dir.path());
+  EXPECT_EQ(value.code, 2);
+  EXPECT_THAT(value.err, HasSubstr("--set num_samples=lots: num_samples: must be an integer"));
+  EXPECT_FALSE(fs::exists(dir.path() / "results"));
+}
+
+TEST(CliTest, NotSupportedYetKeyExitsTwo) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml", std::string(kPlainSpec) + "checkpoint_freq: 5\n");
+  const Outcome o = tune_cli({"run", "spec.yaml"}, dir.path());
+  EXPECT_EQ(o.code, 2);
+  EXPECT_THAT(o.err, HasSubstr("spec.yaml:11: not supported yet: checkpoint_freq"));
+  EXPECT_FALSE(fs::exists(dir.path() / "results"));
+}
+
+TEST(CliTest, CommandThatDoesNotExistExitsTwoBeforeAnythingStarts) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml", "trainable:\n  command: [no-such-program-for-tune, --x]\nlocal_dir: results\n");
+  const Outcome o = tune_cli({"run", "spec.yaml"}, dir.path());
+  EXPECT_EQ(o.code, 2);
+  EXPECT_THAT(o.err,
+              HasSubstr("spec.yaml:2: trainable/command/0: program 'no-such-program-for-tune' not found in PATH"));
+  EXPECT_FALSE(fs::exists(dir.path() / "results"));
+}
+
+TEST(CliTest, MissingOrBinarySpecFileExitsTwo) {
+  TempDir dir;
+  const Outcome missing = tune_cli({"run", "nope.yaml"}, dir.path());
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("nope.yaml: cannot read the spec file"));
+  write(dir.path() / "spec.yaml", std::string("name: x\n\xff\xfe\n"));
+  const Outcome binary = tune_cli({"run", "spec.yaml"}, dir.path());
+  EXPECT_EQ(binary.code, 2);
+  EXPECT_THAT(binary.err, HasSubstr("spec.yaml:2: invalid UTF-8"));
+}
+
+TEST(CliTest, CheckValidatesAndRunsNothing) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml", kPlainSpec);
+  const Outcome o = tune_cli({"run", "spec.yaml", "--check", "--set", "num_samples=2"}, dir.path());
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("\"num_samples\": 2"));
+  EXPECT_THAT(o.out, HasSubstr("OK"));
+  EXPECT_FALSE(fs::exists(dir.path() / "results"));
+}
+
+// Needs the process executor (tune/process.h).
+TEST(CliTest, RunsAPlainShellCommandThenListsAndAnalyzesIt) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml", kPlainSpec);
+  const Outcome run = tune_cli({"run", "spec.yaml"}, dir.path());
+  ASSERT_EQ(run.code, 0) << run.err;
+  const fs::path exp = dir.path() / "results" / "plain";
+  ASSERT_TRUE(fs::exists(exp / "experiment_state.json"));
+
+  const Outcome ls = tune_cli({"ls", exp.string(), "--columns", "status,training_iteration,score,config/x", "--sort",
+                               "config/x", "-o", "json"});
+  ASSERT_EQ(ls.code, 0) << ls.err;
+  const Json rows = Json::parse(ls.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["status"], "TERMINATED");
+  EXPECT_EQ(rows[0]["training_iteration"], 3);
+  EXPECT_EQ(rows[0]["score"], 3);
+  EXPECT_EQ(rows[1]["score"], 6);
+
+  // The run's own metric and mode are the defaults.
+  const Outcome best = tune_cli({"analyze", exp.string(), "-o", "json"});
+  ASSERT_EQ(best.code, 0) << best.err;
+  const Json answer = Json::parse(best.out);
+  EXPECT_EQ(answer["config"], Json::parse(R"({"x": 2})"));
+  EXPECT_EQ(answer["metric"], "score");
+  EXPECT_EQ(answer["value"], 6.0);
+}
+
+// Needs the process executor.
+TEST(CliTest, FailedTrialExitsOneUnlessRaiseOnFailedTrialIsOff) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml",
+        "trainable:\n  command: [sh, -c, 'echo \"{\\\"a\\\": 1}\"; exit 3']\nlocal_dir: results\nverbose: 0\n");
+  const Outcome failed = tune_cli({"run", "spec.yaml", "--set", "name=failing"}, dir.path());
+  EXPECT_EQ(failed.code, 1);
+  EXPECT_THAT(failed.err, HasSubstr("1 of 1 trials did not complete"));
+  EXPECT_THAT(failed.err, HasSubstr("error.txt"));
+  const Outcome tolerated =
+      tune_cli({"run", "spec.yaml", "--set", "name=tolerated", "--set", "raise_on_failed_trial=false"}, dir.path());
+  EXPECT_EQ(tolerated.code, 0) << tolerated.err;
+}
+
+#ifdef TUNE_TEST_WORKER
+// A trainable registered in another binary (tests/executors/workers/test_worker.cc), each trial
+// that binary re-run as a worker.
+TEST(CliTest, RunsARegisteredTrainableOfABinary) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml", "name: counter\ntrainable: {binary: " + Json(TUNE_TEST_WORKER).dump() +
+                                      ", name: Counter}\nconfig: {rate: {grid_search: [1, 2]}}\n"
+                                      "stop: {training_iteration: 3}\nmetric: score\nmode: max\n"
+                                      "local_dir: results\nverbose: 0\n");
+  const Outcome run = tune_cli({"run", "spec.yaml"}, dir.path());
+  ASSERT_EQ(run.code, 0) << run.err;
+  const Outcome best = tune_cli({"analyze", (dir.path() / "results" / "counter").string(), "-o", "json"});
+  ASSERT_EQ(best.code, 0) << best.err;
+  const Json answer = Json::parse(best.out);
+  EXPECT_EQ(answer["config"]["rate"], 2);
+  EXPECT_EQ(answer["value"], 6.0);
+}
+
+// Through the worker protocol a result must be a JSON object: an array fails the trial.
+TEST(CliTest, WorkerResultThatIsAJsonArrayFailsItsTrial) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml", "name: crash\ntrainable: {binary: " + Json(TUNE_TEST_WORKER).dump() +
+                                      ", name: Crasher}\nconfig: {crash: array}\nstop: {training_iteration: 3}\n"
+                                      "local_dir: results\nverbose: 0\n");
+  const Outcome run = tune_cli({"run", "spec.yaml"}, dir.path());
+  EXPECT_EQ(run.code, 1) << run.err;
+  const Outcome ls =
+      tune_cli({"ls", (dir.path() / "results" / "crash").string(), "-o", "json", "--columns", "status,logdir"});
+  ASSERT_EQ(ls.code, 0) << ls.err;
+  const Json rows = Json::parse(ls.out);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["status"], "ERROR");
+  EXPECT_THAT(read_file(fs::path(rows[0]["logdir"].get<std::string>()) / "error.txt"),
+              HasSubstr("must report a JSON object, got array"));
+}
+#endif
+
+#ifdef TUNE_TEST_CLIENT_WORKER
+// A program speaking the worker protocol through the header-only client.
+TEST(CliTest, RunsAClientProtocolCommand) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml", "name: client\ntrainable:\n  command: [" + Json(TUNE_TEST_CLIENT_WORKER).dump() +
+                                      "]\n  protocol: client\nconfig: {steps: 2}\nlocal_dir: results\nverbose: 0\n");
+  const Outcome run = tune_cli({"run", "spec.yaml"}, dir.path());
+  ASSERT_EQ(run.code, 0) << run.err;
+  const Outcome ls = tune_cli({"ls", (dir.path() / "results" / "client").string(), "-o", "csv", "--columns",
+                               "status,training_iteration,score"});
+  EXPECT_EQ(ls.out, "status,training_iteration,score\nTERMINATED,2,2.0\n");
+}
+#endif
+
+// Commands that misbehave: each trial ends with a clear outcome, never a crash of `tune`.
+// Needs the process executor.
+struct Misbehaviour {
+  const char* label;
+  const char* script;
+  int run_code;       // tune run's exit code
+  const char* error;  // in error.txt when the trial fails
+};
+
+class MisbehavingCommandTest : public ::testing::TestWithParam<Misbehaviour> {};
+
+void PrintTo(const Misbehaviour& m, std::ostream* os) { *os << m.label; }
+
+TEST_P(MisbehavingCommandTest, IsHandledWithAClearMessage) {
+  const Misbehaviour& m = GetParam();
+  TempDir dir;
+  // A JSON string is a YAML double-quoted scalar.
+  write(dir.path() / "spec.yaml",
+        "name: bad\ntrainable:\n  command: [sh, -c, " + Json(m.script).dump() + "]\nlocal_dir: results\nverbose: 0\n");
+  const Outcome run = tune_cli({"run", "spec.yaml"}, dir.path());
+  EXPECT_EQ(run.code, m.run_code) << run.err;
+  const fs::path exp = dir.path() / "results" / "bad";
+  const Outcome ls = tune_cli({"ls", exp.string(), "-o", "json", "--columns", "status,logdir"});
+  ASSERT_EQ(ls.code, 0) << ls.err;
+  const Json rows = Json::parse(ls.out);
+  ASSERT_EQ(rows.size(), 1u);
+  if (*m.error) {
+    EXPECT_EQ(rows[0]["status"], "ERROR");
+    EXPECT_THAT(read_file(fs::path(rows[0]["logdir"].get<std::string>()) / "error.txt"), HasSubstr(m.error));
+  } else {
+    EXPECT_EQ(rows[0]["status"], "TERMINATED");
+  }
+  // No finite value of the metric: analyze says so and exits 1.
+  const Outcome best = tune_cli({"analyze", exp.string(), "--metric", "loss", "--mode", "min"});
+  EXPECT_EQ(best.code, 1);
+  EXPECT_THAT(best.err, HasSubstr("no trial of"));
+  EXPECT_THAT(best.err, HasSubstr("reported a finite value of 'loss'"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cli, MisbehavingCommandTest,
+    ::testing::Values(Misbehaviour{"ten_megabyte_line",
+                                   "printf '{\"loss\": \"'; head -c 10485760 /dev/zero | tr '\\000' a; printf '\"}\\n'",
+                                   1, "max_message_bytes"},
+                      Misbehaviour{"invalid_utf8", "printf '{\"loss\": \"\\377\"}\\n'", 1, "not valid UTF-8"},
+                      // Plain protocol: a line that is not a JSON object is the program's own output, not a result.
+                      Misbehaviour{"json_array", "echo '[1, 2]'", 0, ""},
+                      // NaN is a metric value that is never best.
+                      Misbehaviour{"nan", "echo '{\"loss\": NaN}'", 0, ""},
+                      Misbehaviour{"exits_non_zero", "exit 7", 1, "exited with code 7"}),
+    [](const ::testing::TestParamInfo<Misbehaviour>& param) { return std::string(param.param.label); });
+
+// ---- tune ls / tune analyze on experiments made in-process ----
+
+class CliResultsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new TempDir();
+    RunOptions options;
+    options.local_dir = root_->str();
+    options.verbose = 0;
+    options.name = "sweep";
+    options.metric = "loss";
+    options.mode = "min";
+    options.config = {{"x", grid_search({1, 2, 3})}, {"act", "relu"}};
+    run(
+        [](const Config& config, Reporter& reporter) {
+          const int x = config.at("x").get<int>();
+          for (int i = 1; i <= 2; ++i) reporter.report({{"loss", 10.0 * x - i}, {"tag", x == 2 ? "two" : "other"}});
+        },
+        options);
+
+    RunOptions failing;
+    failing.local_dir = root_->str();
+    failing.verbose = 0;
+    failing.name = "broken";
+    failing.raise_on_failed_trial = false;
+    failing.config = {{"y", grid_search({1, 2})}};
+    run(
+        [](const Config& config, Reporter& reporter) {
+          reporter.report({{"loss", 1.0}});
+          if (config.at("y") == 2) throw std::runtime_error("boom");
+        },
+        failing);
+  }
+  static void TearDownTestSuite() {
+    delete root_;
+    root_ = nullptr;
+  }
+  static fs::path root() { return root_->path(); }
+  static fs::path sweep() { return root_->path() / "sweep"; }
+
+ private:
+  static TempDir* root_;
+};
+
+TempDir* CliResultsTest::root_ = nullptr;
+
+TEST_F(CliResultsTest, ResultsRootListsOneRowPerExperiment) {
+  const Outcome table = tune_cli({"ls", root().string()});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("name"));
+  EXPECT_THAT(table.out, HasSubstr("last_update"));
+  EXPECT_THAT(table.out, HasSubstr("sweep"));
+  EXPECT_THAT(table.out, HasSubstr("broken"));
+
+  const Outcome json = tune_cli({"ls", root().string(), "-o", "json", "--sort", "name"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  const Json rows = Json::parse(json.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["name"], "broken");
+  EXPECT_EQ(rows[0]["trials"], 2);
+  EXPECT_EQ(rows[0]["terminated"], 1);
+  EXPECT_EQ(rows[0]["error"], 1);
+  EXPECT_EQ(rows[1]["name"], "sweep");
+  EXPECT_EQ(rows[1]["terminated"], 3);
+  EXPECT_FALSE(rows[1]["last_update"].get<std::string>().empty());
+
+  const Outcome failed = tune_cli({"ls", root().string(), "--filter", "error > 0", "--columns", "name", "-o", "csv"});
+  EXPECT_EQ(failed.out, "name\nbroken\n");
+}
+
+TEST_F(CliResultsTest, ExperimentListsOneRowPerTrialWithMetricsAndConfig) {
+  const Outcome table = tune_cli({"ls", sweep().string()});
+  ASSERT_EQ(table.code, 0) << table.err;
+  std::istringstream lines(table.out);
+  std::string header;
+  std::getline(lines, header);
+  // Default columns: name, status, iterations, time, the metrics, then the config.
+  EXPECT_THAT(header, ::testing::MatchesRegex(
+                          "name +status +training_iteration +time_total_s +loss +tag +config/act +config/x"));
+  EXPECT_THAT(header, Not(HasSubstr("hostname")));
+  int rows = 0;
+  for (std::string line; std::getline(lines, line);) rows += line.find("TERMINATED") != std::string::npos;
+  EXPECT_EQ(rows, 3);
+}
+
+TEST_F(CliResultsTest, FilterSortColumnsLimitAndFormats) {
+  const Outcome json = tune_cli({"ls", sweep().string(), "--filter", "config/x >= 2", "--sort", "loss", "--desc",
+                                 "--columns", "config/x,loss", "-o", "json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_EQ(Json::parse(json.out), Json::parse(R"([{"config/x": 3, "loss": 28.0}, {"config/x": 2, "loss": 18.0}])"));
+
+  const Outcome csv = tune_cli(
+      {"ls", sweep().string(), "--sort", "loss", "--columns", "config/x,loss,status", "--limit", "2", "-o", "csv"});
+  ASSERT_EQ(csv.code, 0) << csv.err;
+  EXPECT_EQ(csv.out, "config/x,loss,status\n1,8.0,TERMINATED\n2,18.0,TERMINATED\n");
+
+  // Strings compare as strings; a quoted number too.
+  const Outcome strings = tune_cli({"ls", sweep().string(), "--filter", "tag == two", "--filter", "status != ERROR",
+                                    "--columns", "config/x", "-o", "csv"});
+  EXPECT_EQ(strings.out, "config/x\n2\n");
+  const Outcome none = tune_cli({"ls", sweep().string(), "--filter", "loss < 0", "-o", "json"});
+  EXPECT_EQ(Json::parse(none.out), Json::array());
+}
+
+TEST_F(CliResultsTest, LsMisuseExitsTwoWithTheReason) {
+  const Outcome sort = tune_cli({"ls", sweep().string(), "--sort", "los"});
+  EXPECT_EQ(sort.code, 2);
+  EXPECT_THAT(sort.err, HasSubstr("--sort: no column 'los' (did you mean 'loss'?)"));
+  const Outcome filter = tune_cli({"ls", sweep().string(), "--filter", "loss ~ 3"});
+  EXPECT_EQ(filter.code, 2);
+  EXPECT_THAT(filter.err, HasSubstr("--filter: 'loss ~ 3' is not 'COLUMN OP VALUE'"));
+  const Outcome columns = tune_cli({"ls", sweep().string(), "--columns", "name,nope"});
+  EXPECT_EQ(columns.code, 2);
+  EXPECT_THAT(columns.err, HasSubstr("--columns: no column 'nope'"));
+  const Outcome output = tune_cli({"ls", sweep().string(), "-o", "xml"});
+  EXPECT_EQ(output.code, 2);
+  EXPECT_THAT(output.err, HasSubstr("--output: must be table, csv or json"));
+  const Outcome missing = tune_cli({"ls", (root() / "nope").string()});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("is not a directory"));
+}
+
+TEST_F(CliResultsTest, AnalyzePrintsTheBestTrialItsConfigAndLogdir) {
+  const Outcome json = tune_cli({"analyze", sweep().string(), "--metric", "loss", "--mode", "min", "-o", "json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  const Json best = Json::parse(json.out);
+  EXPECT_EQ(best["config"], Json::parse(R"({"x": 1, "act": "relu"})"));
+  EXPECT_EQ(best["value"], 8.0);
+  EXPECT_EQ(best["scope"], "last");
+  EXPECT_TRUE(fs::is_directory(best["logdir"].get<std::string>()));
+  EXPECT_EQ(best["last_result"]["loss"], 8.0);
+
+  const Outcome max =
+      tune_cli({"analyze", sweep().string(), "--metric", "loss", "--mode", "max", "--scope", "avg", "-o", "json"});
+  ASSERT_EQ(max.code, 0) << max.err;
+  EXPECT_EQ(Json::parse(max.out)["config"]["x"], 3);
+  EXPECT_EQ(Json::parse(max.out)["value"], 28.5);
+
+  const Outcome text = tune_cli({"analyze", sweep().string()});  // the run's metric and mode
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("Best trial: "));
+  EXPECT_THAT(text.out, HasSubstr("Metric: loss = 8 (min, scope last)"));
+  EXPECT_THAT(text.out, HasSubstr("Logdir: "));
+  EXPECT_THAT(text.out, HasSubstr("\"x\": 1"));
+}
+
+TEST_F(CliResultsTest, AnalyzeMisuseExitsTwoAndNoFiniteMetricExitsOne) {
+  const Outcome scope = tune_cli({"analyze", sweep().string(), "--scope", "best"});
+  EXPECT_EQ(scope.code, 2);
+  EXPECT_THAT(scope.err, HasSubstr("scope 'best' is invalid"));
+  const Outcome mode = tune_cli({"analyze", sweep().string(), "--mode", "maximum"});
+  EXPECT_EQ(mode.code, 2);
+  EXPECT_THAT(mode.err, HasSubstr("mode 'maximum' is invalid"));
+  const Outcome no_metric = tune_cli({"analyze", (root() / "broken").string()});  // the run had none
+  EXPECT_EQ(no_metric.code, 2);
+  EXPECT_THAT(no_metric.err, HasSubstr("--metric"));
+  const Outcome unknown = tune_cli({"analyze", sweep().string(), "--metric", "accuracy"});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("reported a finite value of 'accuracy'"));
+  const Outcome output = tune_cli({"analyze", sweep().string(), "-o", "yaml"});
+  EXPECT_EQ(output.code, 2);
+  const Outcome missing = tune_cli({"analyze", (root() / "nope").string()});
+  EXPECT_EQ(missing.code, 2);
+}
+
+}  // namespace
+}  // namespace tune

@@ -1,0 +1,606 @@
+// Tests of trials as child processes (tune/process.h): registered C++ trainables re-run as
+// workers, the Python and C++ clients, plain programs; crashes, hangs, bad output, argv
+// injection, the environment, and the same stop scenario on the thread and process backends.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "executors/process_executor.h"
+#include "executors/workers/trainables.h"
+#include "support/temp_dir.h"
+#include "tune/client.h"
+#include "tune/process.h"
+#include "tune/tune.h"
+
+namespace tune {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::TempDir;
+
+const std::string kWorker = TUNE_TEST_WORKER;
+const std::string kClientWorker = TUNE_TEST_CLIENT_WORKER;
+const std::string kPython = TUNE_TEST_PYTHON;
+const std::string kWorkers = std::string(TUNE_SOURCE_DIR) + "/tests/executors/workers";
+const std::string kPythonPath = std::string(TUNE_SOURCE_DIR) + "/clients/python";
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+RunOptions quiet_options(const TempDir& dir, std::string name = "exp") {
+  RunOptions options;
+  options.name = std::move(name);
+  options.local_dir = dir.str();
+  options.verbose = 0;
+  options.raise_on_failed_trial = false;
+  options.num_cpus = 2;
+  return options;
+}
+
+// The trials of an analysis, in creation order (trial ids end in the creation index).
+std::vector<TrialRecord> by_id(const ExperimentAnalysis& analysis) {
+  std::vector<TrialRecord> trials = analysis.trials();
+  std::sort(trials.begin(), trials.end(), [](const auto& a, const auto& b) { return a.trial_id() < b.trial_id(); });
+  return trials;
+}
+
+ProcessSpec worker_spec() {
+  ProcessSpec spec;
+  spec.argv = {kWorker};
+  spec.stop_grace_s = 2;
+  return spec;
+}
+
+ProcessSpec plain_spec(std::vector<std::string> args) {
+  ProcessSpec spec;
+  spec.argv = {kWorker, "plain"};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.protocol = ProcessSpec::Protocol::kPlain;
+  spec.stop_grace_s = 0.5;
+  return spec;
+}
+
+// Records every result the runner accepted, per trial.
+class Results : public Callback {
+ public:
+  void on_trial_result(const TrialView& trial, const Result& result) override {
+    std::lock_guard lock(mutex_);
+    results_[trial.trial_id()].push_back(result);
+  }
+  std::vector<Result> of(const std::string& trial_id) {
+    std::lock_guard lock(mutex_);
+    return results_[trial_id];
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::vector<Result>> results_;
+};
+
+// ---- argv substitution and helpers ----
+
+TEST(SubstituteArgvTest, ReplacesConfigValuesWithoutAnyShell) {
+  const Config config = {{"lr", 0.01}, {"name", "a b"}, {"opt", {{"kind", "sgd"}}}, {"n", 3}, {"flag", true}};
+  EXPECT_THAT(detail::substitute_argv({"prog", "--lr={lr}", "{name}", "--kind={opt/kind}", "-n{n}", "{flag}"}, config),
+              ElementsAre("prog", "--lr=0.01", "a b", "--kind=sgd", "-n3", "true"));
+}
+
+TEST(SubstituteArgvTest, BracesEscapeAndNonPlaceholdersStayLiteral) {
+  const Config config = {{"x", 1}};
+  EXPECT_THAT(detail::substitute_argv({"p", "{{x}}", "{\"json\": 1}", "{}", "a{x}b{x}"}, config),
+              ElementsAre("p", "{x}", "{\"json\": 1}", "{}", "a1b1"));
+}
+
+TEST(SubstituteArgvTest, ValuesAreNotSubstitutedAgain) {
+  const Config config = {{"x", "{y}"}, {"y", "never"}};
+  EXPECT_THAT(detail::substitute_argv({"p", "{x}"}, config), ElementsAre("p", "{y}"));
+}
+
+TEST(SubstituteArgvTest, UnknownKeyNamesTheArgumentAndTheKeys) {
+  try {
+    detail::substitute_argv({"p", "--lr={learning_rate}"}, Config{{"lr", 1}});
+    FAIL() << "expected TuneError";
+  } catch (const TuneError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("argv[1]"));
+    EXPECT_THAT(e.what(), HasSubstr("{learning_rate}"));
+    EXPECT_THAT(e.what(), HasSubstr("lr"));
+  }
+}
+
+TEST(DescribeWaitStatusTest, NamesCodesAndSignals) {
+  EXPECT_EQ(detail::describe_wait_status(3 << 8, false), "exited with code 3");
+  EXPECT_EQ(detail::describe_wait_status(SIGSEGV, false), "exited with signal SIGSEGV (Segmentation fault)");
+  EXPECT_THAT(detail::describe_wait_status(SIGKILL, false), HasSubstr("SIGKILL (possibly out of memory"));
+  EXPECT_THAT(detail::describe_wait_status(SIGKILL, true), Not(HasSubstr("out of memory")));
+}
+
+TEST(Utf8Test, FindsTheFirstInvalidByte) {
+  EXPECT_EQ(detail::invalid_utf8_offset("plain ascii, long enough for the fast path"), std::string_view::npos);
+  EXPECT_EQ(detail::invalid_utf8_offset("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), std::string_view::npos);
+  EXPECT_EQ(detail::invalid_utf8_offset("caf\xe9"), 3u);
+  EXPECT_EQ(detail::invalid_utf8_offset("\xc0\x80"), 0u);          // overlong
+  EXPECT_EQ(detail::invalid_utf8_offset("ab\xed\xa0\x80"), 2u);    // surrogate
+  EXPECT_EQ(detail::invalid_utf8_offset("abcdefgh\xe2\x82"), 8u);  // truncated
+}
+
+TEST(WireTest, NanAndInfinityRoundTrip) {
+  const Json value = {{"loss", std::nan("")}, {"up", HUGE_VAL}, {"down", -HUGE_VAL}, {"text", "NaN"}, {"n", 1}};
+  const std::string line = client::wire::dump_line(value);
+  EXPECT_THAT(line, HasSubstr("NaN"));
+  const Json back = client::wire::parse_line(line);
+  EXPECT_TRUE(std::isnan(back["loss"].get<double>()));
+  EXPECT_EQ(back["up"].get<double>(), HUGE_VAL);
+  EXPECT_EQ(back["down"].get<double>(), -HUGE_VAL);
+  EXPECT_EQ(back["text"], "NaN");
+  EXPECT_EQ(back["n"], 1);
+  EXPECT_THROW(client::wire::parse_line("{\"a\": NaNx}"), Json::parse_error);
+}
+
+TEST(ProcessTrainableTest, RejectsBadSpecsNamingTheField) {
+  EXPECT_THROW(process_trainable("p", ProcessSpec{}), TuneError);
+  ProcessSpec spec;
+  spec.argv = {"x"};
+  spec.step_timeout_s = -1;
+  try {
+    process_trainable("p", spec);
+    FAIL();
+  } catch (const TuneError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("step_timeout_s"));
+  }
+  EXPECT_THROW(isolated("NoSuchTrainableAnywhere"), TuneError);
+}
+
+// ---- registered C++ trainables in worker processes ----
+
+TEST(ProcessExecutorTest, RegisteredClassTrainableRunsInChildProcesses) {
+  TempDir dir;
+  RunOptions options = quiet_options(dir);
+  options.config = {{"rate", grid_search({1, 2})}};
+  options.stop = {{"training_iteration", 4}};
+  const auto analysis = run(isolated("Counter", worker_spec()), std::move(options));
+  const auto trials = by_id(analysis);
+  ASSERT_EQ(trials.size(), 2u);
+  for (size_t i = 0; i < trials.size(); ++i) {
+    const TrialRecord& trial = trials[i];
+    EXPECT_EQ(trial.status(), TrialStatus::kTerminated) << trial.error();
+    EXPECT_EQ(trial.last_result()["training_iteration"], 4);
+    EXPECT_EQ(trial.last_result()["score"], 4.0 * static_cast<double>(i + 1));
+    EXPECT_NE(trial.last_result()["worker_pid"], getpid());
+    EXPECT_TRUE(std::filesystem::exists(trial.logdir() / "stdout.log"));
+    EXPECT_TRUE(std::filesystem::exists(trial.logdir() / "stderr.log"));
+    const std::string result_json = read_file(trial.logdir() / "result.json");
+    EXPECT_EQ(std::count(result_json.begin(), result_json.end(), '\n'), 4);
+  }
+}
+
+TEST(ProcessExecutorTest, RegisteredFunctionAndExplicitRegistrationWork) {
+  TempDir dir;
+  RunOptions options = quiet_options(dir, "fn");
+  options.config = {{"n", 5}};
+  const auto fn = run(isolated("count_fn", worker_spec()), std::move(options));
+  ASSERT_EQ(fn.trials().size(), 1u);
+  EXPECT_EQ(fn.trials()[0].status(), TrialStatus::kTerminated) << fn.trials()[0].error();
+  EXPECT_EQ(fn.trials()[0].last_result()["training_iteration"], 5);
+  EXPECT_EQ(fn.trials()[0].last_result()["done"], true);
+
+  RunOptions explicit_options = quiet_options(dir, "explicit");
+  explicit_options.config = {{"rate", 1}};
+  explicit_options.stop = {{"training_iteration", 2}};
+  const auto counted = run(isolated("ExplicitCounter", worker_spec()), std::move(explicit_options));
+  EXPECT_EQ(counted.trials()[0].status(), TrialStatus::kTerminated) << counted.trials()[0].error();
+  EXPECT_EQ(counted.trials()[0].last_result()["score"], 2.0);
+}
+
+TEST(ProcessExecutorTest, UnregisteredNameInTheWorkerIsAClearError) {
+  TempDir dir;
+  const auto analysis = run(isolated("NotRegisteredThere", worker_spec()), quiet_options(dir));
+  ASSERT_EQ(analysis.trials().size(), 1u);
+  EXPECT_EQ(analysis.trials()[0].status(), TrialStatus::kError);
+  EXPECT_THAT(analysis.trials()[0].error(), HasSubstr("no trainable is registered as 'NotRegisteredThere'"));
+  EXPECT_THAT(analysis.trials()[0].error(), HasSubstr("Counter"));
+}
+
+TEST(ProcessExecutorTest, CrashesFailOnlyTheirTrialWithTheReasonInErrorTxt) {
+  TempDir dir;
+  RunOptions options = quiet_options(dir);
+  options.config = {{"crash", grid_search({"none", "segv", "abort", "exit3", "sigkill", "throw"})}};
+  options.stop = {{"training_iteration", 3}};
+  const auto trials = by_id(run(isolated("Crasher", worker_spec()), std::move(options)));
+  ASSERT_EQ(trials.size(), 6u);
+  EXPECT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
+  EXPECT_EQ(trials[0].last_result()["training_iteration"], 3);
+  const std::vector<std::string> expected = {"exited with signal SIGSEGV (Segmentation fault)",
+                                             "exited with signal SIGABRT (Aborted)", "exited with code 3",
+                                             "was killed by SIGKILL (possibly out of memory",
+                                             "boom from step 2"};
+  for (size_t i = 1; i < trials.size(); ++i) {
+    const TrialRecord& trial = trials[i];
+    EXPECT_EQ(trial.status(), TrialStatus::kError) << trial.config().dump();
+    const std::string error_txt = read_file(trial.logdir() / "error.txt");
+    EXPECT_THAT(error_txt, HasSubstr(expected[i - 1]));
+    if (i < 5) {  // a crash: its stderr tells the rest
+      EXPECT_THAT(error_txt, HasSubstr("before replying to 'step'"));
+      EXPECT_THAT(error_txt, HasSubstr("crasher: about to " + trial.config()["crash"].get<std::string>()));
+    } else {  // an exception: the error reply names its type
+      EXPECT_THAT(error_txt, HasSubstr("(a C++ exception of type std::runtime_error)"));
+    }
+    EXPECT_EQ(trial.last_result()["training_iteration"], 1);  // the step before the crash counted
+  }
+}
+
+TEST(ProcessExecutorTest, HungTrialIsKilledAfterTheStepTimeout) {
+  TempDir dir;
+  ProcessSpec spec = worker_spec();
+  spec.step_timeout_s = 0.3;
+  RunOptions options = quiet_options(dir);
+  options.config = {{"crash", grid_search({"hang", "none"})}};
+  options.stop = {{"training_iteration", 3}};
+  const auto trials = by_id(run(isolated("Crasher", spec), std::move(options)));
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[0].status(), TrialStatus::kError);
+  EXPECT_THAT(read_file(trials[0].logdir() / "error.txt"), HasSubstr("within step_timeout_s=0.3 s and was killed"));
+  EXPECT_THAT(read_file(trials[0].logdir() / "error.txt"), HasSubstr("crasher: about to hang"));
+  EXPECT_EQ(trials[1].status(), TrialStatus::kTerminated);
+}
+
+TEST(ProcessExecutorTest, RetriedTrialStartsAFreshProcessEachTime) {
+  TempDir dir;
+  RunOptions options = quiet_options(dir);
+  options.config = {{"crash", "exit3"}};
+  options.max_failures = 2;
+  const auto trials = by_id(run(isolated("Crasher", worker_spec()), std::move(options)));
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].status(), TrialStatus::kError);
+  const std::string stderr_log = read_file(trials[0].logdir() / "stderr.log");
+  size_t attempts = 0;
+  for (size_t at = stderr_log.find("about to exit3"); at != std::string::npos; at = stderr_log.find("about to", at + 1)) {
+    ++attempts;
+  }
+  EXPECT_EQ(attempts, 3u);
+}
+
+TEST(ProcessExecutorTest, BadResultsFromAWorkerAreClearErrors) {
+  TempDir dir;
+  RunOptions options = quiet_options(dir);
+  options.config = {{"crash", grid_search({"array", "bigline", "nan"})}};
+  options.stop = {{"training_iteration", 2}};
+  auto results = std::make_shared<Results>();
+  options.callbacks = {results};
+  const auto trials = by_id(run(isolated("Crasher", worker_spec()), std::move(options)));
+  ASSERT_EQ(trials.size(), 3u);
+  EXPECT_EQ(trials[0].status(), TrialStatus::kError);
+  EXPECT_THAT(trials[0].error(), HasSubstr("must report a JSON object, got array"));
+  EXPECT_EQ(trials[1].status(), TrialStatus::kError);
+  EXPECT_THAT(trials[1].error(), HasSubstr("longer than max_message_bytes=4194304"));
+  EXPECT_EQ(trials[2].status(), TrialStatus::kTerminated) << trials[2].error();
+  const auto nan_results = results->of(trials[2].trial_id());
+  ASSERT_EQ(nan_results.size(), 2u);
+  EXPECT_TRUE(std::isnan(nan_results[1]["score"].get<double>()));
+  EXPECT_EQ(nan_results[1]["big"].get<double>(), HUGE_VAL);
+}
+
+// ---- the same scenario on both backends ----
+
+class CountingStopper : public Stopper {
+ public:
+  bool operator()(const std::string&, const Result& result) override {
+    const bool stop = result["score"].get<double>() >= 5;
+    if (stop) ++stopped_;
+    return stop;
+  }
+  bool stop_all() override { return stopped_ >= 2; }
+
+ private:
+  int stopped_ = 0;
+};
+
+std::vector<std::pair<std::string, int64_t>> outcome(const ExperimentAnalysis& analysis) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& trial : by_id(analysis)) {
+    const Result last = trial.last_result();
+    out.emplace_back(std::string(to_string(trial.status())),
+                     last.is_object() ? last.value("training_iteration", int64_t{0}) : 0);
+  }
+  return out;
+}
+
+TEST(ProcessExecutorTest, SameStopScenarioGivesIdenticalIterationsOnBothBackends) {
+  for (int scenario = 0; scenario < 2; ++scenario) {
+    std::vector<std::pair<std::string, int64_t>> outcomes[2];
+    for (int backend = 0; backend < 2; ++backend) {
+      TempDir dir;
+      RunOptions options = quiet_options(dir);
+      options.num_cpus = 1;  // one trial at a time: the order of events is fixed
+      options.config = {{"rate", grid_search({1, 2, 3, 0.5})}};
+      if (scenario == 0) options.stop = {{"score", 6}, {"training_iteration", 5}};
+      else options.stop = std::make_shared<CountingStopper>();
+      const TrainableSpec trainable =
+          backend == 0 ? make_trainable<testing::Counter>("Counter") : isolated("Counter", worker_spec());
+      outcomes[backend] = outcome(run(trainable, std::move(options)));
+    }
+    EXPECT_EQ(outcomes[0], outcomes[1]) << "scenario " << scenario;
+    if (scenario == 0) {
+      EXPECT_EQ(outcomes[1], (std::vector<std::pair<std::string, int64_t>>{
+                                 {"TERMINATED", 5}, {"TERMINATED", 3}, {"TERMINATED", 2}, {"TERMINATED", 5}}));
+    } else {
+      // Two trials reach score 5, then stop_all ends the experiment: the one already created
+      // never starts, the fourth is never created.
+      EXPECT_EQ(outcomes[1], (std::vector<std::pair<std::string, int64_t>>{
+                                 {"TERMINATED", 5}, {"TERMINATED", 3}, {"TERMINATED", 0}}));
+    }
+  }
+}
+
+// ---- clients ----
+
+TEST(ProcessExecutorTest, PythonClientReportsAndStops) {
+  if (kPython.empty()) GTEST_SKIP() << "no Python 3 interpreter found at configure time";
+  TempDir dir;
+  ProcessSpec spec;
+  spec.argv = {kPython, "-S", kWorkers + "/client_script.py"};  // -S: the client needs no site packages
+  spec.env = {{"PYTHONPATH", kPythonPath}, {"PYTHONDONTWRITEBYTECODE", "1"}};
+  spec.stop_grace_s = 2;
+  RunOptions options = quiet_options(dir);
+  options.config = {{"mode", grid_search({"count", "forever", "nan", "list"})}, {"rate", 2}};
+  options.stop = {{"training_iteration", 4}};
+  auto results = std::make_shared<Results>();
+  options.callbacks = {results};
+  const auto trials = by_id(run(process_trainable("py", spec), std::move(options)));
+  ASSERT_EQ(trials.size(), 4u);
+  // count: 3 results, then the script returns -> finished.
+  EXPECT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
+  EXPECT_EQ(trials[0].last_result()["training_iteration"], 3);
+  EXPECT_EQ(trials[0].last_result()["score"], 6);
+  EXPECT_EQ(trials[0].last_result()["connected"], true);
+  EXPECT_EQ(trials[0].last_result()["trial_id"], trials[0].trial_id());
+  EXPECT_EQ(trials[0].last_result()["done"], true);
+  // forever: stopped at 4 by the stop criteria; the script saw the stop.
+  EXPECT_EQ(trials[1].status(), TrialStatus::kTerminated) << trials[1].error();
+  EXPECT_EQ(trials[1].last_result()["training_iteration"], 4);
+  EXPECT_EQ(read_file(trials[1].logdir() / "stopped.txt"), "stopped\n");
+  // nan: arrives as NaN.
+  EXPECT_EQ(trials[2].status(), TrialStatus::kTerminated) << trials[2].error();
+  const auto nan_results = results->of(trials[2].trial_id());
+  ASSERT_EQ(nan_results.size(), 1u);
+  EXPECT_TRUE(std::isnan(nan_results[0]["loss"].get<double>()));
+  EXPECT_EQ(nan_results[0]["up"].get<double>(), HUGE_VAL);
+  // list: the client refuses it with a clear message; the script dies with a traceback.
+  EXPECT_EQ(trials[3].status(), TrialStatus::kError);
+  EXPECT_THAT(trials[3].error(), HasSubstr("exited with code 1"));
+  EXPECT_THAT(trials[3].error(), HasSubstr("takes a dict of metrics or keyword arguments, got a list"));
+}
+
+TEST(ProcessExecutorTest, PythonClientOutsideTunePrintsJsonLines) {
+  if (kPython.empty()) GTEST_SKIP() << "no Python 3 interpreter found at configure time";
+  TempDir dir;
+  const std::string out = (dir.path() / "out.txt").string();
+  const std::string command = "env -u TUNE_PROTOCOL_FDS PYTHONPATH=" + kPythonPath + " " + kPython + " -S " + kWorkers +
+                              "/client_script.py > " + out;
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  const std::string printed = read_file(out);
+  EXPECT_THAT(printed, HasSubstr("{\"score\":1,\"connected\":false,\"trial_id\":null,\"restore\":null}\n"));
+  EXPECT_THAT(printed, HasSubstr("\"score\":3"));
+}
+
+TEST(ProcessExecutorTest, PythonRawProtocolViolationsAreClearErrors) {
+  if (kPython.empty()) GTEST_SKIP() << "no Python 3 interpreter found at configure time";
+  TempDir dir;
+  ProcessSpec spec;
+  spec.argv = {kPython, "-S", kWorkers + "/raw_worker.py", "{mode}"};
+  spec.stop_grace_s = 1;
+  RunOptions options = quiet_options(dir);
+  options.config = {{"mode", grid_search({"badversion", "notjson", "badutf8", "array", "unexpected", "ok"})}};
+  const auto trials = by_id(run(process_trainable("raw", spec), std::move(options)));
+  ASSERT_EQ(trials.size(), 6u);
+  EXPECT_THAT(trials[0].error(), HasSubstr("the worker speaks protocol version 2; this driver speaks 1"));
+  EXPECT_THAT(trials[1].error(), HasSubstr("reply line 1 is not valid JSON"));
+  EXPECT_THAT(trials[1].error(), HasSubstr("it begins: this is not json"));
+  EXPECT_THAT(trials[2].error(), HasSubstr("reply line 1 is not valid UTF-8 (byte 0xe9 at offset"));
+  EXPECT_THAT(trials[3].error(), HasSubstr("must report a JSON object, got array"));
+  EXPECT_THAT(trials[4].error(), HasSubstr("unexpected reply 'saved'"));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(trials[i].status(), TrialStatus::kError);
+  EXPECT_EQ(trials[5].status(), TrialStatus::kTerminated) << trials[5].error();
+  EXPECT_EQ(trials[5].last_result()["score"], 7);
+  EXPECT_EQ(trials[5].last_result()["done"], true);
+}
+
+TEST(ProcessExecutorTest, HeaderOnlyCppClientReportsAndStops) {
+  TempDir dir;
+  ProcessSpec spec;
+  spec.argv = {kClientWorker};
+  spec.stop_grace_s = 2;
+  RunOptions options = quiet_options(dir);
+  options.config = {{"steps", grid_search({2, -1})}, {"rate", 0.5}};
+  options.stop = {{"training_iteration", 3}};
+  const auto trials = by_id(run(process_trainable("cpp_client", spec), std::move(options)));
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
+  EXPECT_EQ(trials[0].last_result()["training_iteration"], 2);
+  EXPECT_EQ(trials[0].last_result()["score"], 1.0);
+  EXPECT_EQ(trials[0].last_result()["connected"], true);
+  EXPECT_EQ(trials[0].last_result()["trial_id"], trials[0].trial_id());
+  EXPECT_EQ(trials[0].last_result()["checkpoint_dir"], (trials[0].logdir() / "checkpoint").string());
+  EXPECT_EQ(trials[1].status(), TrialStatus::kTerminated) << trials[1].error();
+  EXPECT_EQ(trials[1].last_result()["training_iteration"], 3);
+  EXPECT_EQ(read_file(trials[1].logdir() / "client_stopped.txt"), "stopped should_stop\n");
+}
+
+// ---- plain programs ----
+
+TEST(ProcessExecutorTest, PlainShellProgramResultsAndLogs) {
+  TempDir dir;
+  ProcessSpec spec;
+  spec.argv = {"/bin/sh", kWorkers + "/plain_counter.sh", "{n}", "{lr}"};
+  spec.protocol = ProcessSpec::Protocol::kPlain;
+  RunOptions options = quiet_options(dir);
+  options.config = {{"n", grid_search({3, 50})}, {"lr", 0.25}};
+  options.stop = {{"training_iteration", 5}};
+  const auto trials = by_id(run(process_trainable("sh", spec), std::move(options)));
+  ASSERT_EQ(trials.size(), 2u);
+  // n=3: the program ends by itself after 3 results.
+  EXPECT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
+  EXPECT_EQ(trials[0].last_result()["training_iteration"], 3);
+  EXPECT_EQ(trials[0].last_result()["done"], true);
+  EXPECT_EQ(trials[0].last_result()["lr"], "0.25");
+  EXPECT_THAT(read_file(trials[0].logdir() / "stdout.log"), HasSubstr("epoch 2 starting\n"));
+  // n=50: stopped at 5 by the criteria.
+  EXPECT_EQ(trials[1].status(), TrialStatus::kTerminated) << trials[1].error();
+  EXPECT_EQ(trials[1].last_result()["training_iteration"], 5);
+  EXPECT_EQ(trials[1].last_result()["score"], 5);
+}
+
+TEST(ProcessExecutorTest, PlainProgramFailuresAndOddLines) {
+  TempDir dir;
+  ProcessSpec spec = plain_spec({"{mode}"});
+  RunOptions options = quiet_options(dir);
+  options.config = {{"mode", grid_search({"exit3", "bigline", "badutf8", "array", "nan"})}};
+  auto results = std::make_shared<Results>();
+  options.callbacks = {results};
+  const auto trials = by_id(run(process_trainable("plain", spec), std::move(options)));
+  ASSERT_EQ(trials.size(), 5u);
+  // exit3: its one result counts, then the exit code fails the trial.
+  EXPECT_EQ(trials[0].status(), TrialStatus::kError);
+  EXPECT_EQ(trials[0].last_result()["training_iteration"], 1);
+  EXPECT_THAT(trials[0].error(), HasSubstr("exited with code 3"));
+  EXPECT_THAT(trials[0].error(), HasSubstr("plain: failing on purpose"));
+  EXPECT_EQ(trials[1].status(), TrialStatus::kError);
+  EXPECT_THAT(trials[1].error(), HasSubstr("longer than max_message_bytes=4194304"));
+  EXPECT_EQ(trials[2].status(), TrialStatus::kError);
+  EXPECT_THAT(trials[2].error(), HasSubstr("looks like a JSON result but is not valid UTF-8 (byte 0xe9 at offset 13)"));
+  // array: a JSON array line (and a non-JSON brace line) is log, not a result.
+  EXPECT_EQ(trials[3].status(), TrialStatus::kTerminated) << trials[3].error();
+  EXPECT_EQ(results->of(trials[3].trial_id()).size(), 1u);
+  EXPECT_THAT(read_file(trials[3].logdir() / "stdout.log"), HasSubstr("[1, 2, 3]\n"));
+  // nan: Python-style NaN / Infinity tokens are numbers; a "NaN" string stays a string.
+  EXPECT_EQ(trials[4].status(), TrialStatus::kTerminated) << trials[4].error();
+  const auto nan = results->of(trials[4].trial_id());
+  ASSERT_EQ(nan.size(), 1u);
+  EXPECT_TRUE(std::isnan(nan[0]["loss"].get<double>()));
+  EXPECT_EQ(nan[0]["up"].get<double>(), HUGE_VAL);
+  EXPECT_EQ(nan[0]["down"].get<double>(), -HUGE_VAL);
+  EXPECT_EQ(nan[0]["text"], "NaN");
+}
+
+TEST(ProcessExecutorTest, PlainProgramIgnoringSigtermIsKilledAfterTheGrace) {
+  TempDir dir;
+  ProcessSpec spec = plain_spec({"ignore_term"});
+  spec.stop_grace_s = 0.2;
+  RunOptions options = quiet_options(dir);
+  options.stop = {{"training_iteration", 2}};
+  const auto trials = by_id(run(process_trainable("stubborn", spec), std::move(options)));
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
+  EXPECT_EQ(trials[0].last_result()["training_iteration"], 2);
+  const Json dumped = Json::parse(read_file(trials[0].logdir() / "argv.json"));
+  const pid_t pid = dumped["pid"].get<pid_t>();
+  errno = 0;
+  EXPECT_EQ(::kill(pid, 0), -1);  // gone (and reaped) by the time run() returns
+  EXPECT_EQ(errno, ESRCH);
+}
+
+TEST(ProcessExecutorTest, ConfigValuesAreSingleArgumentsNeverShellCode) {
+  TempDir dir;
+  ProcessSpec spec = plain_spec({"dump", "--x={x}", "{x}", "--n={n}"});
+  RunOptions options = quiet_options(dir);
+  options.config = {{"x", "; rm -rf / $(touch pwned) `touch pwned` | cat"}, {"n", 7}};
+  const auto trials = by_id(run(process_trainable("inject", spec), std::move(options)));
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
+  const Json dumped = Json::parse(read_file(trials[0].logdir() / "argv.json"));
+  EXPECT_EQ(dumped["argv"], Json({kWorker, "plain", "dump", "--x=; rm -rf / $(touch pwned) `touch pwned` | cat",
+                                  "; rm -rf / $(touch pwned) `touch pwned` | cat", "--n=7"}));
+  EXPECT_FALSE(std::filesystem::exists(trials[0].logdir() / "pwned"));
+}
+
+TEST(ProcessExecutorTest, ChildEnvironmentDescribesTheTrial) {
+  TempDir dir;
+  ProcessSpec spec = plain_spec({"dump"});
+  spec.env = {{"EXTRA_VAR", "extra"}};
+  for (int gpus = 0; gpus < 2; ++gpus) {
+    RunOptions options = quiet_options(dir, gpus == 0 ? "cpu" : "gpu");
+    options.num_cpus = 4;
+    options.num_gpus = 2;
+    options.resources_per_trial = Resources{};
+    options.resources_per_trial->cpu = 2.5;
+    options.resources_per_trial->gpu = gpus;
+    const auto trials = by_id(run(process_trainable("env", spec), std::move(options)));
+    ASSERT_EQ(trials.size(), 1u);
+    ASSERT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
+    const Json env = Json::parse(read_file(trials[0].logdir() / "argv.json"))["env"];
+    EXPECT_EQ(env["TUNE_TRIAL_ID"], trials[0].trial_id());
+    EXPECT_EQ(env["TUNE_TRIAL_NAME"], trials[0].name());
+    EXPECT_EQ(env["TUNE_TRIAL_DIR"], trials[0].logdir().string());
+    EXPECT_EQ(env["TUNE_CHECKPOINT_DIR"], (trials[0].logdir() / "checkpoint").string());
+    EXPECT_FALSE(env.contains("TUNE_RESTORE_FROM"));
+    EXPECT_FALSE(env.contains("TUNE_PROTOCOL_FDS"));  // plain programs have no protocol pipes
+    EXPECT_EQ(env["OMP_NUM_THREADS"], "2");
+    EXPECT_EQ(env["EXTRA_VAR"], "extra");
+    ASSERT_TRUE(env.contains("CUDA_VISIBLE_DEVICES"));
+    if (gpus == 0) {
+      EXPECT_EQ(env["CUDA_VISIBLE_DEVICES"], "");  // present and empty: no GPU access
+    } else {
+      EXPECT_THAT(env["CUDA_VISIBLE_DEVICES"].get<std::string>(), ::testing::AnyOf("0", "1"));
+    }
+  }
+}
+
+TEST(ProcessExecutorTest, MissingCommandIsAClearError) {
+  TempDir dir;
+  ProcessSpec spec;
+  spec.argv = {"tune-no-such-command-xyz", "--flag"};
+  const auto trials = by_id(run(process_trainable("missing", spec), quiet_options(dir)));
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].status(), TrialStatus::kError);
+  EXPECT_THAT(trials[0].error(), HasSubstr("command 'tune-no-such-command-xyz' not found (searched PATH="));
+  EXPECT_THAT(read_file(trials[0].logdir() / "error.txt"), HasSubstr("not found"));
+
+  spec.argv = {"/nonexistent/dir/prog"};
+  const auto absolute = by_id(run(process_trainable("missing", spec), quiet_options(dir, "abs")));
+  EXPECT_THAT(absolute[0].error(), HasSubstr("'/nonexistent/dir/prog' does not exist"));
+}
+
+TEST(ProcessExecutorTest, EchoCopiesChildOutputToTheConsoleWithTheTrialName) {
+  TempDir dir;
+  ProcessSpec spec = plain_spec({"count", "2"});
+  spec.echo_output = true;
+  RunOptions options = quiet_options(dir);
+  ::testing::internal::CaptureStdout();
+  const auto trials = by_id(run(process_trainable("echo", spec), std::move(options)));
+  const std::string console = ::testing::internal::GetCapturedStdout();
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_THAT(console, HasSubstr("[" + trials[0].name() + "] epoch 2 starting\n"));
+  EXPECT_THAT(read_file(trials[0].logdir() / "stdout.log"), HasSubstr("epoch 2 starting\n"));
+}
+
+TEST(ProcessExecutorTest, RunByNameReRunsThisBinaryAsTheWorker) {
+  TempDir dir;
+  const std::string out = (dir.path() / "out.txt").string();
+  const std::string command = kWorker + " drive " + dir.str() + " > " + out;
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  std::ifstream in(out);
+  std::vector<Json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(Json::parse(line));
+  ASSERT_EQ(lines.size(), 2u);
+  for (const Json& line : lines) {
+    EXPECT_EQ(line["status"], "TERMINATED");
+    EXPECT_EQ(line["iteration"], 3);
+    EXPECT_NE(line["worker_pid"], line["driver_pid"]);
+  }
+}
+
+}  // namespace
+}  // namespace tune

@@ -1,0 +1,83 @@
+// Test support: trainables shared by the process-executor tests (in-process runs) and the test
+// worker binary (the same classes run as child processes), so both backends run the same code.
+#pragma once
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "tune/trainable.h"
+
+namespace tune::testing {
+
+// score = iteration * rate.
+class Counter : public Trainable {
+ public:
+  void setup(const Config& config) override { rate_ = config.value("rate", 1.0); }
+  Result step() override {
+    ++iteration_;
+    return {{"score", static_cast<double>(iteration_) * rate_}, {"worker_pid", static_cast<int64_t>(getpid())}};
+  }
+
+ private:
+  double rate_ = 1;
+  int64_t iteration_ = 0;
+};
+
+// Misbehaves at step `at` (default 2) as config "crash" says: segv, abort, exit3, sigkill, hang,
+// throw, array, nan, bigline; anything else behaves.
+class Crasher : public Trainable {
+ public:
+  void setup(const Config& config) override {
+    mode_ = config.value("crash", std::string("none"));
+    at_ = config.value("at", 2);
+  }
+  Result step() override {
+    if (++iteration_ < at_) return {{"score", iteration_}};
+    std::cerr << "crasher: about to " << mode_ << std::endl;
+    rlimit no_core{0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);  // no core files in the trial directory
+    if (mode_ == "segv") {
+      volatile int* null = nullptr;
+      *null = 1;
+    } else if (mode_ == "abort") {
+      std::abort();
+    } else if (mode_ == "exit3") {
+      std::exit(3);
+    } else if (mode_ == "sigkill") {
+      std::raise(SIGKILL);  // what the OOM killer does
+    } else if (mode_ == "hang") {
+      while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
+    } else if (mode_ == "throw") {
+      throw std::runtime_error("boom from step " + std::to_string(iteration_));
+    } else if (mode_ == "array") {
+      return Json::array({1, 2, 3});
+    } else if (mode_ == "nan") {
+      return {{"score", std::nan("")}, {"big", HUGE_VAL}};
+    } else if (mode_ == "bigline") {
+      return {{"blob", std::string(10 << 20, 'x')}};
+    }
+    return {{"score", iteration_}};
+  }
+
+ private:
+  std::string mode_;
+  int64_t at_ = 2;
+  int64_t iteration_ = 0;
+};
+
+// Function API: reports config "n" results (score = i), then returns.
+inline void count_fn(const Config& config, Reporter& reporter) {
+  const int n = config.value("n", 3);
+  for (int i = 1; i <= n; ++i) reporter.report({{"score", i}});
+}
+
+}  // namespace tune::testing
