@@ -94,8 +94,7 @@ Row launch(const std::filesystem::path& dir, int64_t trials, bool files) {
   const double median_ms = clock->median() * 1e3;
   const double amortised_ms = wall * 2 / static_cast<double>(trials) * 1e3;
   const bool full = trials == 1000;
-  return {"launch",
-          fmt::format("{} one-step trials, 2 at a time, files {}", trials, files ? "on" : "off"),
+  return {"launch", fmt::format("{} one-step trials, 2 at a time, files {}", trials, files ? "on" : "off"),
           fmt::format("median {:.2f} ms ({:.2f} ms amortised)", median_ms, amortised_ms), "median < 3 ms",
           full ? (median_ms < 3 ? "met" : "MISSED") : "(quick)"};
 }
@@ -146,8 +145,7 @@ double spawn_floor_ms(std::vector<std::string> argv, const std::vector<std::stri
 
 Row floor_row() {
   const double true_ms = spawn_floor_ms({"/bin/true"}, {});
-  const double self_ms =
-      spawn_floor_ms({"/proc/self/exe"}, {"TUNE_WORKER=Minimal", "TUNE_PROTOCOL_FDS=3,4"});
+  const double self_ms = spawn_floor_ms({"/proc/self/exe"}, {"TUNE_WORKER=Minimal", "TUNE_PROTOCOL_FDS=3,4"});
   return {"floor", "spawn+exit+wait: /bin/true, this binary", fmt::format("{:.2f} ms, {:.2f} ms", true_ms, self_ms),
           "(the machine's)", ""};
 }
@@ -160,9 +158,12 @@ int main(int argc, char** argv) {
   std::string only;
   std::filesystem::path dir = ".";
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--quick") == 0) quick = true;
-    else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
-    else dir = argv[i];
+    if (std::strcmp(argv[i], "--quick") == 0)
+      quick = true;
+    else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+      only = argv[++i];
+    else
+      dir = argv[i];
   }
   dir /= fmt::format("tune_bench_process_{}", getpid());
   std::vector<Row> rows;
@@ -170,7 +171,8 @@ int main(int argc, char** argv) {
     if (only.empty() || only == "floor") rows.push_back(floor_row());
     for (bool files : {true, false}) {
       if (only.empty() || only == "launch") rows.push_back(launch(dir, quick ? 100 : 1000, files));
-      if (only.empty() || only == "lockstep") rows.push_back(lockstep(dir, quick ? 20 : 100, quick ? 200 : 1000, files));
+      if (only.empty() || only == "lockstep")
+        rows.push_back(lockstep(dir, quick ? 20 : 100, quick ? 200 : 1000, files));
     }
   } catch (const std::exception& e) {
     std::cerr << "benchmark failed: " << e.what() << "\n";

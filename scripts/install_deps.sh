@@ -8,10 +8,11 @@ packages=(
   nlohmann-json3-dev                            # configs and results are JSON trees
   libfmt-dev                                    # formatting of messages, tables and names
   libyaml-cpp-dev                               # YAML spec files and search spaces
+  libcli11-dev                                  # the tune command's argument parsing
   libgtest-dev libgmock-dev                     # the test suite
   libbenchmark-dev                              # bench/ micro-benchmarks
   protobuf-compiler libprotobuf-dev             # tests decode TensorBoard files with the official schema
-  python3                                       # bench/ table scripts
+  python3                                       # the Python client and its tests
 )
 
 missing=()

@@ -7,15 +7,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
 jobs=$(nproc)
+# Test builds: -O1 without debug info compiles about twice as fast as -O2 -g and keeps the
+# sanitizers' reports readable enough (function names, line tables from -O1 are enough).
+test_flags=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 -DTUNE_BUILD_BENCH=OFF)
 
 echo "== build: ASan + UBSan =="
-bash scripts/build.sh build-asan -DTUNE_SANITIZE=address,undefined -DTUNE_BUILD_BENCH=OFF
+bash scripts/build.sh build-asan "${test_flags[@]}" -DTUNE_SANITIZE=address,undefined
 echo "== test: ASan + UBSan =="
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j "$jobs"
 
 echo "== build: TSan (runner and executors) =="
-bash scripts/build.sh build-tsan -DTUNE_SANITIZE=thread -DTUNE_BUILD_BENCH=OFF -DTUNE_BUILD_EXAMPLES=OFF
+bash scripts/build.sh build-tsan "${test_flags[@]}" -DTUNE_SANITIZE=thread -DTUNE_BUILD_EXAMPLES=OFF
 echo "== test: TSan =="
 TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R 'RunTest|Executor|Runner'
 

@@ -110,9 +110,12 @@ inline void restore_nonfinite(Json& value) {
   if (value.is_string()) {
     const auto& s = value.get_ref<const std::string&>();
     if (s.empty() || s[0] != '\0') return;
-    if (s == nonfinite_marker(0)) value = std::nan("");
-    else if (s == nonfinite_marker(1)) value = HUGE_VAL;
-    else if (s == nonfinite_marker(2)) value = -HUGE_VAL;
+    if (s == nonfinite_marker(0))
+      value = std::nan("");
+    else if (s == nonfinite_marker(1))
+      value = HUGE_VAL;
+    else if (s == nonfinite_marker(2))
+      value = -HUGE_VAL;
   } else if (value.is_structured()) {
     for (auto& item : value) restore_nonfinite(item);
   }
@@ -133,8 +136,10 @@ inline Json parse_line(std::string_view line) {
       const char c = line[i];
       if (in_string) {
         rewritten += c;
-        if (c == '\\' && i + 1 < line.size()) rewritten += line[++i];
-        else if (c == '"') in_string = false;
+        if (c == '\\' && i + 1 < line.size())
+          rewritten += line[++i];
+        else if (c == '"')
+          in_string = false;
         continue;
       }
       auto token = [&](std::string_view word, int which) {
@@ -284,8 +289,8 @@ class Client {
 
   std::filesystem::path checkpoint_dir() const {
     const char* dir = std::getenv("TUNE_CHECKPOINT_DIR");
-    std::filesystem::path path = dir != nullptr && *dir != '\0' ? std::filesystem::path(dir)
-                                                                : std::filesystem::current_path() / "checkpoint";
+    std::filesystem::path path =
+        dir != nullptr && *dir != '\0' ? std::filesystem::path(dir) : std::filesystem::current_path() / "checkpoint";
     std::filesystem::create_directories(path);
     return path;
   }

@@ -86,8 +86,10 @@ int worker_main(int argc, char** argv);
 #define TUNE_CONCAT_INNER(a, b) a##b
 #define TUNE_CONCAT(a, b) TUNE_CONCAT_INNER(a, b)
 // Registers a Trainable subclass under its class name.
-#define TUNE_REGISTER_TRAINABLE(T) \
-  static const bool TUNE_CONCAT(tune_registered_, __LINE__) = ::tune::register_trainable(#T, ::tune::make_trainable<T>(#T))
+#define TUNE_REGISTER_TRAINABLE(T)                            \
+  static const bool TUNE_CONCAT(tune_registered_, __LINE__) = \
+      ::tune::register_trainable(#T, ::tune::make_trainable<T>(#T))
 // Registers a training function `void fn(const tune::Config&, tune::Reporter&)` under its name.
-#define TUNE_REGISTER_FUNCTION(fn) \
-  static const bool TUNE_CONCAT(tune_registered_, __LINE__) = ::tune::register_trainable(#fn, ::tune::make_trainable(#fn, fn))
+#define TUNE_REGISTER_FUNCTION(fn)                            \
+  static const bool TUNE_CONCAT(tune_registered_, __LINE__) = \
+      ::tune::register_trainable(#fn, ::tune::make_trainable(#fn, fn))

@@ -29,10 +29,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "trial/auto_fill.h"
 #include "tune/client.h"
 #include "tune/error.h"
 #include "tune/process.h"
-#include "trial/auto_fill.h"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -42,6 +42,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr Clock::time_point kNever = Clock::time_point::max();
 constexpr size_t kReadChunk = 65536;
+constexpr int kMaxReadsAtExit = 256;  // 16 MiB
 constexpr size_t kStderrTailLines = 20;
 constexpr size_t kStderrTailLineBytes = 500;
 // Plain programs are not paced by the runner: beyond this many unread results their stdout is
@@ -129,8 +130,10 @@ std::string quoted_excerpt(std::string_view line, size_t max = 200) {
   std::string cut(line.substr(0, max));
   std::string out;
   for (unsigned char c : cut) {
-    if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
-    else out += fmt::format("\\x{:02x}", c);
+    if (c >= 0x20 && c < 0x7f)
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("\\x{:02x}", c);
   }
   return out + (line.size() > max ? "..." : "");
 }
@@ -210,7 +213,7 @@ struct Child {
   Clock::time_point kill_at = kNever;   // stop grace
   std::unique_ptr<AutoFiller> filler;
   std::deque<std::pair<Result, Clock::time_point>> results;  // plain: parsed, not yet handed over
-  std::optional<ExecutorEvent> stashed;  // worker: what happened while the runner was deciding
+  std::optional<ExecutorEvent> stashed;                      // worker: what happened while the runner was deciding
 
   bool alive() const { return !exited; }
   std::string who() const { return fmt::format("trial process '{}' (pid {})", command, pid); }
@@ -260,14 +263,15 @@ std::string stderr_tail(const Child& child) {
   }
   std::deque<std::string> lines = child.err_tail;
   if (child.err_buf.pending() > 0) keep_tail(lines, child.err_buf.rest());
-  return format_tail(std::move(lines), child.err_path.empty() ? "not kept: no trial directory" : child.err_path.string());
+  return format_tail(std::move(lines),
+                     child.err_path.empty() ? "not kept: no trial directory" : child.err_path.string());
 }
 
 std::vector<std::string> child_environment(const StartRequest& request, const ProcessSpec& spec,
                                            const std::filesystem::path& checkpoint_dir) {
-  static const char* const kOwned[] = {"TUNE_TRIAL_ID",       "TUNE_TRIAL_NAME",      "TUNE_EXPERIMENT_ID",
-                                       "TUNE_TRIAL_DIR",      "TUNE_CHECKPOINT_DIR",  "TUNE_RESTORE_FROM",
-                                       "TUNE_PROTOCOL_FDS",   "TUNE_PROTOCOL_VERSION", "TUNE_WORKER",
+  static const char* const kOwned[] = {"TUNE_TRIAL_ID",        "TUNE_TRIAL_NAME",       "TUNE_EXPERIMENT_ID",
+                                       "TUNE_TRIAL_DIR",       "TUNE_CHECKPOINT_DIR",   "TUNE_RESTORE_FROM",
+                                       "TUNE_PROTOCOL_FDS",    "TUNE_PROTOCOL_VERSION", "TUNE_WORKER",
                                        "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"};
   std::map<std::string, std::string> vars;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
@@ -302,8 +306,7 @@ std::vector<std::string> child_environment(const StartRequest& request, const Pr
 std::string spawn_error(int error, const std::string& command) {
   if (error == ENOENT) {
     if (command.find('/') != std::string::npos) {
-      return fmt::format("cannot start the trial process: '{}' does not exist (or its interpreter does not)",
-                         command);
+      return fmt::format("cannot start the trial process: '{}' does not exist (or its interpreter does not)", command);
     }
     const char* path = std::getenv("PATH");
     return fmt::format("cannot start the trial process: command '{}' not found (searched PATH={})", command,
@@ -340,8 +343,9 @@ class ProcessExecutor final : public Executor {
       }
       int wait_ms = 10;  // a child without pidfd: look again soon
       if (owners.size() == live_count()) {
-        wait_ms = next == kNever ? 1000
-                                 : static_cast<int>(std::clamp(seconds(next - Clock::now()) * 1000.0 + 1.0, 0.0, 1000.0));
+        wait_ms = next == kNever
+                      ? 1000
+                      : static_cast<int>(std::clamp(seconds(next - Clock::now()) * 1000.0 + 1.0, 0.0, 1000.0));
       }
       ::poll(fds.data(), fds.size(), wait_ms);
       for (auto& child : children_) {
@@ -389,8 +393,10 @@ class ProcessExecutor final : public Executor {
                     {"checkpoint_dir", checkpoint_dir_of(request.info).string()},
                     {"gpu_ids", request.info.gpu_ids},
                     {"resources", request.info.resources.to_json()}};
-      Json setup = {{"type", "setup"},         {"version", client::kProtocolVersion},
-                    {"config", request.config}, {"trial", std::move(trial)},
+      Json setup = {{"type", "setup"},
+                    {"version", client::kProtocolVersion},
+                    {"config", request.config},
+                    {"trial", std::move(trial)},
                     {"restore_from", nullptr}};
       // The first step goes right behind setup: one round trip less per trial.
       send(child, client::wire::dump_line(setup) + kStepLine);
@@ -473,7 +479,8 @@ class ProcessExecutor final : public Executor {
     return nullptr;
   }
   size_t live_count() const {
-    return static_cast<size_t>(std::count_if(children_.begin(), children_.end(), [](const auto& c) { return c->alive(); }));
+    return static_cast<size_t>(
+        std::count_if(children_.begin(), children_.end(), [](const auto& c) { return c->alive(); }));
   }
 
   static std::filesystem::path checkpoint_dir_of(const TrialInfo& info) {
@@ -546,8 +553,10 @@ class ProcessExecutor final : public Executor {
       }
     } cleanup{&actions, &attr};
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    if (out_target) posix_spawn_file_actions_adddup2(&actions, out_target.get(), 1);
-    else posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (out_target)
+      posix_spawn_file_actions_adddup2(&actions, out_target.get(), 1);
+    else
+      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, err_target.get(), 2);
     if (!child.plain) {
       posix_spawn_file_actions_adddup2(&actions, request_target.get(), 3);
@@ -601,7 +610,8 @@ class ProcessExecutor final : public Executor {
 
   void flush_unsent(Child& child) {
     while (!child.unsent.empty()) {
-      const ssize_t n = ::send(child.request.get(), child.unsent.data(), child.unsent.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      const ssize_t n =
+          ::send(child.request.get(), child.unsent.data(), child.unsent.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) child.unsent.clear();
@@ -682,8 +692,10 @@ class ProcessExecutor final : public Executor {
       watch(c.out, POLLIN, 1);
       watch(c.err, POLLIN, 2);
       if (!c.unsent.empty()) watch(c.request, POLLOUT, 3);
-      if (c.pidfd) watch(c.pidfd, POLLIN, 4);
-      else blind = true;
+      if (c.pidfd)
+        watch(c.pidfd, POLLIN, 4);
+      else
+        blind = true;
       next = std::min({next, c.deadline, c.kill_at});
     }
     int wait_ms = static_cast<int>(timeout.count());
@@ -765,8 +777,9 @@ class ProcessExecutor final : public Executor {
     if (WIFEXITED(child.wait_status) && WEXITSTATUS(child.wait_status) == 0) {
       return {child.key, ExecutorEvent::Type::kFinished, {}, {}};
     }
-    std::string message = fmt::format("{} {}{}", child.who(), describe_wait_status(child.wait_status, child.killed_by_tune),
-                                      when.empty() ? "" : " " + when);
+    std::string message =
+        fmt::format("{} {}{}", child.who(), describe_wait_status(child.wait_status, child.killed_by_tune),
+                    when.empty() ? "" : " " + when);
     message += stderr_tail(child);
     return {child.key, ExecutorEvent::Type::kError, {}, std::move(message)};
   }
@@ -774,7 +787,8 @@ class ProcessExecutor final : public Executor {
   // Reads what is available; `to_end`: the process exited, take everything still buffered.
   void read_reply(Child& child, std::vector<Delivery>& deliveries, bool to_end) {
     char chunk[kReadChunk];
-    while (child.reply) {
+    // After the exit, a descendant may still hold the pipe and write: take what is there, boundedly.
+    for (int reads = 0; child.reply && reads < kMaxReadsAtExit; ++reads) {
       const ssize_t n = ::read(child.reply.get(), chunk, sizeof chunk);
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -819,7 +833,7 @@ class ProcessExecutor final : public Executor {
 
   void read_output(Child& child, UniqueFd& fd, LineBuffer& buffer, UniqueFd& log, bool is_err, bool to_end) {
     char chunk[kReadChunk];
-    while (fd) {
+    for (int reads = 0; fd && reads < kMaxReadsAtExit; ++reads) {
       const ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -949,7 +963,8 @@ class ProcessExecutor final : public Executor {
       const auto it = message.find("message");
       std::string text = it == message.end() ? "(the error reply has no message)"
                                              : (it->is_string() ? it->get<std::string>() : it->dump());
-      if (auto tb = message.find("traceback"); tb != message.end() && tb->is_string() && !tb->get_ref<const std::string&>().empty()) {
+      if (auto tb = message.find("traceback");
+          tb != message.end() && tb->is_string() && !tb->get_ref<const std::string&>().empty()) {
         text += "\n" + tb->get<std::string>();
       }
       ExecutorEvent event{child.key, ExecutorEvent::Type::kError, {}, std::move(text)};
@@ -1068,9 +1083,9 @@ class ProcessExecutor final : public Executor {
       if (c.deadline <= now && (c.state == Child::State::kStarting || c.state == Child::State::kStepping)) {
         if (c.plain && !c.results.empty()) continue;
         kill_group(c);
-        std::string message = fmt::format(
-            "{} gave no {} within step_timeout_s={:g} s and was killed (SIGKILL to its process group)", c.who(),
-            c.plain ? "result line" : "reply to '" + c.awaiting + "'", c.spec->step_timeout_s);
+        std::string message =
+            fmt::format("{} gave no {} within step_timeout_s={:g} s and was killed (SIGKILL to its process group)",
+                        c.who(), c.plain ? "result line" : "reply to '" + c.awaiting + "'", c.spec->step_timeout_s);
         message += stderr_tail(c);
         c.state = Child::State::kEnded;
         c.results.clear();
@@ -1083,9 +1098,9 @@ class ProcessExecutor final : public Executor {
 
   Sink sink_;
   std::vector<std::unique_ptr<Child>> children_;  // every child not yet reaped (and the current ones)
-  std::unordered_map<int64_t, Child*> by_key_;     // the current process of each running trial
-  std::vector<Delivery> queued_;                   // events produced outside poll()
-  std::vector<uint64_t> wake_;                     // plain children to look at again
+  std::unordered_map<int64_t, Child*> by_key_;    // the current process of each running trial
+  std::vector<Delivery> queued_;                  // events produced outside poll()
+  std::vector<uint64_t> wake_;                    // plain children to look at again
   uint64_t next_serial_ = 0;
   std::vector<pollfd> pollfds_;
   struct WatchEntry {
@@ -1142,8 +1157,8 @@ std::vector<std::string> substitute_argv(const std::vector<std::string>& argv, c
         std::string text = value->is_string() ? value->get<std::string>()
                                               : value->dump(-1, ' ', false, Json::error_handler_t::replace);
         if (text.find('\0') != std::string::npos) {
-          throw TuneError(fmt::format("argv[{}]: config value \"{}\" holds a NUL byte, which no argument can carry",
-                                      index, key));
+          throw TuneError(
+              fmt::format("argv[{}]: config value \"{}\" holds a NUL byte, which no argument can carry", index, key));
         }
         result += text;
         i = end + 1;
@@ -1168,9 +1183,10 @@ std::string describe_wait_status(int status, bool killed_by_tune) {
     const std::string core = WCOREDUMP(status) ? ", core dumped" : "";
     if (sig == SIGKILL) {
       return killed_by_tune ? fmt::format("was killed by {} (sent by tune)", name)
-                            : fmt::format("was killed by {} (possibly out of memory: the kernel's OOM killer sends "
-                                          "SIGKILL){}",
-                                          name, core);
+                            : fmt::format(
+                                  "was killed by {} (possibly out of memory: the kernel's OOM killer sends "
+                                  "SIGKILL){}",
+                                  name, core);
     }
     return fmt::format("exited with signal {} ({}){}", name, what != nullptr ? what : "unknown", core);
   }

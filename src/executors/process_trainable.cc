@@ -136,8 +136,8 @@ class Worker {
     }
     auto it = registry().find(name_);
     if (it == registry().end()) {
-      return fail(fmt::format("no trainable is registered as '{}' in this binary (registered: {})", name_,
-                              registered_list()));
+      return fail(
+          fmt::format("no trainable is registered as '{}' in this binary (registered: {})", name_, registered_list()));
     }
     const TrainableSpec& spec = it->second;
     info_ = trial_info_from(setup.value("trial", Json::object()));
@@ -245,9 +245,10 @@ TrainableSpec process_trainable(std::string name, ProcessSpec spec) {
   for (const auto& [key, value] : spec.env) {
     if (key.empty() || key.find('=') != std::string::npos || key.find('\0') != std::string::npos ||
         value.find('\0') != std::string::npos) {
-      throw TuneError(fmt::format("env: \"{}\" is not a valid environment variable (no '=' or NUL in the name, no "
-                                  "NUL in the value)",
-                                  key));
+      throw TuneError(
+          fmt::format("env: \"{}\" is not a valid environment variable (no '=' or NUL in the name, no "
+                      "NUL in the value)",
+                      key));
     }
   }
   TrainableSpec trainable;

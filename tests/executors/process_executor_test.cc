@@ -1,6 +1,8 @@
 // Tests of trials as child processes (tune/process.h): registered C++ trainables re-run as
 // workers, the Python and C++ clients, plain programs; crashes, hangs, bad output, argv
 // injection, the environment, and the same stop scenario on the thread and process backends.
+#include "executors/process_executor.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -13,7 +15,6 @@
 #include <mutex>
 #include <sstream>
 
-#include "executors/process_executor.h"
 #include "executors/workers/trainables.h"
 #include "support/temp_dir.h"
 #include "tune/client.h"
@@ -225,8 +226,7 @@ TEST(ProcessExecutorTest, CrashesFailOnlyTheirTrialWithTheReasonInErrorTxt) {
   EXPECT_EQ(trials[0].last_result()["training_iteration"], 3);
   const std::vector<std::string> expected = {"exited with signal SIGSEGV (Segmentation fault)",
                                              "exited with signal SIGABRT (Aborted)", "exited with code 3",
-                                             "was killed by SIGKILL (possibly out of memory",
-                                             "boom from step 2"};
+                                             "was killed by SIGKILL (possibly out of memory", "boom from step 2"};
   for (size_t i = 1; i < trials.size(); ++i) {
     const TrialRecord& trial = trials[i];
     EXPECT_EQ(trial.status(), TrialStatus::kError) << trial.config().dump();
@@ -240,6 +240,20 @@ TEST(ProcessExecutorTest, CrashesFailOnlyTheirTrialWithTheReasonInErrorTxt) {
     }
     EXPECT_EQ(trial.last_result()["training_iteration"], 1);  // the step before the crash counted
   }
+}
+
+TEST(ProcessExecutorTest, WithoutTrialFilesTheCrashReportStillHasStderr) {
+  TempDir dir;
+  RunOptions options = quiet_options(dir);
+  options.write_trial_files = false;
+  options.config = {{"crash", grid_search({"segv", "none"})}};
+  options.stop = {{"training_iteration", 2}};
+  const auto trials = by_id(run(isolated("Crasher", worker_spec()), std::move(options)));
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[0].status(), TrialStatus::kError);
+  EXPECT_THAT(trials[0].error(), HasSubstr("SIGSEGV"));
+  EXPECT_THAT(trials[0].error(), HasSubstr("crasher: about to segv"));
+  EXPECT_EQ(trials[1].status(), TrialStatus::kTerminated) << trials[1].error();
 }
 
 TEST(ProcessExecutorTest, HungTrialIsKilledAfterTheStepTimeout) {
@@ -267,7 +281,8 @@ TEST(ProcessExecutorTest, RetriedTrialStartsAFreshProcessEachTime) {
   EXPECT_EQ(trials[0].status(), TrialStatus::kError);
   const std::string stderr_log = read_file(trials[0].logdir() / "stderr.log");
   size_t attempts = 0;
-  for (size_t at = stderr_log.find("about to exit3"); at != std::string::npos; at = stderr_log.find("about to", at + 1)) {
+  for (size_t at = stderr_log.find("about to exit3"); at != std::string::npos;
+       at = stderr_log.find("about to", at + 1)) {
     ++attempts;
   }
   EXPECT_EQ(attempts, 3u);
@@ -326,8 +341,10 @@ TEST(ProcessExecutorTest, SameStopScenarioGivesIdenticalIterationsOnBothBackends
       RunOptions options = quiet_options(dir);
       options.num_cpus = 1;  // one trial at a time: the order of events is fixed
       options.config = {{"rate", grid_search({1, 2, 3, 0.5})}};
-      if (scenario == 0) options.stop = {{"score", 6}, {"training_iteration", 5}};
-      else options.stop = std::make_shared<CountingStopper>();
+      if (scenario == 0)
+        options.stop = {{"score", 6}, {"training_iteration", 5}};
+      else
+        options.stop = std::make_shared<CountingStopper>();
       const TrainableSpec trainable =
           backend == 0 ? make_trainable<testing::Counter>("Counter") : isolated("Counter", worker_spec());
       outcomes[backend] = outcome(run(trainable, std::move(options)));

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=build-install
-bash scripts/build.sh "$build" -DTUNE_BUILD_TESTS=OFF -DTUNE_BUILD_EXAMPLES=OFF -DTUNE_BUILD_BENCH=OFF
+bash scripts/build.sh "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 -DTUNE_BUILD_TESTS=OFF \
+  -DTUNE_BUILD_EXAMPLES=OFF -DTUNE_BUILD_BENCH=OFF
 prefix=$(mktemp -d)
 work=$(mktemp -d)
 trap 'rm -rf "$prefix" "$work"' EXIT

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds an optimised tree and prints the benchmark tables quoted in README.md.
+#   scripts/bench.sh            full sizes (several minutes on 2 cores)
+#   scripts/bench.sh --quick    smaller sizes, for a smoke check
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install_deps.sh
+bash scripts/build.sh build-bench -DTUNE_BUILD_TESTS=OFF -DTUNE_BUILD_EXAMPLES=OFF >/dev/null
+out=$(mktemp -d -p "$PWD/build-bench")
+trap 'rm -rf "$out"' EXIT
+echo "== core (in-process) =="
+./build-bench/bench/e2e_core "$@" "$out"
+echo
+echo "== process trials =="
+./build-bench/bench/e2e_process "$@" "$out" || true
+echo
+echo "== TensorBoard logger cost =="
+./build-bench/bench/micro_tensorboard --benchmark_min_time=0.5 2>/dev/null | grep -E "Benchmark|---|BM_"
