@@ -48,6 +48,10 @@ class Executor {
   virtual void poll(std::chrono::milliseconds timeout) = 0;
 };
 
+// The message of the exception being handled (call inside a catch block): what() for a
+// std::exception, a fixed text otherwise. Executors put it into error events.
+std::string describe_current_exception();
+
 // One worker thread per running trial (both APIs).
 std::unique_ptr<Executor> make_thread_executor(Executor::Sink sink);
 // Everything on the calling thread, inside poll() (local_mode).

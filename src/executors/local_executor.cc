@@ -14,16 +14,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::string describe_current_exception() {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown exception (not derived from std::exception)";
-  }
-}
-
 struct LocalTrial {
   StartRequest request;
   std::unique_ptr<AutoFiller> filler;

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 
+#include "executors/executor.h"
 #include "tune/client.h"
 #include "tune/error.h"
 #include "tune/process.h"
@@ -20,6 +21,8 @@
 
 namespace tune {
 namespace {
+
+using detail::describe_current_exception;
 
 // The registry: name -> trainable. A function-local static map is the one justified global
 // here: TUNE_REGISTER_TRAINABLE runs during static initialisation, before main() could hand
@@ -34,16 +37,6 @@ std::string registered_list() {
   std::string out;
   for (const auto& [name, spec] : registry()) out += (out.empty() ? "" : ", ") + name;
   return out.empty() ? "none" : out;
-}
-
-std::string describe_current_exception() {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown exception (not derived from std::exception)";
-  }
 }
 
 // The traceback field for a C++ exception: its type, since C++ keeps no stack of it.

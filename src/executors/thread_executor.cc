@@ -39,16 +39,6 @@ double seconds_since(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
-std::string describe_current_exception() {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown exception (not derived from std::exception)";
-  }
-}
-
 // A class trial: stepped by whichever pool worker takes its task.
 struct ClassTrial {
   enum class State { kIdle, kQueued, kRunning };
