@@ -205,7 +205,10 @@ class YamlConverter {
         Json out = Json::object();
         std::map<std::string, int> key_lines;
         for (auto it = node.begin(); it != node.end(); ++it) {
-          const YAML::Node& key_node = it->first;
+          // Copies: yaml-cpp's iterator hands out a proxy that dies with the expression, so a
+          // reference to it->first dangles (ASan: stack-use-after-scope).
+          const YAML::Node key_node = it->first;
+          const YAML::Node value_node = it->second;
           const int key_line = mark_line(key_node, line);
           if (!key_node.IsScalar()) fail(key_line, path, "a key must be a plain string, not a list or mapping");
           const std::string key = key_node.Scalar();
@@ -217,7 +220,7 @@ class YamlConverter {
           }
           key_lines.emplace(key, key_line);
           if (has_lines_) locations_.set(child, {key_line, {}});
-          out[key] = convert(it->second, child, key_line);
+          out[key] = convert(value_node, child, key_line);
         }
         return out;
       }
