@@ -66,6 +66,7 @@ ProcessSpec worker_spec() {
   // Under the sanitizer builds the crashing workers must die by their real signals, not by
   // the sanitizer's own SEGV report (these are ignored by uninstrumented builds).
   spec.env["ASAN_OPTIONS"] = "handle_segv=0:handle_abort=0:detect_leaks=0";
+  spec.env["TSAN_OPTIONS"] = "handle_segv=0:handle_abort=0";
   return spec;
 }
 
