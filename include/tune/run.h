@@ -42,6 +42,22 @@ struct ReporterOptions {
   bool progress_bar = true;
 };
 
+// RunOptions::resume: continue an experiment instead of starting a new one.
+//   false / ""        a new experiment (a directory with an old state is started over);
+//   true / "LOCAL"    continue <local_dir>/<name> (without a name: the newest experiment of
+//                     this trainable under local_dir);
+//   "PROMPT"          ask on the terminal whether to continue (refused without a terminal);
+//   "ERRORED_ONLY"    continue, and run the trials that ended in ERROR again (same config);
+//   "REMOTE"          pull from upload_dir first (needs syncing; refused in this build).
+struct Resume {
+  Resume() = default;
+  Resume(bool on) : value(on ? "LOCAL" : "") {}                // NOLINT: implicit by design
+  Resume(const char* mode) : value(mode ? mode : "") {}        // NOLINT
+  Resume(std::string mode) : value(std::move(mode)) {}         // NOLINT
+  bool enabled() const { return !value.empty() && value != "false" && value != "False"; }
+  std::string value;
+};
+
 struct RunOptions {
   // Experiment name; the directory is <local_dir>/<name>. Default: "<trainable>_<date>".
   std::string name;
@@ -75,8 +91,30 @@ struct RunOptions {
   bool fail_fast = false;
   // Throw TuneError at the end if any trial did not end TERMINATED.
   bool raise_on_failed_trial = true;
-  // Retries of a failed trial; -1 = forever.
+  // Retries of a failed trial (each from its latest checkpoint); -1 = forever.
   int max_failures = 0;
+  // Checkpoints (class API: save_checkpoint/load_checkpoint; a function checkpoints itself,
+  // see tune/trainable.h). Each is <trial dir>/checkpoint_<iteration>/ with .tune_metadata.
+  // After every checkpoint_freq-th iteration (0 = off).
+  int checkpoint_freq = 0;
+  // When the trial ends by a stop (criteria, done, scheduler, end of experiment).
+  bool checkpoint_at_end = false;
+  // Keep only the best N checkpoints by checkpoint_score_attr (0 = keep all); the newest is
+  // always kept as well, since a restore needs it.
+  int keep_checkpoints_num = 0;
+  // A result key, higher is better; "min-loss" makes lower loss better.
+  std::string checkpoint_score_attr = "training_iteration";
+  // A checkpoint directory to start the (single) trial from; its iteration and time_total_s
+  // continue. The config, stop and name may differ from the run that wrote it.
+  std::string restore;
+  // Continue an earlier experiment (see Resume).
+  Resume resume;
+  // What produced this run, kept in the experiment state (not compared on resume): `tune run`
+  // stores the spec there so that `tune resume DIR` can rebuild the trainable.
+  Json source_spec;
+  // Keep the experiment journal and snapshots (experiment_state.jsonl/.json); off makes the
+  // experiment impossible to resume but saves their small cost per trial event.
+  bool write_experiment_state = true;
   // The local pool (the guide's ray.init(num_cpus=...)): defaults from the machine.
   std::optional<double> num_cpus;
   std::optional<double> num_gpus;

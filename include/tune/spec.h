@@ -81,8 +81,8 @@ RunSpec load_run_spec(const std::filesystem::path& file, const std::vector<std::
 // The top-level keys a spec accepts, sorted.
 const std::vector<std::string>& run_spec_keys();
 // The keys that are accepted but only at their default value in this version (the options
-// Ray Tune has that are not implemented yet: checkpointing, resume/restore, other schedulers
-// and search algorithms).
+// Ray Tune has that are not implemented yet: reuse_actors, other schedulers and search
+// algorithms).
 const std::vector<std::string>& unsupported_spec_keys();
 
 }  // namespace tune

@@ -7,7 +7,10 @@
 // Function API: a callable `void(const Config&, Reporter&)` that calls reporter.report(...)
 // once per iteration. report() blocks until the runner has decided; when the trial is
 // stopped it throws TrialStopped, which unwinds the function (RAII cleans up) and is
-// caught by tune — the trial then ends normally.
+// caught by tune — the trial then ends normally. A function checkpoints itself: it writes
+// into reporter.checkpoint_dir() and reports should_checkpoint=true; when restored it finds
+// the checkpoint at reporter.restore_path() (tune cannot ask a running function to save, so
+// checkpoint_freq / checkpoint_at_end / PAUSE need the class API).
 //
 // Thread-safety: one trainable instance is only ever used by one thread at a time.
 #pragma once
@@ -34,6 +37,14 @@ struct TrialInfo {
   std::filesystem::path trial_dir;  // empty when per-trial files are off
   std::vector<int> gpu_ids;         // the GPUs this trial was given (empty without GPUs)
   Resources resources;
+  // Function-style trials checkpoint themselves: they write their state into this directory
+  // (<trial_dir>/checkpoint; create it) and then report a result with should_checkpoint=true;
+  // tune moves the directory into checkpoint_<iteration>/. Empty without per-trial files.
+  std::filesystem::path checkpoint_dir;
+  // Set when the trial is restored (after a failure, on resume, for a PAUSEd trial, or by
+  // RunOptions::restore): the checkpoint directory to load. Class trainables get it through
+  // load_checkpoint() before their first step; functions read it themselves at the start.
+  std::filesystem::path restore_from;
 };
 
 class Trainable {
@@ -43,8 +54,12 @@ class Trainable {
   virtual void setup(const Config& config) { (void)config; }
   // One iteration of training; returns its result (a JSON object).
   virtual Result step() = 0;
-  // Writes state into `dir` (exists, empty). Default: TuneError, not checkpointable.
+  // Writes state into `dir` (exists, empty). Called after a step when a checkpoint is due
+  // (should_checkpoint in the result, checkpoint_freq, checkpoint_at_end, a PAUSE).
+  // Default: TuneError, not checkpointable.
   virtual void save_checkpoint(const std::filesystem::path& dir);
+  // Loads what save_checkpoint wrote; called after setup(), before the first step of a
+  // restored trial. training_iteration and time_total_s continue from the checkpoint.
   virtual void load_checkpoint(const std::filesystem::path& dir);
   // Reconfigures in place; return false when not supported (the trial is recreated).
   virtual bool reset_config(const Config& new_config) {
@@ -72,6 +87,10 @@ class Reporter {
   virtual void report(Result result) = 0;
   void operator()(Result result) { report(std::move(result)); }
   virtual const TrialInfo& trial_info() const = 0;
+  // Where to write a checkpoint before reporting should_checkpoint=true (see TrialInfo).
+  const std::filesystem::path& checkpoint_dir() const { return trial_info().checkpoint_dir; }
+  // The checkpoint to resume from, or empty when the trial starts fresh.
+  const std::filesystem::path& restore_path() const { return trial_info().restore_from; }
 };
 
 using TrainFunction = std::function<void(const Config& config, Reporter& reporter)>;

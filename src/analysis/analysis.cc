@@ -11,6 +11,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "analysis/experiment_state.h"
 #include "analysis/trial_files.h"
 #include "tune/error.h"
 
@@ -21,8 +22,6 @@ namespace fs = std::filesystem;
 using analysis_detail::for_each_result;
 using analysis_detail::read_text;
 
-constexpr const char* kStateFile = "experiment_state.json";
-constexpr int kStateVersion = 1;
 constexpr std::array<const char*, 5> kScopes = {"last", "avg", "last-5-avg", "last-10-avg", "all"};
 constexpr std::array<const char*, 4> kFixedColumns = {"trial_id", "name", "status", "logdir"};
 
@@ -114,56 +113,6 @@ std::string string_field(const Json& state, const fs::path& file, const char* fi
   return it->get<std::string>();
 }
 
-void check_version(const fs::path& state_file, const Json* version) {
-  if (version && version->is_number_integer() && version->get<int64_t>() == kStateVersion) return;
-  throw TuneError(fmt::format("{}: 'version' must be {}, got {}", state_file.string(), kStateVersion,
-                              version ? version->dump() : "nothing"));
-}
-
-// Parses experiment_state.json as a stream, turning each trial into a compact record as soon as
-// its object ends: a million-trial state file never exists as one JSON tree in memory.
-// Returns the records; `header` gets the top-level fields other than "trials".
-std::vector<TrialRecord> read_state_file(const fs::path& state_file, const fs::path& experiment_dir, Json& header) {
-  std::ifstream in(state_file, std::ios::binary);
-  if (!in) throw TuneError(fmt::format("ExperimentAnalysis::load: cannot read '{}'", state_file.string()));
-  std::vector<TrialRecord> trials;
-  // A stored trial takes well over 256 bytes of JSON, so this reserve avoids regrowing (which would
-  // briefly hold two copies of every record); the unused tail is never touched, so costs no RSS.
-  std::error_code ec;
-  if (const uintmax_t size = fs::file_size(state_file, ec); !ec) trials.reserve(size / 256);
-  std::string top_key;
-  bool in_trials = false;
-  bool saw_trials = false;
-  auto on_event = [&](int depth, Json::parse_event_t event, Json& parsed) -> bool {
-    using Event = Json::parse_event_t;
-    if (depth == 1 && event == Event::key) {
-      top_key = parsed.get<std::string>();
-    } else if (depth == 1 && event == Event::value && top_key == "version") {
-      check_version(state_file, &parsed);  // before any record, so a newer format fails clearly
-    } else if (depth == 1 && top_key == "trials" && (event == Event::array_start || event == Event::array_end)) {
-      in_trials = event == Event::array_start;
-      saw_trials = true;
-    } else if (depth == 2 && in_trials && event == Event::object_end) {
-      try {
-        trials.push_back(TrialRecord::from_json(parsed, experiment_dir));
-      } catch (const TuneError& error) {
-        throw TuneError(fmt::format("{}: {}", state_file.string(), error.what()));
-      }
-      return false;  // drop the trial's JSON now that it is a record
-    }
-    return true;
-  };
-  header = Json::parse(in, on_event, /*allow_exceptions=*/false);
-  if (header.is_discarded() || !header.is_object()) {
-    throw TuneError(fmt::format("ExperimentAnalysis::load: '{}' is not a JSON object", state_file.string()));
-  }
-  check_version(state_file, header.contains("version") ? &header["version"] : nullptr);
-  if (!saw_trials || !header["trials"].is_array() || !header["trials"].empty()) {
-    throw TuneError(fmt::format("{}: 'trials' must be an array of trial objects", state_file.string()));
-  }
-  return trials;
-}
-
 // A metric's value for one trial under one scope; nullopt when it has none.
 std::optional<double> scoped_value(const MetricStats& stats, const std::string& mode, const std::string& scope) {
   if (scope == "last") return stats.last;
@@ -192,21 +141,27 @@ ExperimentAnalysis ExperimentAnalysis::load(const std::filesystem::path& experim
     throw TuneError(
         fmt::format("ExperimentAnalysis::load: '{}' is not an existing directory", experiment_dir.string()));
   }
-  const fs::path state_file = experiment_dir / kStateFile;
-  if (!fs::exists(state_file, ec)) {
+  if (!detail::has_stored_experiment(experiment_dir)) {
     std::vector<TrialRecord> trials = scan_trial_dirs(experiment_dir);
     if (trials.empty()) {
-      throw TuneError(
-          fmt::format("ExperimentAnalysis::load: '{}' holds neither {} nor trial directories with params.json",
-                      experiment_dir.string(), kStateFile));
+      throw TuneError(fmt::format(
+          "ExperimentAnalysis::load: '{}' holds neither {} nor trial directories with params.json",
+          experiment_dir.string(), detail::kSnapshotFile));
     }
     return ExperimentAnalysis(experiment_dir, std::move(trials), std::move(default_metric), std::move(default_mode));
   }
-
-  Json state;
-  std::vector<TrialRecord> trials = read_state_file(state_file, experiment_dir, state);
-  if (default_metric.empty()) default_metric = string_field(state, state_file, "metric");
-  if (default_mode.empty()) default_mode = string_field(state, state_file, "mode");
+  detail::StoredExperiment stored;
+  try {
+    stored = detail::read_stored_experiment(experiment_dir);
+  } catch (const TuneError& e) {
+    throw TuneError(fmt::format("ExperimentAnalysis::load: {}", e.what()));
+  }
+  const fs::path state_file = experiment_dir / detail::kSnapshotFile;
+  if (default_metric.empty()) default_metric = string_field(stored.header, state_file, "metric");
+  if (default_mode.empty()) default_mode = string_field(stored.header, state_file, "mode");
+  // A running or crashed experiment: its unfinished trials are part of the picture too.
+  std::vector<TrialRecord> trials = std::move(stored.finished);
+  for (const Json& state : stored.unfinished) trials.push_back(TrialRecord::from_json(state, experiment_dir));
   return ExperimentAnalysis(experiment_dir, std::move(trials), std::move(default_metric), std::move(default_mode));
 }
 

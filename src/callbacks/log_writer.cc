@@ -62,6 +62,19 @@ void LogWriter::flush_all() {
   }
 }
 
+void LogWriter::flush(int64_t key) {
+  auto it = open_.find(key);
+  if (it == open_.end() || it->second.failed) return;
+  for (auto& logger : it->second.loggers) {
+    try {
+      logger->flush();
+    } catch (const std::exception& e) {
+      fail(key, e);
+      return;
+    }
+  }
+}
+
 std::vector<std::pair<int64_t, std::string>> LogWriter::take_failures() { return std::exchange(failures_, {}); }
 
 }  // namespace tune::detail

@@ -30,6 +30,8 @@ class LogWriter {
   // The trial ended: loggers see its final state, then are destroyed.
   void close(const Trial& trial);
   void flush_all();
+  // Writes out the buffered results of one trial (before its checkpoint is journaled).
+  void flush(int64_t key);
   // (key, message) of loggers that failed since the last call.
   std::vector<std::pair<int64_t, std::string>> take_failures();
 

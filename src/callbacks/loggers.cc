@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/file_writer.h"
+#include "common/strings.h"
 #include "tune/callback.h"
 #include "tune/error.h"
 #include "tune/tensorboard.h"
@@ -82,8 +83,23 @@ void append_csv_value(std::string& out, const Json& value) {
 class CsvLogger final : public Logger {
  public:
   // The file is created with the first result, which also fixes the first header.
+  // A restarted trial continues its file: the existing header fixes the first columns.
   CsvLogger(const ExperimentInfo& experiment, const TrialView& trial) : path_(trial.logdir() / "progress.csv") {
     (void)experiment;
+    std::error_code ec;
+    if (std::filesystem::file_size(path_, ec) > 0 && !ec) {
+      const std::string text = read_file(path_);
+      const size_t newline = text.find('\n');
+      if (newline != std::string::npos) {
+        for (std::string& name : split_csv_row(std::string_view(text).substr(0, newline))) {
+          index_.emplace(name, columns_.size());
+          columns_.push_back(std::move(name));
+        }
+        written_header_ = true;
+        old_width_ = columns_.size();
+        out_ = FileWriter(path_);
+      }
+    }
   }
 
   void on_result(const Result& result) override {

@@ -23,6 +23,12 @@ struct RunArgs {
 };
 int run_command(const RunArgs& args, std::ostream& out, std::ostream& err);
 
+struct ResumeArgs {
+  std::string experiment_dir;
+  bool errored_only = false;  // --errored-only: run the trials that ended in ERROR again
+};
+int resume_command(const ResumeArgs& args, std::ostream& out, std::ostream& err);
+
 struct LsArgs {
   std::string path;
   ViewOptions view;

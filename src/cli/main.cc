@@ -51,6 +51,14 @@ int main(int argc, char** argv) {
   run->add_flag("--check", run_args.check_only, "Check the spec and print it as JSON; run nothing");
   run->footer(kExitCodes);
 
+  ResumeArgs resume_args;
+  CLI::App* resume = app.add_subcommand(
+      "resume", "Continue an experiment started by `tune run` that was interrupted (killed, crashed, stopped)");
+  resume->add_option("experiment_dir", resume_args.experiment_dir, "The experiment directory")->required();
+  resume->add_flag("--errored-only", resume_args.errored_only,
+                   "Also run the trials that ended in ERROR again, with the same config");
+  resume->footer(kExitCodes);
+
   LsArgs ls_args;
   CLI::App* ls =
       app.add_subcommand("ls", "List a results root (one row per experiment) or an experiment (one row per trial)");
@@ -69,10 +77,10 @@ int main(int argc, char** argv) {
 
   // CLI11 reports a mistyped command as a missing one; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
-    const std::vector<std::string> commands = {"run", "ls", "analyze"};
+    const std::vector<std::string> commands = {"run", "resume", "ls", "analyze"};
     if (std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
       std::cerr << "tune: unknown command '" << argv[1] << "'" << tune::did_you_mean(argv[1], commands)
-                << "; commands: run, ls, analyze (tune --help)\n";
+                << "; commands: run, resume, ls, analyze (tune --help)\n";
       return kExitUsage;
     }
   }
@@ -90,6 +98,7 @@ int main(int argc, char** argv) {
   const std::string name = std::string("tune ") + app.get_subcommands().front()->get_name();
   try {
     if (run->parsed()) return run_command(run_args, std::cout, std::cerr);
+    if (resume->parsed()) return resume_command(resume_args, std::cout, std::cerr);
     if (ls->parsed()) return ls_command(ls_args, std::cout, std::cerr);
     return analyze_command(analyze_args, std::cout, std::cerr);
   } catch (const tune::TuneError& e) {

@@ -2,9 +2,12 @@
 // an exit code.
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <ostream>
 
+#include "analysis/experiment_state.h"
 #include "cli/commands.h"
+#include "tune/error.h"
 #include "tune/run.h"
 #include "tune/spec.h"
 
@@ -15,6 +18,9 @@ constexpr size_t kMaxFailedShown = 20;
 
 }  // namespace
 
+// Runs a parsed spec and maps the outcome to an exit code.
+int run_and_report(RunSpec& spec, std::ostream& out, std::ostream& err, const std::string& command);
+
 int run_command(const RunArgs& args, std::ostream& out, std::ostream& err) {
   RunSpec spec = load_run_spec(args.spec, args.overrides);
   for (const std::string& warning : spec.warnings) err << "tune run: warning: " << warning << "\n";
@@ -24,6 +30,17 @@ int run_command(const RunArgs& args, std::ostream& out, std::ostream& err) {
     return kExitOk;
   }
 
+  // Kept in the experiment state: `tune resume DIR` rebuilds the trainable from it.
+  std::error_code ec;
+  spec.options.source_spec = {{"spec", spec.json},
+                              {"base_dir", std::filesystem::absolute(std::filesystem::path(args.spec).parent_path(), ec)
+                                               .lexically_normal()
+                                               .string()}};
+  return run_and_report(spec, out, err, "tune run");
+}
+
+int run_and_report(RunSpec& spec, std::ostream& out, std::ostream& err, const std::string& command) {
+  (void)out;
   // The failed-trial check is done here rather than by run(), so that a failed trial is exit 1
   // while every TuneError out of run() is a misuse (exit 2).
   const bool raise_on_failed_trial = spec.options.raise_on_failed_trial;
@@ -35,7 +52,7 @@ int run_command(const RunArgs& args, std::ostream& out, std::ostream& err) {
     if (trial.status() != TrialStatus::kTerminated) unfinished.push_back(&trial);
   }
   if (unfinished.empty()) return kExitOk;
-  err << fmt::format("tune run: {} of {} trials did not complete:\n", unfinished.size(), analysis.trials().size());
+  err << fmt::format("{}: {} of {} trials did not complete:\n", command, unfinished.size(), analysis.trials().size());
   for (size_t i = 0; i < unfinished.size() && i < kMaxFailedShown; ++i) {
     const TrialRecord& trial = *unfinished[i];
     const bool has_error_file = trial.status() == TrialStatus::kError && !trial.logdir().empty();
@@ -46,6 +63,32 @@ int run_command(const RunArgs& args, std::ostream& out, std::ostream& err) {
     err << fmt::format("  ... and {} more\n", unfinished.size() - kMaxFailedShown);
   err << fmt::format("Results: {}\n", analysis.experiment_dir().string());
   return raise_on_failed_trial ? kExitFailed : kExitOk;
+}
+
+int resume_command(const ResumeArgs& args, std::ostream& out, std::ostream& err) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(args.experiment_dir).lexically_normal();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw TuneError(fmt::format("{}: is not an experiment directory", args.experiment_dir));
+  if (!detail::has_stored_experiment(dir)) {
+    throw TuneError(fmt::format("{}: holds no experiment state (experiment_state.json/.jsonl)", args.experiment_dir));
+  }
+  const Json source = detail::read_stored_experiment(dir).header.value("source", Json());
+  if (!source.is_object() || !source.contains("spec")) {
+    throw TuneError(fmt::format("{}: was not started by `tune run` (its state holds no spec); resume it from the "
+                                "program that started it, with resume=true",
+                                args.experiment_dir));
+  }
+  SpecSource from;
+  from.name = (dir / "experiment_state.json").string() + " (stored spec)";
+  from.base_dir = source.value("base_dir", "");
+  RunSpec spec = parse_run_spec(source["spec"].dump(), from);
+  for (const std::string& warning : spec.warnings) err << "tune resume: warning: " << warning << "\n";
+  spec.options.local_dir = fs::absolute(dir, ec).parent_path().string();
+  spec.options.name = fs::absolute(dir, ec).filename().string();
+  spec.options.resume = args.errored_only ? "ERRORED_ONLY" : "LOCAL";
+  spec.options.source_spec = source;
+  return run_and_report(spec, out, err, "tune resume");
 }
 
 }  // namespace tune::cli

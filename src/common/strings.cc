@@ -115,4 +115,31 @@ std::string random_hex(size_t digits) {
   return out;
 }
 
+std::vector<std::string> split_csv_row(std::string_view row) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (size_t i = 0; i < row.size(); ++i) {
+    const char c = row[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < row.size() && row[i + 1] == '"') {
+        cells.back().push_back('"');
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        cells.back().push_back(c);
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      cells.emplace_back();
+    } else if (c == '\n' || c == '\r') {
+      break;
+    } else {
+      cells.back().push_back(c);
+    }
+  }
+  return cells;
+}
+
 }  // namespace tune

@@ -30,5 +30,7 @@ std::string date_string(std::time_t when);
 std::string format_float(double value, int digits = 5);
 // 5 random lowercase hex digits, for experiment and trial ids.
 std::string random_hex(size_t digits);
+// The cells of one CSV row (RFC 4180 quoting; the row may end in a newline).
+std::vector<std::string> split_csv_row(std::string_view row);
 
 }  // namespace tune

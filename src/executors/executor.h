@@ -9,9 +9,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 
+#include "trial/auto_fill.h"
 #include "tune/json.h"
 #include "tune/trainable.h"
 
@@ -22,6 +24,7 @@ struct ExecutorEvent {
     kResult,    // the trial reported a result (auto-filled) and waits for a decision
     kFinished,  // the trial ended by itself (a function returned)
     kError,     // the trial failed; `error` says why
+    kSaved,     // the checkpoint asked for with save_trial() is written; the trial waits again
   };
   int64_t key = 0;
   Type type = Type::kResult;
@@ -33,7 +36,12 @@ struct StartRequest {
   int64_t key = 0;
   const TrainableSpec* trainable = nullptr;  // outlives the trial
   Config config;
-  TrialInfo info;
+  TrialInfo info;  // info.restore_from set: load that checkpoint before the first step
+  // Counters the restored checkpoint continues from (all zero when starting fresh).
+  int64_t restore_iteration = 0;
+  double restore_time_total_s = 0;
+  int64_t restore_timesteps_total = 0;
+  int64_t restore_episodes_total = 0;
 };
 
 class Executor {
@@ -44,6 +52,9 @@ class Executor {
   virtual void continue_trial(int64_t key) = 0;
   // Ends the trial (its cleanup runs); events it still sends are dropped by the runner.
   virtual void stop_trial(int64_t key) = 0;
+  // Only while the trial waits after a result: writes a checkpoint into `dir` (created,
+  // empty) and answers with kSaved, or kError when the trainable cannot or fails to save.
+  virtual void save_trial(int64_t key, const std::filesystem::path& dir) = 0;
   // Delivers ready events to the sink, waiting at most `timeout` for the first one.
   virtual void poll(std::chrono::milliseconds timeout) = 0;
 };
@@ -51,6 +62,12 @@ class Executor {
 // The message of the exception being handled (call inside a catch block): what() for a
 // std::exception, a fixed text otherwise. Executors put it into error events.
 std::string describe_current_exception();
+
+// The auto-filler of a trial, continuing the counters of the checkpoint it restores.
+std::unique_ptr<AutoFiller> make_auto_filler(const StartRequest& request);
+
+// The error a function-style trial gives when tune asks it to save.
+std::string function_cannot_save_message();
 
 // One worker thread per running trial (both APIs).
 std::unique_ptr<Executor> make_thread_executor(Executor::Sink sink);

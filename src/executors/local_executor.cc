@@ -33,7 +33,7 @@ class LocalExecutor final : public Executor {
 
   void start(StartRequest request) override {
     auto trial = std::make_unique<LocalTrial>();
-    trial->filler = std::make_unique<AutoFiller>(request.info, request.config);
+    trial->filler = make_auto_filler(request);
     trial->request = std::move(request);
     const int64_t key = trial->request.key;
     if (auto it = trials_.find(key); it != trials_.end()) cleanup(*it->second);
@@ -57,8 +57,26 @@ class LocalExecutor final : public Executor {
     trials_.erase(it);
   }
 
+  void save_trial(int64_t key, const std::filesystem::path& dir) override {
+    if (key == inline_key_) {
+      // The function is inside report(), which runs inside poll(): answer now, so report()
+      // sees the outcome before it returns.
+      sink_({key, ExecutorEvent::Type::kError, {}, function_cannot_save_message()});
+      return;
+    }
+    saves_.emplace_back(key, dir);
+  }
+
   void poll(std::chrono::milliseconds timeout) override {
     (void)timeout;  // nothing to wait for: work happens here
+    if (!saves_.empty()) {
+      auto [key, dir] = std::move(saves_.front());
+      saves_.pop_front();
+      auto it = trials_.find(key);
+      if (it == trials_.end() || it->second->stopped) return;
+      save(key, *it->second, dir);
+      return;
+    }
     while (!queue_.empty()) {
       const int64_t key = queue_.front();
       queue_.pop_front();
@@ -121,6 +139,7 @@ class LocalExecutor final : public Executor {
         trial.trainable = trial.request.trainable->factory();
         trial.trainable->set_trial_info(trial.request.info);
         trial.trainable->setup(trial.request.config);
+        if (!trial.request.info.restore_from.empty()) trial.trainable->load_checkpoint(trial.request.info.restore_from);
       }
       const auto start = SteadyClock::now();
       Result result = trial.trainable->step();
@@ -132,6 +151,23 @@ class LocalExecutor final : public Executor {
       trials_.erase(key);
       sink_({key, ExecutorEvent::Type::kError, {}, std::move(error)});
     }
+  }
+
+  void save(int64_t key, LocalTrial& trial, const std::filesystem::path& dir) {
+    if (!trial.trainable) {  // a function trial (blocked in report) or one not started
+      sink_({key, ExecutorEvent::Type::kError, {}, function_cannot_save_message()});
+      return;
+    }
+    try {
+      trial.trainable->save_checkpoint(dir);
+    } catch (...) {
+      std::string error = "saving a checkpoint failed: " + describe_current_exception();
+      cleanup(trial);
+      trials_.erase(key);
+      sink_({key, ExecutorEvent::Type::kError, {}, std::move(error)});
+      return;
+    }
+    sink_({key, ExecutorEvent::Type::kSaved, {}, {}});
   }
 
   static void cleanup(LocalTrial& trial) {
@@ -146,6 +182,7 @@ class LocalExecutor final : public Executor {
   Sink sink_;
   std::unordered_map<int64_t, std::unique_ptr<LocalTrial>> trials_;
   std::deque<int64_t> queue_;
+  std::deque<std::pair<int64_t, std::filesystem::path>> saves_;
   int64_t inline_key_ = -1;
 };
 

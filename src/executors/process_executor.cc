@@ -177,6 +177,7 @@ struct Child {
     kStarting,  // setup (and the first step) sent; no reply yet
     kStepping,  // a step is asked for; the next reply is its answer
     kWaiting,   // a result went to the runner; waiting for continue_trial / stop_trial
+    kSaving,    // a save is asked for (worker protocol); the next reply is 'saved'
     kStopping,  // the runner stopped it; kept until it exits
     kEnded,     // ended by itself or by a failure already reported
   };
@@ -287,6 +288,7 @@ std::vector<std::string> child_environment(const StartRequest& request, const Pr
   vars["TUNE_EXPERIMENT_ID"] = info.experiment_id;
   vars["TUNE_TRIAL_DIR"] = info.trial_dir.string();
   vars["TUNE_CHECKPOINT_DIR"] = checkpoint_dir.string();
+  if (!info.restore_from.empty()) vars["TUNE_RESTORE_FROM"] = info.restore_from.string();
   std::string gpus;
   for (size_t i = 0; i < info.gpu_ids.size(); ++i) gpus += (i > 0 ? "," : "") + std::to_string(info.gpu_ids[i]);
   vars["CUDA_VISIBLE_DEVICES"] = gpus;  // empty: no GPU access (the guide's rule)
@@ -371,7 +373,7 @@ class ProcessExecutor final : public Executor {
     child.plain = child.spec->protocol == ProcessSpec::Protocol::kPlain;
     child.trial_name = request.info.trial_name;
     child.command = child.spec->argv.empty() ? std::string() : child.spec->argv[0];
-    child.filler = std::make_unique<AutoFiller>(request.info, request.config);
+    child.filler = make_auto_filler(request);
     children_.push_back(std::move(owned));
     by_key_[request.key] = &child;
     try {
@@ -397,7 +399,8 @@ class ProcessExecutor final : public Executor {
                     {"version", client::kProtocolVersion},
                     {"config", request.config},
                     {"trial", std::move(trial)},
-                    {"restore_from", nullptr}};
+                    {"restore_from", request.info.restore_from.empty() ? Json(nullptr)
+                                                                      : Json(request.info.restore_from.string())}};
       // The first step goes right behind setup: one round trip less per trial.
       send(child, client::wire::dump_line(setup) + kStepLine);
     }
@@ -421,6 +424,30 @@ class ProcessExecutor final : public Executor {
     } else {
       send(*child, kStepLine);
     }
+    arm_step_timeout(*child);
+  }
+
+  void save_trial(int64_t key, const std::filesystem::path& dir) override {
+    Child* child = owned(key);
+    if (child == nullptr || child->state != Child::State::kWaiting) return;
+    if (child->stashed) {  // it died or failed while the runner was deciding
+      child->state = Child::State::kEnded;
+      queued_.push_back({child->key, child->serial, std::move(*child->stashed)});
+      child->stashed.reset();
+      if (child->alive()) kill_group(*child);
+      return;
+    }
+    if (child->plain) {
+      queued_.push_back({child->key, child->serial,
+                         {child->key, ExecutorEvent::Type::kError, {},
+                          "a plain-protocol program cannot be asked to save: it checkpoints itself (write into "
+                          "$TUNE_CHECKPOINT_DIR, then print a result with \"should_checkpoint\": true)"}});
+      return;
+    }
+    child->state = Child::State::kSaving;
+    child->step_start = Clock::now();
+    child->awaiting = "save";
+    send(*child, client::wire::dump_line(Json{{"type", "save"}, {"dir", dir.string()}}));
     arm_step_timeout(*child);
   }
 
@@ -754,6 +781,16 @@ class ProcessExecutor final : public Executor {
     child.unsent.clear();
     child.deadline = child.kill_at = kNever;
     switch (child.state) {
+      case Child::State::kSaving: {
+        ExecutorEvent event = exit_event(child, "before replying to 'save'");
+        if (event.type == ExecutorEvent::Type::kFinished) {
+          event = {child.key, ExecutorEvent::Type::kError, {},
+                   fmt::format("{} exited with status 0 instead of replying to 'save'", child.who())};
+        }
+        child.state = Child::State::kEnded;
+        deliveries.push_back({child.key, child.serial, std::move(event)});
+        break;
+      }
       case Child::State::kStarting:
       case Child::State::kStepping:
         if (child.plain) {
@@ -875,6 +912,7 @@ class ProcessExecutor final : public Executor {
     switch (child.state) {
       case Child::State::kStarting:
       case Child::State::kStepping:
+      case Child::State::kSaving:
         child.state = Child::State::kEnded;
         deliveries.push_back({child.key, child.serial, std::move(event)});
         kill_group(child);
@@ -929,7 +967,20 @@ class ProcessExecutor final : public Executor {
       return;
     }
     const std::string& kind = type->get_ref<const std::string&>();
-    const bool answering = child.state == Child::State::kStarting || child.state == Child::State::kStepping;
+    const bool answering = child.state == Child::State::kStarting || child.state == Child::State::kStepping ||
+                           child.state == Child::State::kSaving;
+    if (kind == "saved" && child.state == Child::State::kSaving) {
+      child.state = Child::State::kWaiting;
+      child.deadline = kNever;
+      deliveries.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kSaved, {}, {}}});
+      return;
+    }
+    if ((kind == "result" || kind == "done") && child.state == Child::State::kSaving) {
+      protocol_failure(child, fmt::format("reply '{}' (line {}) answers 'save'; expected 'saved' or 'error'", kind,
+                                          child.line_number),
+                       deliveries);
+      return;
+    }
     if (kind == "ready" && child.state == Child::State::kStarting) {
       const Json version = message.value("version", Json(client::kProtocolVersion));
       if (version != client::kProtocolVersion) {
@@ -1080,7 +1131,8 @@ class ProcessExecutor final : public Executor {
     for (auto& owned_child : children_) {
       Child& c = *owned_child;
       if (!c.alive()) continue;
-      if (c.deadline <= now && (c.state == Child::State::kStarting || c.state == Child::State::kStepping)) {
+      if (c.deadline <= now && (c.state == Child::State::kStarting || c.state == Child::State::kStepping ||
+                                c.state == Child::State::kSaving)) {
         if (c.plain && !c.results.empty()) continue;
         kill_group(c);
         std::string message =

@@ -55,6 +55,7 @@ TrialInfo trial_info_from(const Json& trial) {
   info.trial_name = trial.value("trial_name", "");
   info.experiment_id = trial.value("experiment_id", "");
   info.trial_dir = trial.value("trial_dir", "");
+  info.checkpoint_dir = trial.value("checkpoint_dir", "");
   if (auto it = trial.find("gpu_ids"); it != trial.end() && it->is_array()) {
     for (const auto& id : *it) {
       if (id.is_number_integer()) info.gpu_ids.push_back(id.get<int>());
@@ -100,8 +101,9 @@ class ProtocolReporter final : public Reporter {
       if (type == "step") return;
       connection_.send(
           {{"type", "error"},
-           {"message", fmt::format("request '{}' is not supported by a function trainable (it saves its own state)",
-                                   type.empty() ? request.dump() : type)}});
+           {"message", type == "save" ? detail::function_cannot_save_message()
+                                      : fmt::format("request '{}' is not supported by a function trainable",
+                                                    type.empty() ? request.dump() : type)}});
     }
   }
 
@@ -136,6 +138,7 @@ class Worker {
     info_ = trial_info_from(setup.value("trial", Json::object()));
     const Config config = setup.value("config", Json::object());
     const Json restore_from = setup.value("restore_from", Json());
+    if (restore_from.is_string()) info_.restore_from = restore_from.get<std::string>();
     if (spec.function) return serve_function(spec, config, restore_from);
     if (spec.factory) return serve_class(spec, config, restore_from);
     return fail(fmt::format("the trainable registered as '{}' has neither a factory nor a function", name_));
@@ -200,7 +203,7 @@ class Worker {
   }
 
   int serve_function(const TrainableSpec& spec, const Config& config, const Json& restore_from) {
-    (void)restore_from;  // function trainables find it with TUNE_RESTORE_FROM
+    (void)restore_from;  // function trainables find it with reporter.restore_path() (or TUNE_RESTORE_FROM)
     ProtocolReporter reporter(connection_, info_);
     try {
       connection_.send({{"type", "ready"}, {"version", client::kProtocolVersion}});

@@ -47,6 +47,7 @@ struct ClassTrial {
   std::unique_ptr<AutoFiller> filler;
   std::unique_ptr<Trainable> trainable;
   double step_ema_s = -1;  // average duration of its steps; -1 before the first
+  std::filesystem::path save_dir;  // of the kSave task queued
   bool inline_steps = false;  // runner thread only: steps run on the runner thread
   // Guarded by the executor's mutex:
   State state = State::kIdle;
@@ -121,7 +122,7 @@ class ThreadExecutor final : public Executor {
     }
     auto trial = std::make_shared<ClassTrial>();
     trial->attempt = attempt;
-    trial->filler = std::make_unique<AutoFiller>(request.info, request.config);
+    trial->filler = make_auto_filler(request);
     trial->request = std::move(request);
     class_trials_[key] = trial;
     // Trials of a trainable whose first steps were tiny start inline too.
@@ -160,6 +161,18 @@ class ThreadExecutor final : public Executor {
     }
   }
 
+  void save_trial(int64_t key, const std::filesystem::path& dir) override {
+    if (auto it = class_trials_.find(key); it != class_trials_.end()) {
+      ClassTrial& trial = *it->second;
+      trial.save_dir = dir;
+      trial.inline_steps = false;  // saving may take long: a worker does it
+      std::lock_guard lock(mutex_);
+      enqueue_locked(it->second, Task::kSave);
+    } else if (auto fn = function_slots_.find(key); fn != function_slots_.end()) {
+      post({{key, ExecutorEvent::Type::kError, {}, function_cannot_save_message()}, fn->second.attempt});
+    }
+  }
+
   void poll(std::chrono::milliseconds timeout) override {
     while (!inline_queue_.empty()) {
       std::shared_ptr<ClassTrial> trial = std::move(inline_queue_.front());
@@ -193,7 +206,7 @@ class ThreadExecutor final : public Executor {
   }
 
  private:
-  enum class Task { kStep, kCleanup };
+  enum class Task { kStep, kSave, kCleanup };
   struct QueuedTask {
     std::shared_ptr<ClassTrial> trial;
     Task task;
@@ -245,7 +258,7 @@ class ThreadExecutor final : public Executor {
   }
 
   void enqueue_locked(std::shared_ptr<ClassTrial> trial, Task task) {
-    if (task == Task::kStep) trial->state = ClassTrial::State::kQueued;
+    if (task != Task::kCleanup) trial->state = ClassTrial::State::kQueued;
     queue_.push_back({std::move(trial), task});
     if (awake_ + wake_tokens_ < awake_target_) wake_one_locked();
   }
@@ -304,7 +317,7 @@ class ThreadExecutor final : public Executor {
       } else {
         trial.state = ClassTrial::State::kRunning;
         lock.unlock();
-        std::optional<Posted> posted = step(trial);
+        std::optional<Posted> posted = task.task == Task::kSave ? save(trial) : step(trial);
         lock.lock();
         trial.state = ClassTrial::State::kIdle;
         if (posted) {
@@ -338,6 +351,7 @@ class ThreadExecutor final : public Executor {
         trial.trainable = trial.request.trainable->factory();
         trial.trainable->set_trial_info(trial.request.info);
         trial.trainable->setup(trial.request.config);
+        if (!trial.request.info.restore_from.empty()) trial.trainable->load_checkpoint(trial.request.info.restore_from);
       }
       const auto start = SteadyClock::now();
       event.result = trial.trainable->step();
@@ -349,6 +363,17 @@ class ThreadExecutor final : public Executor {
     }
     trial.step_ema_s = trial.step_ema_s < 0 ? step_s : 0.7 * trial.step_ema_s + 0.3 * step_s;
     return Posted{std::move(event), trial.attempt, first ? seconds_since(task_start) : -1.0};
+  }
+
+  static std::optional<Posted> save(ClassTrial& trial) {
+    ExecutorEvent event{trial.request.key, ExecutorEvent::Type::kSaved, {}, {}};
+    try {
+      trial.trainable->save_checkpoint(trial.save_dir);
+    } catch (...) {
+      event.type = ExecutorEvent::Type::kError;
+      event.error = "saving a checkpoint failed: " + describe_current_exception();
+    }
+    return Posted{std::move(event), trial.attempt};
   }
 
   static void cleanup(ClassTrial& trial) {
@@ -436,9 +461,9 @@ class ThreadExecutor final : public Executor {
         thread.job.reset();
         attempt = thread.attempt;
       }
-      AutoFiller filler(request.info, request.config);
+      std::unique_ptr<AutoFiller> filler = make_auto_filler(request);
       try {
-        FunctionReporter reporter(*this, thread, request, attempt, filler);
+        FunctionReporter reporter(*this, thread, request, attempt, *filler);
         request.trainable->function(request.config, reporter);
         post({{request.key, ExecutorEvent::Type::kFinished, {}, {}}, attempt});
       } catch (const TrialStopped&) {

@@ -1,11 +1,16 @@
 // tune::run(): validates every option before anything starts, then runs the experiment.
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <iostream>
 #include <system_error>
 
+#include "analysis/experiment_state.h"
+#include "common/file_writer.h"
 #include "common/strings.h"
 #include "runner/resource_manager.h"
 #include "runner/trial_runner.h"
@@ -90,12 +95,219 @@ void validate(const TrainableSpec& trainable, RunOptions& options) {
   for (size_t i = 0; i < options.callbacks.size(); ++i) {
     if (!options.callbacks[i]) throw TuneError(fmt::format("callbacks[{}]: is null", i));
   }
+  if (options.checkpoint_freq < 0) {
+    throw TuneError(fmt::format("checkpoint_freq: must be >= 0 (0 = off), got {}", options.checkpoint_freq));
+  }
+  if (options.keep_checkpoints_num < 0) {
+    throw TuneError(fmt::format("keep_checkpoints_num: must be >= 1 (or 0 to keep all), got {}",
+                                options.keep_checkpoints_num));
+  }
+  const std::string score_attr = options.checkpoint_score_attr.starts_with("min-")
+                                     ? options.checkpoint_score_attr.substr(4)
+                                     : options.checkpoint_score_attr;
+  if (score_attr.empty()) {
+    throw TuneError("checkpoint_score_attr: must name a result key (\"min-\" + key for lower is better)");
+  }
+  const bool checkpointing = options.checkpoint_freq > 0 || options.checkpoint_at_end;
+  if (checkpointing && !options.write_trial_files) {
+    throw TuneError(fmt::format("{}: checkpoints live in trial directories, but write_trial_files=false",
+                                options.checkpoint_freq > 0 ? "checkpoint_freq" : "checkpoint_at_end"));
+  }
+  if (checkpointing && trainable.function && !trainable.process) {
+    throw TuneError(fmt::format(
+        "{}: {} is a function trainable, which tune cannot ask to save; checkpoint from inside it (write into "
+        "reporter.checkpoint_dir(), then report should_checkpoint=true), or use the class API",
+        options.checkpoint_freq > 0 ? "checkpoint_freq" : "checkpoint_at_end", trainable.name));
+  }
+  static const char* const kResumeModes[] = {"", "LOCAL", "PROMPT", "ERRORED_ONLY", "REMOTE", "true", "True",
+                                             "false", "False"};
+  if (std::find(std::begin(kResumeModes), std::end(kResumeModes), options.resume.value) == std::end(kResumeModes)) {
+    throw TuneError(fmt::format(
+        "resume: \"{}\" is not a resume mode; use false, true, \"LOCAL\", \"PROMPT\", \"ERRORED_ONLY\" or \"REMOTE\"",
+        options.resume.value));
+  }
+  if (options.resume.value == "REMOTE") {
+    throw TuneError("resume: \"REMOTE\" pulls the experiment from upload_dir, and this build has no syncing yet; "
+                    "copy the experiment directory to local_dir and use resume=true");
+  }
+}
+
+// RunOptions::restore: the checkpoint directory and what its metadata says.
+std::pair<std::filesystem::path, detail::CheckpointEntry> resolve_restore(const std::string& restore) {
+  std::filesystem::path dir = expand_user(restore);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw TuneError(fmt::format("restore: '{}' is not a checkpoint directory", restore));
+  }
+  dir = std::filesystem::absolute(dir, ec);
+  detail::CheckpointEntry entry;
+  entry.dir = dir.filename().string();
+  const std::filesystem::path meta = dir / ".tune_metadata";
+  if (std::filesystem::exists(meta, ec)) {
+    Json json;
+    try {
+      json = Json::parse(read_file(meta));
+    } catch (const std::exception& e) {
+      throw TuneError(fmt::format("restore: cannot read {}: {}", meta.string(), e.what()));
+    }
+    if (!json.is_object()) throw TuneError(fmt::format("restore: {} is not a JSON object", meta.string()));
+    entry.iteration = json.value("iteration", int64_t{0});
+    entry.time_total_s = json.value("time_total_s", 0.0);
+    entry.timesteps_total = json.value("timesteps_total", int64_t{0});
+    entry.episodes_total = json.value("episodes_total", int64_t{0});
+  }
+  return {dir, entry};
+}
+
+// The run's settings that can be written down: kept with the state and compared on resume.
+Json spec_of(const TrainableSpec& trainable, const RunOptions& options) {
+  Json spec = {{"trainable", trainable.name},
+               {"config", options.config.to_json()},
+               {"num_samples", options.num_samples},
+               {"stop", options.stop.criteria()},
+               {"metric", options.metric},
+               {"mode", options.mode},
+               {"max_failures", options.max_failures},
+               {"fail_fast", options.fail_fast},
+               {"checkpoint_freq", options.checkpoint_freq},
+               {"checkpoint_at_end", options.checkpoint_at_end},
+               {"keep_checkpoints_num", options.keep_checkpoints_num},
+               {"checkpoint_score_attr", options.checkpoint_score_attr},
+               {"max_concurrent_trials", options.max_concurrent_trials},
+               {"time_budget_s", options.time_budget_s},
+               {"seed", options.seed ? Json(*options.seed) : Json(nullptr)},
+               {"resources_per_trial",
+                options.resources_per_trial ? options.resources_per_trial->to_json() : Json(nullptr)}};
+  return spec;
+}
+
+// Resume keeps the stored settings: each difference is named in a warning, then the stored
+// value replaces the new one where it can be expressed as data.
+void apply_stored_spec(const Json& stored, const Json& fresh, RunOptions& options, std::ostream& warn) {
+  if (!stored.is_object()) return;
+  const Json a = flatten(stored);
+  const Json b = flatten(fresh);
+  std::vector<std::string> changes;
+  for (const auto& [key, value] : b.items()) {
+    auto it = a.find(key);
+    if (it == a.end()) {
+      changes.push_back(fmt::format("{} (new: {})", key, value.dump()));
+    } else if (*it != value) {
+      changes.push_back(fmt::format("{} (stored: {}, new: {})", key, it->dump(), value.dump()));
+    }
+  }
+  for (const auto& [key, value] : a.items()) {
+    if (!b.contains(key)) changes.push_back(fmt::format("{} (stored: {}, new: none)", key, value.dump()));
+  }
+  if (changes.empty()) return;
+  warn << fmt::format("tune: resume ignores {} change(s) to the experiment's settings; the stored ones stay:\n",
+                      changes.size());
+  for (const auto& change : changes) warn << "  " << change << "\n";
+  // Put the stored values back.
+  auto get = [&](const char* key) -> const Json* {
+    auto it = stored.find(key);
+    return it == stored.end() ? nullptr : &*it;
+  };
+  if (const Json* v = get("num_samples"); v && v->is_number_integer()) options.num_samples = v->get<int64_t>();
+  if (const Json* v = get("metric"); v && v->is_string()) options.metric = v->get<std::string>();
+  if (const Json* v = get("mode"); v && v->is_string()) options.mode = v->get<std::string>();
+  if (const Json* v = get("max_failures"); v && v->is_number_integer()) options.max_failures = v->get<int>();
+  if (const Json* v = get("fail_fast"); v && v->is_boolean()) options.fail_fast = v->get<bool>();
+  if (const Json* v = get("checkpoint_freq"); v && v->is_number_integer()) options.checkpoint_freq = v->get<int>();
+  if (const Json* v = get("checkpoint_at_end"); v && v->is_boolean()) options.checkpoint_at_end = v->get<bool>();
+  if (const Json* v = get("keep_checkpoints_num"); v && v->is_number_integer()) {
+    options.keep_checkpoints_num = v->get<int>();
+  }
+  if (const Json* v = get("checkpoint_score_attr"); v && v->is_string()) {
+    options.checkpoint_score_attr = v->get<std::string>();
+  }
+  if (const Json* v = get("max_concurrent_trials"); v && v->is_number_integer()) {
+    options.max_concurrent_trials = v->get<int>();
+  }
+  if (const Json* v = get("time_budget_s"); v && v->is_number()) options.time_budget_s = v->get<double>();
+  if (const Json* v = get("stop"); v && v->is_object() && !options.stop.criteria().is_null()) options.stop = StopSpec(*v);
+  if (const Json* v = get("resources_per_trial"); v && v->is_object() && options.resources_per_trial) {
+    options.resources_per_trial = Resources::from_json(*v, "resources_per_trial");
+  }
+  // The search space, unless it holds functions (those only exist in the new code).
+  if (const Json* v = get("config"); v && v->is_object() && v->dump().find("\"<function>\"") == std::string::npos) {
+    options.config = Space::from_json(*v);
+  }
+}
+
+// The experiment directory to resume: <local_dir>/<name>, or without a name the newest
+// experiment of this trainable under local_dir.
+std::filesystem::path find_resume_dir(const std::filesystem::path& local_dir, const RunOptions& options,
+                                      const TrainableSpec& trainable) {
+  if (!options.name.empty()) return local_dir / options.name;
+  std::filesystem::path best;
+  std::filesystem::file_time_type best_time{};
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(local_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || !name.starts_with(trainable.name + "_")) continue;
+    if (!detail::has_stored_experiment(entry.path())) continue;
+    const auto time = std::filesystem::last_write_time(entry.path(), ec);
+    if (best.empty() || time > best_time) {
+      best = entry.path();
+      best_time = time;
+    }
+  }
+  if (best.empty()) {
+    throw TuneError(fmt::format("resume: no experiment of '{}' under {} to resume (give name= to pick one)",
+                                trainable.name, local_dir.string()));
+  }
+  return best;
 }
 
 }  // namespace
 
 ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   validate(trainable, options);
+  if (options.local_dir.empty()) throw TuneError("local_dir: must not be empty");
+  const std::filesystem::path local_dir = expand_user(options.local_dir);
+
+  // Resume: find the experiment and its state before anything is created.
+  std::optional<detail::ResumeState> resume;
+  std::filesystem::path resume_dir;
+  if (options.resume.enabled()) {
+    resume_dir = find_resume_dir(local_dir, options, trainable);
+    if (!detail::has_stored_experiment(resume_dir)) {
+      throw TuneError(fmt::format("resume: {} holds no experiment state to resume (start it with resume=false)",
+                                  resume_dir.string()));
+    }
+    bool go = true;
+    if (options.resume.value == "PROMPT") {
+      if (!isatty(STDIN_FILENO)) {
+        throw TuneError(fmt::format("resume: \"PROMPT\" needs a terminal to ask whether to resume {}; use resume=true "
+                                    "to continue it or resume=false to start over",
+                                    resume_dir.string()));
+      }
+      std::cout << fmt::format("Resume the experiment in {}? [y/N] ", resume_dir.string()) << std::flush;
+      std::string answer;
+      std::getline(std::cin, answer);
+      go = !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
+    }
+    if (go) {
+      resume.emplace();
+      try {
+        resume->stored = detail::read_stored_experiment(resume_dir);
+      } catch (const TuneError& e) {
+        throw TuneError(fmt::format("resume: {}", e.what()));
+      }
+      resume->errored_only = options.resume.value == "ERRORED_ONLY";
+      const std::string stored_trainable = resume->stored.header.value("trainable", "");
+      if (!stored_trainable.empty() && stored_trainable != trainable.name) {
+        throw TuneError(fmt::format("resume: {} is an experiment of '{}', not of '{}'", resume_dir.string(),
+                                    stored_trainable, trainable.name));
+      }
+      apply_stored_spec(resume->stored.header.value("spec", Json()), spec_of(trainable, options), options, std::cerr);
+      validate(trainable, options);
+    }
+  }
+  std::optional<std::pair<std::filesystem::path, detail::CheckpointEntry>> initial_checkpoint;
+  if (!options.restore.empty()) initial_checkpoint = resolve_restore(options.restore);
+
   ResourcePool pool = make_pool(options);
   detail::ResourceManager check(pool);
   if (options.resources_per_trial) check.check_feasible(*options.resources_per_trial, "resources_per_trial");
@@ -129,20 +341,25 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   }
 
   ExperimentInfo experiment;
-  experiment.name = options.name.empty() ? trainable.name + "_" + date_string(std::time(nullptr)) : options.name;
-  experiment.experiment_id = random_hex(32);
+  if (resume) {
+    experiment.name = resume->stored.header.value("name", resume_dir.filename().string());
+    experiment.experiment_id = resume->stored.header.value("experiment_id", random_hex(32));
+    experiment.dir = resume_dir;
+  } else {
+    experiment.name = options.name.empty() ? trainable.name + "_" + date_string(std::time(nullptr)) : options.name;
+    experiment.experiment_id = random_hex(32);
+    experiment.dir = local_dir / experiment.name;
+  }
   experiment.metric = options.metric;
   experiment.mode = options.mode;
-  const std::filesystem::path local_dir = expand_user(options.local_dir);
-  if (options.local_dir.empty()) throw TuneError("local_dir: must not be empty");
-  experiment.dir = local_dir / experiment.name;
   std::error_code ec;
   std::filesystem::create_directories(experiment.dir, ec);
   if (ec) {
     throw TuneError(fmt::format("local_dir: cannot create {}: {}", experiment.dir.string(), ec.message()));
   }
+  Json spec = spec_of(trainable, options);
   detail::TrialRunner runner(trainable, std::move(options), std::move(experiment), std::move(pool),
-                             std::move(stopper));
+                             std::move(stopper), std::move(spec), std::move(resume), std::move(initial_checkpoint));
   return runner.run();
 }
 

@@ -4,11 +4,14 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <iostream>
 #include <system_error>
 
+#include "callbacks/log_rollback.h"
 #include "common/file_writer.h"
 #include "common/strings.h"
 #include "executors/process_executor.h"
@@ -41,14 +44,19 @@ StatusRow row_of(const Trial& trial) {
 }  // namespace
 
 TrialRunner::TrialRunner(const TrainableSpec& trainable, RunOptions options, ExperimentInfo experiment,
-                         ResourcePool pool, std::shared_ptr<Stopper> stopper)
+                         ResourcePool pool, std::shared_ptr<Stopper> stopper, Json spec,
+                         std::optional<ResumeState> resume,
+                         std::optional<std::pair<std::filesystem::path, CheckpointEntry>> initial_checkpoint)
     : trainable_(trainable),
       options_(std::move(options)),
       experiment_(std::move(experiment)),
       resources_(std::move(pool)),
       stopper_(std::move(stopper)),
       searcher_(options_.search_alg),
-      scheduler_(options_.scheduler) {
+      scheduler_(options_.scheduler),
+      spec_(std::move(spec)),
+      resume_(std::move(resume)),
+      initial_checkpoint_(std::move(initial_checkpoint)) {
   experiment_.space = &options_.config;
   auto sink = [this](ExecutorEvent&& event) { handle_event(std::move(event)); };
   executor_ = trainable_.process      ? make_process_executor(sink)
@@ -77,6 +85,37 @@ Resources TrialRunner::resources_for(const Config& config) const {
 
 ExperimentAnalysis TrialRunner::run() {
   start_time_ = last_report_ = last_flush_ = last_bar_ = Clock::now();
+  const std::filesystem::path journal_path = experiment_.dir / kJournalFile;
+  try {
+    if (resume_) {
+      const uint64_t keep = resume_->stored.journal_valid_bytes;
+      const bool fresh = !options_.write_experiment_state || resume_->stored.journal_file_bytes == 0;
+      if (options_.write_experiment_state) journal_ = ExperimentJournal(journal_path, fresh, fresh ? 0 : keep);
+      if (fresh) journal(Json{{"e", "head"}, {"version", kStateVersion}, {"name", experiment_.name},
+                              {"experiment_id", experiment_.experiment_id}, {"trainable", trainable_.name},
+                              {"metric", options_.metric}, {"mode", options_.mode}, {"spec", spec_},
+                   {"source", options_.source_spec}});
+      journal(Json{{"e", "start"}, {"time", static_cast<int64_t>(std::time(nullptr))}});
+      restore_state(std::move(*resume_));
+      resume_.reset();
+      write_snapshot(false);  // the journal's new start is covered from here on
+    } else if (options_.write_experiment_state) {
+      std::error_code ec;
+      if (std::filesystem::exists(journal_path, ec)) {
+        std::cerr << fmt::format("tune: {} held an earlier experiment's state; it is replaced (resume=true would have "
+                                 "continued it)\n",
+                                 experiment_.dir.string());
+        std::filesystem::remove(experiment_.dir / kSnapshotFile, ec);
+      }
+      journal_ = ExperimentJournal(journal_path, /*fresh=*/true, 0);
+      journal(Json{{"e", "head"}, {"version", kStateVersion}, {"name", experiment_.name},
+                   {"experiment_id", experiment_.experiment_id}, {"trainable", trainable_.name},
+                   {"metric", options_.metric}, {"mode", options_.mode}, {"spec", spec_},
+                   {"source", options_.source_spec}});
+    }
+  } catch (const std::system_error& e) {
+    throw TuneError(fmt::format("cannot write the experiment state in {}: {}", experiment_.dir.string(), e.what()));
+  }
   if (options_.verbose >= 1) print_status(false);
   while (true) {
     if (fatal_error_) break;
@@ -114,7 +153,9 @@ ExperimentAnalysis TrialRunner::run() {
   stop_everything();
   periodic(true);
   for (const auto& callback : options_.callbacks) callback->on_experiment_end();
-  write_experiment_state();
+  // Killed before this point, the experiment resumes from its journal; past it, it is done.
+  journal(Json{{"e", "done"}});
+  write_snapshot(true);
   if (options_.verbose >= 1) {
     print_status(true);
     print_summary();
@@ -209,10 +250,18 @@ bool TrialRunner::create_trial() {
     std::string name = options_.trial_name_creator(TrialView(*trial));
     trial->name = name.empty() ? trial->name : utf8_prefix(name, 1000);
   }
+  trial->initial_checkpoint = initial_checkpoint_;
   Trial& ref = *trial;
   live_.emplace(index, std::move(trial));
   waiting_.push_back(index);
   ++counts_[TrialStatus::kPending];
+  journal(Json{{"e", "add"},
+               {"i", index},
+               {"id", ref.trial_id},
+               {"name", ref.name},
+               {"tag", ref.experiment_tag},
+               {"config", ref.config},
+               {"s", searcher_->save()}});
   scheduler_->on_trial_add(TrialView(ref));
   if (!ref.error_message.empty()) {
     // A config-dependent request that can never fit: this trial fails, the run goes on.
@@ -257,14 +306,22 @@ void TrialRunner::start_trial(Trial& trial) {
       }
       std::filesystem::create_directories(dir);
       trial.logdir = dir;
+      journal(Json{{"e", "dir"}, {"i", trial.index}, {"dir", relative_to_experiment(dir)}});
     }
   } catch (const std::exception& e) {
     process_failure(trial, fmt::format("cannot set up the trial's logs: {}", e.what()));
     return;
   }
+  StartRequest request;
+  try {
+    prepare_restart(trial, request);
+  } catch (const std::exception& e) {
+    process_failure(trial, fmt::format("cannot prepare the trial's restart: {}", e.what()));
+    return;
+  }
+  trial.has_run = true;
   log_writer_->open(trial);
   for (const auto& callback : options_.callbacks) callback->on_trial_start(TrialView(trial));
-  StartRequest request;
   request.key = trial.index;
   request.trainable = &trainable_;
   request.config = trial.config;
@@ -274,7 +331,50 @@ void TrialRunner::start_trial(Trial& trial) {
   request.info.trial_dir = trial.logdir;
   request.info.gpu_ids = trial.gpu_ids;
   request.info.resources = trial.resources;
+  if (!trial.logdir.empty()) request.info.checkpoint_dir = trial.logdir / "checkpoint";
   executor_->start(std::move(request));
+}
+
+void TrialRunner::prepare_restart(Trial& trial, StartRequest& request) {
+  namespace fs = std::filesystem;
+  // Where it continues from: its own latest checkpoint, else RunOptions::restore, else the start.
+  std::optional<std::pair<fs::path, CheckpointEntry>> from;
+  if (!trial.checkpoints.empty()) {
+    from.emplace(trial.logdir / trial.checkpoints.back().dir, trial.checkpoints.back());
+  } else if (trial.initial_checkpoint) {
+    from = trial.initial_checkpoint;
+  }
+  if (from) {
+    request.info.restore_from = from->first;
+    request.restore_iteration = from->second.iteration;
+    request.restore_time_total_s = from->second.time_total_s;
+    request.restore_timesteps_total = from->second.timesteps_total;
+    request.restore_episodes_total = from->second.episodes_total;
+  }
+  if (!trial.has_run || trial.logdir.empty()) return;
+  // A restart: what the trial did after its checkpoint never happened. Its loggers are
+  // reopened on the rolled-back files; unjournaled checkpoints and half-written ones go.
+  log_writer_->close(trial);
+  const int64_t iteration = from && !trial.checkpoints.empty() ? from->second.iteration : 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(trial.logdir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const bool ours = std::any_of(trial.checkpoints.begin(), trial.checkpoints.end(),
+                                  [&](const CheckpointEntry& c) { return c.dir == name; });
+    if (!ours && entry.is_directory() &&
+        (name == "checkpoint" || name.starts_with("checkpoint_") || name.starts_with(".checkpoint_"))) {
+      fs::remove_all(entry.path());
+    }
+  }
+  trial.metric_stats.clear();
+  std::shared_ptr<const Result> last;
+  rollback_trial_logs(trial.logdir, iteration, [&](Result&& result) {
+    if (auto value = metric_value(result)) trial.metric_stats[options_.metric].add(*value);
+    last = std::make_shared<const Result>(std::move(result));
+  });
+  trial.last_result = std::move(last);
+  trial.iteration = iteration;
+  trial.done = false;
 }
 
 void TrialRunner::handle_event(ExecutorEvent&& event) {
@@ -298,8 +398,27 @@ void TrialRunner::handle_event(ExecutorEvent&& event) {
         finish_trial(trial, TrialStatus::kTerminated);
         break;
       case ExecutorEvent::Type::kError:
+        if (trial.pending_decision) {  // the save failed: its partial directory is of no use
+          trial.pending_decision.reset();
+          std::error_code ec;
+          std::filesystem::remove_all(trial.logdir / fmt::format(".checkpoint_{}.tmp", trial.iteration), ec);
+        }
         process_failure(trial, event.error);
         break;
+      case ExecutorEvent::Type::kSaved: {
+        if (!trial.pending_decision) break;  // not asked for (cannot happen); ignore
+        const Decision then = *trial.pending_decision;
+        trial.pending_decision.reset();
+        const std::filesystem::path written = trial.logdir / fmt::format(".checkpoint_{}.tmp", trial.iteration);
+        try {
+          commit_checkpoint(trial, written);
+        } catch (const std::exception& e) {
+          process_failure(trial, fmt::format("checkpoint at iteration {} failed: {}", trial.iteration, e.what()));
+          break;
+        }
+        if (trial.status == TrialStatus::kRunning) apply_decision(trial, then);
+        break;
+      }
     }
   } catch (const TuneError& e) {
     // Misuse discovered mid-run (e.g. a stop key never reported): end the experiment.
@@ -349,6 +468,31 @@ void TrialRunner::process_result(Trial& trial, Result&& result) {
   }
   if (stopper_ && stopper_->stop_all()) stop_all_ = true;
   if (stop_all_ && decision == Decision::kContinue) decision = Decision::kStop;
+  trial.done = decision == Decision::kStop;
+  const Result& last = *trial.last_result;
+  const bool manual = last.value("should_checkpoint", false) == true;
+  const bool periodic = options_.checkpoint_freq > 0 && trial.iteration % options_.checkpoint_freq == 0;
+  const bool at_end = options_.checkpoint_at_end && decision == Decision::kStop;
+  if (manual || periodic || at_end || decision == Decision::kPause) {
+    if (!trial.logdir.empty()) {
+      begin_checkpoint(trial, decision, manual);
+      return;
+    }
+    if (!warned_no_checkpoint_dir_) {
+      warned_no_checkpoint_dir_ = true;
+      std::cerr << "tune: a checkpoint was asked for, but write_trial_files=false leaves trials no directory\n";
+    }
+    if (decision == Decision::kPause) {
+      executor_->stop_trial(trial.index);
+      process_failure(trial, "the scheduler asked to PAUSE this trial, which needs a checkpoint, but "
+                             "write_trial_files=false leaves it no directory");
+      return;
+    }
+  }
+  apply_decision(trial, decision);
+}
+
+void TrialRunner::apply_decision(Trial& trial, Decision decision) {
   switch (decision) {
     case Decision::kContinue:
       executor_->continue_trial(trial.index);
@@ -358,12 +502,103 @@ void TrialRunner::process_result(Trial& trial, Result&& result) {
       finish_trial(trial, TrialStatus::kTerminated);
       break;
     case Decision::kPause:
-      // Pausing frees the trial's resources and needs a checkpoint to come back from;
-      // without checkpoint support the state would be lost, so this is reported plainly.
+      // Saved just before: free its resources; it restarts from that checkpoint when chosen.
       executor_->stop_trial(trial.index);
-      process_failure(trial, "the scheduler asked to PAUSE this trial, which needs checkpointing; this build cannot "
-                             "pause trials yet");
+      release_resources(trial);
+      --counts_[trial.status];
+      trial.status = TrialStatus::kPaused;
+      ++counts_[TrialStatus::kPaused];
+      trial.location.clear();
+      waiting_.push_back(trial.index);
       break;
+  }
+}
+
+void TrialRunner::begin_checkpoint(Trial& trial, Decision then, bool manual) {
+  namespace fs = std::filesystem;
+  const fs::path tmp = trial.logdir / fmt::format(".checkpoint_{}.tmp", trial.iteration);
+  try {
+    fs::remove_all(tmp);
+    // A function-style trial wrote its checkpoint itself: take the directory as it is.
+    const fs::path own = trial.logdir / "checkpoint";
+    std::error_code ec;
+    if (manual && fs::is_directory(own, ec) && !fs::is_empty(own, ec)) {
+      fs::rename(own, tmp);
+      commit_checkpoint(trial, tmp);
+      apply_decision(trial, then);
+      return;
+    }
+    fs::create_directories(tmp);
+  } catch (const std::exception& e) {
+    executor_->stop_trial(trial.index);
+    process_failure(trial, fmt::format("checkpoint at iteration {} failed: {}", trial.iteration, e.what()));
+    return;
+  }
+  trial.pending_decision = then;
+  executor_->save_trial(trial.index, tmp);
+}
+
+void TrialRunner::commit_checkpoint(Trial& trial, const std::filesystem::path& written) {
+  namespace fs = std::filesystem;
+  const Result& result = *trial.last_result;
+  CheckpointEntry entry;
+  entry.iteration = trial.iteration;
+  entry.dir = fmt::format("checkpoint_{}", trial.iteration);
+  auto number = [&](const char* key) -> Json {
+    auto it = result.find(key);
+    return it != result.end() && it->is_number() ? *it : Json(0);
+  };
+  entry.time_total_s = number("time_total_s").get<double>();
+  entry.timesteps_total = number("timesteps_total").get<int64_t>();
+  entry.episodes_total = number("episodes_total").get<int64_t>();
+  entry.done = trial.done;  // a trial resumed from here is finished
+  std::string attr = options_.checkpoint_score_attr;
+  const bool lower_better = attr.starts_with("min-");
+  if (lower_better) attr.erase(0, 4);
+  entry.score = std::numeric_limits<double>::quiet_NaN();
+  if (const Json* v = find_path(result, attr); v != nullptr && v->is_number()) {
+    entry.score = lower_better ? -v->get<double>() : v->get<double>();
+  }
+  {
+    FileWriter meta(written / ".tune_metadata", /*truncate=*/true);
+    meta.write(Json{{"iteration", entry.iteration},
+                    {"time_total_s", entry.time_total_s},
+                    {"timesteps_total", entry.timesteps_total},
+                    {"episodes_total", entry.episodes_total},
+                    {"trial_id", trial.trial_id},
+                    {"result", result}}
+                   .dump(-1, ' ', false, Json::error_handler_t::replace) +
+               "\n");
+    meta.close();
+  }
+  const fs::path final_dir = trial.logdir / entry.dir;
+  fs::remove_all(final_dir);  // a stale one (never journaled) or this iteration saved again
+  fs::rename(written, final_dir);
+  std::erase_if(trial.checkpoints, [&](const CheckpointEntry& c) { return c.dir == entry.dir; });
+  // Which to delete: all but the best keep_checkpoints_num by score and the newest.
+  std::vector<std::string> deleted;
+  if (options_.keep_checkpoints_num > 0 && trial.checkpoints.size() + 1 > static_cast<size_t>(options_.keep_checkpoints_num)) {
+    std::vector<const CheckpointEntry*> ranked;
+    for (const auto& c : trial.checkpoints) ranked.push_back(&c);
+    ranked.push_back(&entry);
+    std::stable_sort(ranked.begin(), ranked.end(), [](const CheckpointEntry* a, const CheckpointEntry* b) {
+      if (std::isnan(a->score) != std::isnan(b->score)) return std::isnan(b->score);
+      return a->score > b->score;
+    });
+    for (size_t k = static_cast<size_t>(options_.keep_checkpoints_num); k < ranked.size(); ++k) {
+      if (ranked[k] != &entry) deleted.push_back(ranked[k]->dir);
+    }
+  }
+  // The results up to this checkpoint reach result.json before the journal names it.
+  log_writer_->flush(trial.index);
+  trial.checkpoints.push_back(entry);
+  Json del = Json::array();
+  for (const auto& dir : deleted) del.push_back(dir);
+  journal(Json{{"e", "ckpt"}, {"i", trial.index}, {"c", entry.to_json()}, {"del", std::move(del)}});
+  for (const auto& dir : deleted) {
+    std::erase_if(trial.checkpoints, [&](const CheckpointEntry& c) { return c.dir == dir; });
+    std::error_code ec;
+    fs::remove_all(trial.logdir / dir, ec);
   }
 }
 
@@ -400,13 +635,15 @@ void TrialRunner::process_failure(Trial& trial, const std::string& error) {
     // The failure came before the directory existed; error.txt has nowhere to go.
   }
   write_error_file(trial, error);
+  journal(Json{{"e", "fail"}, {"i", trial.index}, {"n", trial.num_failures}, {"msg", error}});
   for (const auto& callback : options_.callbacks) callback->on_trial_error(TrialView(trial));
   if (options_.verbose >= 2) {
     out() << fmt::format("Trial {} failed (failure {}): {}\n", trial.name, trial.num_failures, error);
   }
   const bool retry = !options_.fail_fast && (options_.max_failures < 0 || trial.num_failures <= options_.max_failures);
   if (retry) {
-    // Start again from scratch (no checkpoint to restore from in this build).
+    // Start again from its latest checkpoint (or from scratch without one) when resources allow.
+    trial.pending_decision.reset();
     executor_->stop_trial(trial.index);
     release_resources(trial);
     --counts_[trial.status];
@@ -466,6 +703,13 @@ void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
   TrialRecord record(trial.trial_id, trial.name, status, trial.config, TrialView(trial).last_result(), trial.logdir,
                      trial.error_message);
   record.metric_stats = std::move(trial.metric_stats);
+  if (journal_.is_open()) {
+    Json state = record.to_json(experiment_.dir);
+    state["index"] = trial.index;
+    state["tag"] = trial.experiment_tag;
+    state["num_failures"] = trial.num_failures;
+    journal(Json{{"e", "end"}, {"i", trial.index}, {"trial", std::move(state)}});
+  }
   finished_.push_back(std::move(record));
   live_.erase(trial.index);  // `trial` is gone after this line
 }
@@ -489,6 +733,7 @@ void TrialRunner::periodic(bool force) {
     last_flush_ = now;
     log_writer_->flush_all();
     for (const auto& callback : options_.callbacks) callback->flush();
+    if (!force) maybe_snapshot();
   }
   if (options_.verbose >= 1 && !force &&
       std::chrono::duration<double>(now - last_report_).count() >= options_.reporter.max_report_frequency_s) {
@@ -559,18 +804,74 @@ void TrialRunner::print_summary() {
   o << "Results: " << experiment_.dir.string() << "\n" << std::flush;
 }
 
-void TrialRunner::write_experiment_state() const {
+std::string TrialRunner::relative_to_experiment(const std::filesystem::path& path) const {
+  const std::filesystem::path relative = path.lexically_relative(experiment_.dir);
+  if (!relative.empty() && *relative.begin() != "..") return relative.string();
+  return path.string();
+}
+
+void TrialRunner::journal(const Json& record) {
+  if (!journal_.is_open()) return;
   try {
-    const std::filesystem::path path = experiment_.dir / "experiment_state.json";
-    const std::filesystem::path tmp = path.string() + ".tmp";
+    journal_.append(record);
+  } catch (const std::system_error& e) {
+    // Without its journal the experiment could not be resumed correctly: end it now, while
+    // the state on disk is whole (every record before this one is complete).
+    if (!fatal_error_) {
+      fatal_error_ = fmt::format("the experiment journal cannot be written ({}); the experiment stops here and can "
+                                 "be resumed (resume=true) once the problem is fixed",
+                                 e.what());
+    }
+    stop_all_ = true;
+    journal_ = ExperimentJournal();
+  }
+}
+
+Json TrialRunner::live_state(const Trial& trial) const {
+  Json checkpoints = Json::array();
+  for (const auto& c : trial.checkpoints) checkpoints.push_back(c.to_json());
+  return Json{{"index", trial.index},
+              {"trial_id", trial.trial_id},
+              {"name", trial.name},
+              {"tag", trial.experiment_tag},
+              {"config", trial.config},
+              {"status", std::string(to_string(trial.status))},
+              {"logdir", trial.logdir.empty() ? std::string() : relative_to_experiment(trial.logdir)},
+              {"num_failures", trial.num_failures},
+              {"error", trial.error_message},
+              {"checkpoints", std::move(checkpoints)},
+              {"last_result", trial.last_result ? *trial.last_result : Json(nullptr)}};
+}
+
+void TrialRunner::maybe_snapshot() {
+  // Compaction when the journal's tail has grown as large as the snapshot itself (at least
+  // 1 MiB): the cost stays proportional to the journal, and a resume reads at most about
+  // twice the state.
+  if (!journal_.is_open()) return;
+  const uint64_t tail = journal_.bytes() - snapshot_journal_bytes_;
+  if (tail >= std::max<uint64_t>(uint64_t{1} << 20, snapshot_bytes_)) write_snapshot(false);
+}
+
+void TrialRunner::write_snapshot(bool completed) {
+  namespace fs = std::filesystem;
+  try {
+    const fs::path path = experiment_.dir / kSnapshotFile;
+    const fs::path tmp = path.string() + ".tmp";
     FileWriter file(tmp, /*truncate=*/true);
-    Json head = {{"version", 1},
+    Json head = {{"version", kStateVersion},
                  {"name", experiment_.name},
                  {"experiment_id", experiment_.experiment_id},
                  {"metric", options_.metric},
                  {"mode", options_.mode},
-                 {"trainable", trainable_.name}};
-    std::string text = head.dump();
+                 {"trainable", trainable_.name},
+                 {"spec", spec_},
+                 {"source", options_.source_spec},
+                 {"searcher", searcher_->save()},
+                 {"scheduler", scheduler_->save()},
+                 {"next_index", next_index_},
+                 {"journal_bytes", journal_.bytes()},
+                 {"completed", completed}};
+    std::string text = head.dump(-1, ' ', false, Json::error_handler_t::replace);
     text.pop_back();  // reopen the object to stream the trials into it
     file.write(text);
     file.write(",\"trials\":[");
@@ -578,12 +879,113 @@ void TrialRunner::write_experiment_state() const {
       if (i) file.write(",\n");
       file.write(finished_[i].to_json(experiment_.dir).dump(-1, ' ', false, Json::error_handler_t::replace));
     }
+    file.write("],\n\"live\":[");
+    bool first = true;
+    for (const auto& [key, trial] : live_) {
+      if (!first) file.write(",\n");
+      first = false;
+      file.write(live_state(*trial).dump(-1, ' ', false, Json::error_handler_t::replace));
+    }
     file.write("]}\n");
     file.sync();
     file.close();
-    std::filesystem::rename(tmp, path);
+    snapshot_bytes_ = fs::file_size(tmp);
+    fs::rename(tmp, path);
+    snapshot_journal_bytes_ = journal_.bytes();
   } catch (const std::exception& e) {
-    std::cerr << fmt::format("tune: cannot write the experiment state: {}\n", e.what());
+    // The journal still holds everything; only the compaction is missing.
+    std::cerr << fmt::format("tune: cannot write the experiment snapshot: {}\n", e.what());
+  }
+}
+
+void TrialRunner::restore_state(ResumeState&& resume) {
+  StoredExperiment& stored = resume.stored;
+  if (!stored.searcher_state.is_null()) searcher_->restore(stored.searcher_state);
+  if (!stored.scheduler_state.is_null()) scheduler_->restore(stored.scheduler_state);
+  next_index_ = stored.next_index;
+  // Finished trials stay finished; with errored_only, those in ERROR run again below.
+  std::vector<TrialRecord> rerun;
+  for (TrialRecord& record : stored.finished) {
+    if (resume.errored_only && record.status() == TrialStatus::kError) {
+      rerun.push_back(std::move(record));
+      continue;
+    }
+    ++counts_[record.status()];
+    if (auto value = record.metric_stats.count(options_.metric) ? std::optional<double>(record.metric_stats.at(options_.metric).last)
+                                                                : metric_value(record.last_result());
+        value && std::isfinite(*value) && !options_.metric.empty()) {
+      const bool better = !best_finished_ || (options_.mode == "max" ? *value > best_finished_->first
+                                                                     : *value < best_finished_->first);
+      if (better) best_finished_ = {*value, record.name()};
+    }
+    finished_.push_back(std::move(record));
+  }
+  // Unfinished trials continue from their latest checkpoint.
+  for (const Json& state : stored.unfinished) {
+    auto trial = std::make_unique<Trial>();
+    trial->index = state.value("index", int64_t{0});
+    trial->trial_id = state.value("trial_id", "");
+    trial->name = state.value("name", trial->trial_id);
+    trial->trainable_name = trainable_.name;
+    trial->experiment_tag = state.value("tag", "");
+    trial->config = state.value("config", Json::object());
+    trial->num_failures = state.value("num_failures", 0);
+    trial->error_message = state.value("error", "");
+    const std::string logdir = state.value("logdir", "");
+    if (!logdir.empty()) trial->logdir = std::filesystem::path(logdir).is_absolute() ? std::filesystem::path(logdir)
+                                                                                     : experiment_.dir / logdir;
+    if (auto it = state.find("checkpoints"); it != state.end() && it->is_array()) {
+      for (const auto& c : *it) trial->checkpoints.push_back(CheckpointEntry::from_json(c));
+    }
+    trial->iteration = trial->checkpoints.empty() ? 0 : trial->checkpoints.back().iteration;
+    trial->has_run = !trial->logdir.empty();
+    trial->initial_checkpoint = initial_checkpoint_;
+    const auto status = trial_status_from_string(state.value("status", "PENDING"));
+    trial->status = status == TrialStatus::kPaused ? TrialStatus::kPaused : TrialStatus::kPending;
+    trial->resources = resources_for(trial->config);
+    next_index_ = std::max(next_index_, trial->index + 1);
+    Trial& ref = *trial;
+    live_.emplace(ref.index, std::move(trial));
+    waiting_.push_back(ref.index);
+    ++counts_[ref.status];
+    scheduler_->on_trial_add(TrialView(ref));
+  }
+  // A trial whose latest checkpoint was taken as it stopped ended, even if the driver died
+  // before it could journal that: it is finished from that checkpoint, not run on.
+  std::vector<int64_t> ended;
+  for (const auto& [key, trial] : live_) {
+    if (!trial->checkpoints.empty() && trial->checkpoints.back().done) ended.push_back(key);
+  }
+  for (int64_t key : ended) {
+    Trial& trial = *live_.at(key);
+    StartRequest unused;
+    prepare_restart(trial, unused);  // rolls the logs back to that checkpoint, which is where it ended
+    searcher_->on_trial_complete(trial.trial_id, TrialView(trial).last_result(), false);
+    scheduler_->on_trial_complete(TrialView(trial), TrialView(trial).last_result());
+    finish_trial(trial, TrialStatus::kTerminated);
+  }
+  // ERRORED_ONLY: each errored trial is replaced by a new one with the same config.
+  for (TrialRecord& old : rerun) {
+    auto trial = std::make_unique<Trial>();
+    trial->index = next_index_++;
+    trial->trial_id = fmt::format("{}_{:05d}", experiment_.experiment_id.substr(0, 5), trial->index);
+    trial->trainable_name = trainable_.name;
+    trial->config = old.config();
+    trial->name = trainable_.name + "_" + trial->trial_id;
+    trial->resources = resources_for(trial->config);
+    trial->initial_checkpoint = initial_checkpoint_;
+    Trial& ref = *trial;
+    live_.emplace(ref.index, std::move(trial));
+    waiting_.push_back(ref.index);
+    ++counts_[TrialStatus::kPending];
+    scheduler_->on_trial_add(TrialView(ref));
+    journal(Json{{"e", "add"},
+                 {"i", ref.index},
+                 {"id", ref.trial_id},
+                 {"name", ref.name},
+                 {"tag", ref.experiment_tag},
+                 {"config", ref.config},
+                 {"replaces", old.trial_id()}});
   }
 }
 

@@ -12,7 +12,9 @@
 
 #include "callbacks/log_writer.h"
 #include "callbacks/status_reporter.h"
+#include "analysis/experiment_state.h"
 #include "executors/executor.h"
+#include "runner/experiment_journal.h"
 #include "runner/resource_manager.h"
 #include "trial/trial.h"
 #include "tune/analysis.h"
@@ -20,11 +22,20 @@
 
 namespace tune::detail {
 
+// What a resumed run continues from.
+struct ResumeState {
+  StoredExperiment stored;
+  bool errored_only = false;  // trials that ended in ERROR run again
+};
+
 class TrialRunner {
  public:
-  // `options` must have been validated (see validate_options in run.cc).
+  // `options` must have been validated (see validate_options in run.cc). `spec` is the
+  // run's settings as JSON (kept in the state, compared on resume). `initial_checkpoint`
+  // is RunOptions::restore resolved.
   TrialRunner(const TrainableSpec& trainable, RunOptions options, ExperimentInfo experiment, ResourcePool pool,
-              std::shared_ptr<Stopper> stopper);
+              std::shared_ptr<Stopper> stopper, Json spec, std::optional<ResumeState> resume,
+              std::optional<std::pair<std::filesystem::path, CheckpointEntry>> initial_checkpoint);
   ~TrialRunner();
   TrialRunner(const TrialRunner&) = delete;
   TrialRunner& operator=(const TrialRunner&) = delete;
@@ -41,7 +52,19 @@ class TrialRunner {
   void start_trial(Trial& trial);
   void handle_event(ExecutorEvent&& event);
   void process_result(Trial& trial, Result&& result);
+  void apply_decision(Trial& trial, Decision decision);
   void process_failure(Trial& trial, const std::string& error);
+  // Checkpoints.
+  void begin_checkpoint(Trial& trial, Decision then, bool manual);
+  void commit_checkpoint(Trial& trial, const std::filesystem::path& written);
+  void prepare_restart(Trial& trial, StartRequest& request);
+  // Experiment state.
+  void restore_state(ResumeState&& resume);
+  void journal(const Json& record);
+  void maybe_snapshot();
+  void write_snapshot(bool completed);
+  Json live_state(const Trial& trial) const;
+  std::string relative_to_experiment(const std::filesystem::path& path) const;
   // Ends a trial for good: loggers closed, record kept, resources freed.
   void finish_trial(Trial& trial, TrialStatus status);
   void release_resources(Trial& trial);
@@ -53,7 +76,6 @@ class TrialRunner {
   std::string make_dirname(const Trial& trial) const;
   void handle_logger_failures();
   void write_error_file(const Trial& trial, const std::string& error) const;
-  void write_experiment_state() const;
   StatusSnapshot snapshot(bool done) const;
   void print_status(bool done);
   void print_summary();
@@ -92,6 +114,14 @@ class TrialRunner {
   Clock::time_point last_bar_;
   bool is_tty_ = false;
   std::vector<std::string> param_columns_;
+
+  Json spec_;
+  std::optional<ResumeState> resume_;
+  std::optional<std::pair<std::filesystem::path, CheckpointEntry>> initial_checkpoint_;
+  ExperimentJournal journal_;
+  uint64_t snapshot_journal_bytes_ = 0;  // journal length covered by the last snapshot
+  uint64_t snapshot_bytes_ = 0;          // size of the last snapshot
+  bool warned_no_checkpoint_dir_ = false;
 };
 
 }  // namespace tune::detail

@@ -437,9 +437,7 @@ const std::vector<std::string> kTopKeys = {"checkpoint_at_end",
                                            "trainable",
                                            "verbose",
                                            "write_trial_files"};
-const std::vector<std::string> kUnsupportedKeys = {"checkpoint_at_end",    "checkpoint_freq", "checkpoint_score_attr",
-                                                   "keep_checkpoints_num", "restore",         "resume",
-                                                   "reuse_actors",         "scheduler",       "search_alg"};
+const std::vector<std::string> kUnsupportedKeys = {"reuse_actors", "scheduler", "search_alg"};
 const std::vector<std::string> kTrainableKeys = {
     "binary", "command",  "echo_output",    "env",          "max_message_bytes",
     "name",   "protocol", "step_timeout_s", "stop_grace_s", "working_dir"};
@@ -888,20 +886,19 @@ RunSpec SpecChecker::check() {
     } else if (key == "search_alg") {
       check_search_alg(v);
     } else if (key == "checkpoint_freq") {
-      if (integer(v, path, 0, std::numeric_limits<int>::max(), "must be >= 0 (0 = off)") != 0) {
-        unsupported(path, fmt::format("checkpoint_freq = {}", v.dump()), "only 0 (no checkpoints) works");
-      }
+      options.checkpoint_freq =
+          static_cast<int>(integer(v, path, 0, std::numeric_limits<int>::max(), "must be >= 0 (0 = off)"));
     } else if (key == "checkpoint_at_end") {
-      if (boolean(v, path)) unsupported(path, "checkpoint_at_end = true", "only false works");
+      options.checkpoint_at_end = boolean(v, path);
     } else if (key == "keep_checkpoints_num") {
       if (!v.is_null()) {
-        integer(v, path, 1, std::numeric_limits<int>::max(), "must be >= 1 (or null to keep all)");
-        unsupported(path, fmt::format("keep_checkpoints_num = {}", v.dump()), "only null (keep all) works");
+        options.keep_checkpoints_num = static_cast<int>(
+            integer(v, path, 1, std::numeric_limits<int>::max(), "must be >= 1 (or null to keep all)"));
       }
     } else if (key == "checkpoint_score_attr") {
-      const std::string attr = string(v, path);
-      if (attr != "training_iteration") {
-        unsupported(path, fmt::format("checkpoint_score_attr = '{}'", attr), "only 'training_iteration' works");
+      options.checkpoint_score_attr = string(v, path);
+      if (options.checkpoint_score_attr.empty() || options.checkpoint_score_attr == "min-") {
+        fail(path, "must name a result key (\"min-\" + key when lower is better)");
       }
     } else if (key == "max_failures") {
       options.max_failures = static_cast<int>(
@@ -910,11 +907,22 @@ RunSpec SpecChecker::check() {
       options.fail_fast = boolean(v, path);
     } else if (key == "resume") {
       if (v.is_null() || (v.is_boolean() && !v.get<bool>())) continue;
-      if (!v.is_boolean() && !v.is_string()) fail(path, "must be true/false or a resume mode, got " + describe(v));
-      unsupported(path, fmt::format("resume = {}", v.dump()), "only false works");
+      if (v.is_boolean()) {
+        options.resume = true;
+        continue;
+      }
+      if (!v.is_string()) fail(path, "must be true/false or a resume mode, got " + describe(v));
+      const std::string resume_mode = v.get<std::string>();
+      static const std::vector<std::string> kResumeModes = {"LOCAL", "PROMPT", "ERRORED_ONLY", "REMOTE"};
+      if (std::find(kResumeModes.begin(), kResumeModes.end(), resume_mode) == kResumeModes.end()) {
+        fail(path, fmt::format("'{}' is not a resume mode; use true, false, LOCAL, PROMPT, ERRORED_ONLY or REMOTE{}",
+                               resume_mode, did_you_mean(resume_mode, kResumeModes)));
+      }
+      if (resume_mode == "REMOTE") unsupported(path, "resume = REMOTE", "it needs upload_dir syncing; LOCAL works");
+      options.resume = resume_mode;
     } else if (key == "restore") {
       if (v.is_null()) continue;
-      if (!string(v, path).empty()) unsupported(path, fmt::format("restore = {}", v.dump()), "only null works");
+      options.restore = string(v, path);
     } else if (key == "reuse_actors") {
       if (boolean(v, path)) unsupported(path, "reuse_actors = true", "only false works");
     } else if (key == "metric") {

@@ -6,10 +6,13 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "analysis/experiment_state.h"
 #include "tune/analysis.h"
+#include "tune/scheduler.h"
 #include "tune/callback.h"
 #include "tune/json.h"
 #include "tune/resources.h"
@@ -35,6 +38,13 @@ struct Trial {
   int64_t iteration = 0;
   bool done = false;  // the last result said done / a stopper stopped it
   std::map<std::string, MetricStats> metric_stats;  // only the run's metric
+  // Checkpoints on disk, oldest first: back() is the one a restart restores.
+  std::vector<CheckpointEntry> checkpoints;
+  // A checkpoint outside the trial (RunOptions::restore) used while it has none of its own.
+  std::optional<std::pair<std::filesystem::path, CheckpointEntry>> initial_checkpoint;
+  // Set while a save is in flight: the decision to carry out once it is written.
+  std::optional<Decision> pending_decision;
+  bool has_run = false;  // started at least once (its log files may need a rollback)
 };
 
 }  // namespace tune::detail

@@ -499,8 +499,8 @@ TEST(ExperimentAnalysisTest, LoadRejectsMissingOrEmptyDirs) {
   const fs::path missing = tmp.path() / "nope";
   EXPECT_THAT(error_of([&] { ExperimentAnalysis::load(missing); }), HasSubstr(missing.string()));
   EXPECT_THAT(error_of([&] { ExperimentAnalysis::load(tmp.path()); }), HasSubstr(tmp.path().string()));
-  write_file(tmp.path() / "experiment_state.json", R"({"version": 2, "trials": []})");
-  EXPECT_THAT(error_of([&] { ExperimentAnalysis::load(tmp.path()); }), HasSubstr("'version' must be 1"));
+  write_file(tmp.path() / "experiment_state.json", R"({"version": 3, "trials": []})");
+  EXPECT_THAT(error_of([&] { ExperimentAnalysis::load(tmp.path()); }), HasSubstr("'version' must be 1 or 2"));
   write_file(tmp.path() / "experiment_state.json", R"({"version": 1, "trials": [{"trial_id": 3}]})");
   EXPECT_THAT(error_of([&] { ExperimentAnalysis::load(tmp.path()); }), HasSubstr("trial_id"));
   write_file(tmp.path() / "experiment_state.json", R"({"version": 1, "trials": {"t": {"trial_id": "t"}}})");

@@ -132,10 +132,10 @@ TEST(CliTest, BadSearchSpaceAndBadOverrideExitTwo) {
 
 TEST(CliTest, NotSupportedYetKeyExitsTwo) {
   TempDir dir;
-  write(dir.path() / "spec.yaml", std::string(kPlainSpec) + "checkpoint_freq: 5\n");
+  write(dir.path() / "spec.yaml", std::string(kPlainSpec) + "reuse_actors: true\n");
   const Outcome o = tune_cli({"run", "spec.yaml"}, dir.path());
   EXPECT_EQ(o.code, 2);
-  EXPECT_THAT(o.err, HasSubstr("spec.yaml:11: not supported yet: checkpoint_freq"));
+  EXPECT_THAT(o.err, HasSubstr("spec.yaml:11: not supported yet: reuse_actors"));
   EXPECT_FALSE(fs::exists(dir.path() / "results"));
 }
 

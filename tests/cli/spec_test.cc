@@ -352,13 +352,7 @@ TEST(SpecTest, LibraryErrorKeepsItsPathAndGetsTheLine) {
 // Keys Ray Tune has that this version cannot run: valid at their defaults, refused otherwise.
 TEST(SpecTest, UnsupportedKeysAreAcceptedAtTheirDefaultAndRefusedOtherwise) {
   const std::vector<std::pair<std::string, std::string>> refused = {
-      {"checkpoint_freq: 5", "not supported yet: checkpoint_freq = 5"},
-      {"checkpoint_at_end: true", "not supported yet: checkpoint_at_end = true"},
-      {"keep_checkpoints_num: 2", "not supported yet: keep_checkpoints_num = 2"},
-      {"checkpoint_score_attr: loss", "not supported yet: checkpoint_score_attr = 'loss'"},
-      {"resume: true", "not supported yet: resume = true"},
-      {"resume: AUTO", "not supported yet: resume = \"AUTO\""},
-      {"restore: /tmp/ckpt", "not supported yet: restore = \"/tmp/ckpt\""},
+      {"resume: REMOTE", "not supported yet: resume = REMOTE"},
       {"reuse_actors: true", "not supported yet: reuse_actors = true"},
       {"scheduler: asha", "not supported yet: scheduler 'asha' (only 'fifo' works in this version)"},
       {"scheduler: {type: pbt}", "not supported yet: scheduler 'pbt'"},
@@ -369,6 +363,15 @@ TEST(SpecTest, UnsupportedKeysAreAcceptedAtTheirDefaultAndRefusedOtherwise) {
     EXPECT_THAT(error.what(), StartsWith("spec.yaml:3: " + message)) << line;
   }
   const std::vector<std::string> accepted = {"checkpoint_freq: 0",
+                                             "checkpoint_freq: 5",
+                                             "checkpoint_at_end: true",
+                                             "keep_checkpoints_num: 2",
+                                             "checkpoint_score_attr: min-loss",
+                                             "resume: true",
+                                             "resume: LOCAL",
+                                             "resume: ERRORED_ONLY",
+                                             "resume: PROMPT",
+                                             "restore: /tmp/ckpt",
                                              "checkpoint_at_end: false",
                                              "keep_checkpoints_num: null",
                                              "checkpoint_score_attr: training_iteration",
@@ -383,6 +386,10 @@ TEST(SpecTest, UnsupportedKeysAreAcceptedAtTheirDefaultAndRefusedOtherwise) {
   for (const std::string& line : accepted) EXPECT_NO_THROW(parse(T + line + "\n")) << line;
   // Wrong types are still type errors, not "not supported yet".
   EXPECT_THAT(error_of(T + "checkpoint_freq: often\n").what(), HasSubstr("checkpoint_freq: must be an integer"));
+  EXPECT_THAT(error_of(T + "resume: AUTO\n").what(), HasSubstr("'AUTO' is not a resume mode"));
+  EXPECT_THAT(error_of(T + "resume: LOCALL\n").what(), HasSubstr("did you mean 'LOCAL'"));
+  EXPECT_THAT(error_of(T + "keep_checkpoints_num: 0\n").what(), HasSubstr("keep_checkpoints_num: must be >= 1"));
+  EXPECT_THAT(error_of(T + "checkpoint_score_attr: min-\n").what(), HasSubstr("must name a result key"));
 }
 
 TEST(SpecTest, KeyListsAreConsistent) {

@@ -1,0 +1,238 @@
+// Reading an experiment's snapshot and journal (see experiment_state.h).
+#include "analysis/experiment_state.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <map>
+
+#include "tune/error.h"
+
+namespace tune::detail {
+namespace {
+
+namespace fs = std::filesystem;
+
+double number_or_nan(const Json& value) {
+  return value.is_number() ? value.get<double>() : std::numeric_limits<double>::quiet_NaN();
+}
+
+void check_version(const fs::path& file, const Json& version) {
+  if (version.is_number_integer() && (version.get<int64_t>() == 1 || version.get<int64_t>() == kStateVersion)) return;
+  throw TuneError(fmt::format("{}: 'version' must be 1 or {}, got {} (written by a newer tune?)", file.string(),
+                              kStateVersion, version.dump()));
+}
+
+// Streams the snapshot: each trial becomes a record (or a kept JSON state) as soon as its
+// object ends, so a million-trial snapshot never exists as one JSON tree.
+void read_snapshot(const fs::path& file, const fs::path& experiment_dir, StoredExperiment& out) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw TuneError(fmt::format("cannot read '{}'", file.string()));
+  std::error_code ec;
+  if (const uintmax_t size = fs::file_size(file, ec); !ec) out.finished.reserve(size / 256);
+  std::string top_key;
+  bool in_array = false;
+  auto on_event = [&](int depth, Json::parse_event_t event, Json& parsed) -> bool {
+    using Event = Json::parse_event_t;
+    if (depth == 1 && event == Event::key) {
+      top_key = parsed.get<std::string>();
+    } else if (depth == 1 && event == Event::value && top_key == "version") {
+      check_version(file, parsed);  // before any record, so a newer format fails clearly
+    } else if (depth == 1 && (top_key == "trials" || top_key == "live") &&
+               (event == Event::array_start || event == Event::array_end)) {
+      in_array = event == Event::array_start;
+    } else if (depth == 2 && in_array && event == Event::object_end) {
+      try {
+        if (top_key == "trials") {
+          out.finished.push_back(TrialRecord::from_json(parsed, experiment_dir));
+        } else {
+          out.unfinished.push_back(std::move(parsed));
+        }
+      } catch (const TuneError& error) {
+        throw TuneError(fmt::format("{}: {}", file.string(), error.what()));
+      }
+      return false;  // the trial's JSON is kept elsewhere now
+    }
+    return true;
+  };
+  Json header = Json::parse(in, on_event, /*allow_exceptions=*/false);
+  if (header.is_discarded() || !header.is_object()) {
+    throw TuneError(fmt::format("{}: is not a JSON object (truncated or corrupt)", file.string()));
+  }
+  check_version(file, header.value("version", Json()));
+  for (const char* list : {"trials", "live"}) {
+    if (header.contains(list) && !header[list].is_array()) {
+      throw TuneError(fmt::format("{}: '{}' must be an array of trial objects", file.string(), list));
+    }
+  }
+  header.erase("trials");
+  header.erase("live");
+  out.searcher_state = header.value("searcher", Json());
+  out.scheduler_state = header.value("scheduler", Json());
+  out.next_index = header.value("next_index", static_cast<int64_t>(out.finished.size()));
+  out.completed = header.value("completed", true);
+  header.erase("searcher");
+  header.erase("scheduler");
+  out.header = std::move(header);
+}
+
+// Applies the journal's records after `from` bytes to the state.
+void replay_journal(const fs::path& file, uint64_t from, const fs::path& experiment_dir, StoredExperiment& out) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return;
+  in.seekg(0, std::ios::end);
+  out.journal_file_bytes = static_cast<uint64_t>(in.tellg());
+  out.journal_valid_bytes = std::min(from, out.journal_file_bytes);
+  if (from >= out.journal_file_bytes) return;
+  in.seekg(static_cast<std::streamoff>(from));
+  // Unfinished trials by index; the snapshot's come first.
+  std::map<int64_t, Json> live;
+  for (Json& state : out.unfinished) live.emplace(state.value("index", int64_t{0}), std::move(state));
+  out.unfinished.clear();
+  auto trial = [&](const Json& record) -> Json* {
+    auto it = live.find(record.value("i", int64_t{-1}));
+    return it == live.end() ? nullptr : &it->second;
+  };
+  std::string line;
+  uint64_t offset = from;
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // no newline: a torn last record
+    Json record = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_discarded() || !record.is_object()) break;  // torn or garbage: the state ends before it
+    offset += line.size() + 1;
+    const std::string kind = record.value("e", "");
+    if (kind == "head") {
+      record.erase("e");
+      if (out.header.empty()) {
+        check_version(file, record.value("version", Json()));
+        out.header = std::move(record);
+      }
+    } else if (kind == "add") {
+      const int64_t index = record.value("i", int64_t{0});
+      if (auto it = record.find("replaces"); it != record.end() && it->is_string()) {
+        std::erase_if(out.finished, [&](const TrialRecord& r) { return r.trial_id() == it->get<std::string>(); });
+      }
+      out.next_index = std::max(out.next_index, index + 1);
+      if (auto it = record.find("s"); it != record.end()) out.searcher_state = std::move(*it);
+      live[index] = Json{{"index", index},
+                         {"trial_id", record.value("id", "")},
+                         {"name", record.value("name", "")},
+                         {"tag", record.value("tag", "")},
+                         {"config", record.value("config", Json::object())},
+                         {"status", "PENDING"},
+                         {"logdir", ""},
+                         {"num_failures", 0},
+                         {"error", ""},
+                         {"checkpoints", Json::array()},
+                         {"last_result", nullptr}};
+    } else if (kind == "dir") {
+      if (Json* t = trial(record)) (*t)["logdir"] = record.value("dir", "");
+    } else if (kind == "ckpt") {
+      if (Json* t = trial(record)) {
+        Json& list = (*t)["checkpoints"];
+        if (auto it = record.find("del"); it != record.end() && it->is_array()) {
+          for (const auto& gone : *it) {
+            for (size_t k = 0; k < list.size(); ++k) {
+              if (list[k].value("dir", "") == gone) {
+                list.erase(k);
+                break;
+              }
+            }
+          }
+        }
+        Json entry = record.value("c", Json::object());
+        for (size_t k = 0; k < list.size(); ++k) {
+          if (list[k].value("dir", "") == entry.value("dir", "")) {
+            list.erase(k);
+            break;
+          }
+        }
+        list.push_back(std::move(entry));
+      }
+    } else if (kind == "fail") {
+      if (Json* t = trial(record)) {
+        (*t)["num_failures"] = record.value("n", 0);
+        (*t)["error"] = record.value("msg", "");
+      }
+    } else if (kind == "status") {
+      if (Json* t = trial(record)) (*t)["status"] = record.value("status", "PENDING");
+    } else if (kind == "end") {
+      const int64_t index = record.value("i", int64_t{-1});
+      live.erase(index);
+      try {
+        out.finished.push_back(TrialRecord::from_json(record.value("trial", Json::object()), experiment_dir));
+      } catch (const TuneError& error) {
+        throw TuneError(fmt::format("{}: record at byte {}: {}", file.string(), offset - line.size() - 1, error.what()));
+      }
+    } else if (kind == "sched") {
+      out.scheduler_state = record.value("s", Json());
+    } else if (kind == "done") {
+      out.completed = true;
+    } else if (kind == "start") {
+      out.completed = false;  // a new session of the same experiment began
+    }
+    out.journal_valid_bytes = offset;
+  }
+  for (auto& [index, state] : live) out.unfinished.push_back(std::move(state));
+}
+
+}  // namespace
+
+Json CheckpointEntry::to_json() const {
+  return Json{{"iteration", iteration},
+              {"dir", dir},
+              {"time_total_s", time_total_s},
+              {"timesteps_total", timesteps_total},
+              {"episodes_total", episodes_total},
+              {"score", std::isfinite(score) ? Json(score) : Json(nullptr)},
+              {"done", done}};
+}
+
+CheckpointEntry CheckpointEntry::from_json(const Json& json) {
+  if (!json.is_object()) throw TuneError("checkpoint entry: must be an object, got " + json.dump());
+  CheckpointEntry entry;
+  entry.iteration = json.value("iteration", int64_t{0});
+  entry.dir = json.value("dir", "");
+  entry.time_total_s = number_or_nan(json.value("time_total_s", Json(0.0)));
+  entry.timesteps_total = json.value("timesteps_total", int64_t{0});
+  entry.episodes_total = json.value("episodes_total", int64_t{0});
+  entry.score = number_or_nan(json.value("score", Json()));
+  entry.done = json.value("done", false);
+  if (entry.dir.empty() || entry.dir.find('/') != std::string::npos) {
+    throw TuneError("checkpoint entry: 'dir' must be a directory name inside the trial directory, got " + json.dump());
+  }
+  return entry;
+}
+
+bool has_stored_experiment(const std::filesystem::path& dir) {
+  std::error_code ec;
+  return fs::exists(dir / kJournalFile, ec) || fs::exists(dir / kSnapshotFile, ec);
+}
+
+StoredExperiment read_stored_experiment(const std::filesystem::path& dir) {
+  StoredExperiment out;
+  std::error_code ec;
+  const fs::path snapshot = dir / kSnapshotFile;
+  const fs::path journal = dir / kJournalFile;
+  const bool has_snapshot = fs::exists(snapshot, ec);
+  const bool has_journal = fs::exists(journal, ec);
+  if (!has_snapshot && !has_journal) {
+    throw TuneError(fmt::format("'{}' holds no experiment state ({} or {})", dir.string(), kSnapshotFile, kJournalFile));
+  }
+  uint64_t from = 0;
+  if (has_snapshot) {
+    read_snapshot(snapshot, dir, out);
+    from = out.header.value("journal_bytes", uint64_t{0});
+    if (!has_journal) out.completed = out.header.value("completed", true);
+  }
+  if (has_journal) {
+    if (!has_snapshot) out.completed = false;
+    replay_journal(journal, from, dir, out);
+  }
+  if (out.header.empty()) throw TuneError(fmt::format("{}: the journal has no head record", journal.string()));
+  return out;
+}
+
+}  // namespace tune::detail

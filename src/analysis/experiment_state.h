@@ -1,0 +1,64 @@
+// Internal: the stored state of an experiment, read back from its directory.
+//
+// An experiment directory holds
+//  * experiment_state.jsonl — the journal: one JSON object a line, appended as trials are
+//    added, get a directory, checkpoint, fail and end (never rewritten; a torn last line from
+//    a crash is ignored and cut off on resume);
+//  * experiment_state.json — a compacted snapshot (written atomically: temp file, fsync,
+//    rename) of every trial plus the searcher's state, and the journal length it covers.
+// The state is the snapshot plus the journal records after it. The runner writes both
+// (src/runner/experiment_journal.h); the analysis and resume read them here.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tune/analysis.h"
+#include "tune/json.h"
+
+namespace tune::detail {
+
+inline constexpr const char* kSnapshotFile = "experiment_state.json";
+inline constexpr const char* kJournalFile = "experiment_state.jsonl";
+inline constexpr int kStateVersion = 2;
+
+// One checkpoint of a trial: <trial dir>/<dir>/ with .tune_metadata inside.
+struct CheckpointEntry {
+  int64_t iteration = 0;
+  std::string dir;  // relative to the trial directory: "checkpoint_<iteration>"
+  double time_total_s = 0;
+  int64_t timesteps_total = 0;
+  int64_t episodes_total = 0;
+  double score = 0;  // by checkpoint_score_attr, higher is better (NaN when missing)
+  bool done = false;  // taken as the trial stopped: a restore from it finds the trial finished
+
+  Json to_json() const;
+  static CheckpointEntry from_json(const Json& json);
+};
+
+struct StoredExperiment {
+  // Top-level fields: version, name, experiment_id, trainable, metric, mode, spec.
+  Json header = Json::object();
+  std::vector<TrialRecord> finished;  // TERMINATED / ERROR, in the order they ended
+  // Trials not finished, each a JSON object: index, trial_id, name, tag, config, status,
+  // logdir (relative), num_failures, error, checkpoints [CheckpointEntry...], last_result.
+  std::vector<Json> unfinished;
+  Json searcher_state;   // the searcher's save() after the last suggestion (null if none)
+  Json scheduler_state;  // the scheduler's save() (null if none)
+  int64_t next_index = 0;
+  bool completed = false;  // the run ended by itself (not killed)
+  uint64_t journal_valid_bytes = 0;  // the journal's length up to its last whole record
+  uint64_t journal_file_bytes = 0;
+};
+
+// True when `dir` holds a journal or a snapshot.
+bool has_stored_experiment(const std::filesystem::path& dir);
+
+// Reads the snapshot and the journal's tail. Throws TuneError naming the file and what is
+// wrong when neither exists or the snapshot is not readable.
+StoredExperiment read_stored_experiment(const std::filesystem::path& dir);
+
+}  // namespace tune::detail

@@ -1,0 +1,24 @@
+// Internal: cutting a trial's result files back to a checkpoint.
+//
+// When a trial restarts from a checkpoint at iteration N (after a failure, on resume, after
+// a PAUSE), the results it reported after N are rolled back: result.json, progress.csv and
+// the TensorBoard event file keep only iterations <= N (N = 0 empties them), so the results
+// that follow are not interleaved with ones that no longer happened. Torn tails from a
+// crash go too. Each file is rewritten atomically (temp file, rename), only when it changes.
+// Custom loggers own their files; they see the results from N+1 on again.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+
+#include "tune/json.h"
+
+namespace tune::detail {
+
+// `on_kept` sees every result kept in result.json, oldest first. Throws std::system_error
+// naming the file when one cannot be read or written.
+void rollback_trial_logs(const std::filesystem::path& logdir, int64_t iteration,
+                         const std::function<void(Result&&)>& on_kept);
+
+}  // namespace tune::detail

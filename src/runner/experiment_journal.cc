@@ -1,0 +1,74 @@
+// The experiment journal (see experiment_journal.h).
+#include "runner/experiment_journal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+#include <utility>
+
+namespace tune::detail {
+
+ExperimentJournal::ExperimentJournal(const std::filesystem::path& path, bool fresh, uint64_t keep_bytes)
+    : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : 0), 0644);
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path.string());
+  if (!fresh) {
+    // Cut what follows the last whole record (a torn line from a crash).
+    if (::ftruncate(fd_, static_cast<off_t>(keep_bytes)) != 0) {
+      const int error = errno;
+      ::close(fd_);
+      fd_ = -1;
+      throw std::system_error(error, std::generic_category(), "cannot truncate " + path.string());
+    }
+    bytes_ = keep_bytes;
+  }
+  // O_APPEND is not used: the offset is ours alone, and pwrite-free appends keep it simple.
+  if (::lseek(fd_, static_cast<off_t>(bytes_), SEEK_SET) < 0) {
+    const int error = errno;
+    ::close(fd_);
+    fd_ = -1;
+    throw std::system_error(error, std::generic_category(), "cannot seek in " + path.string());
+  }
+}
+
+ExperimentJournal::ExperimentJournal(ExperimentJournal&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), bytes_(other.bytes_), path_(std::move(other.path_)) {}
+
+ExperimentJournal& ExperimentJournal::operator=(ExperimentJournal&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    bytes_ = other.bytes_;
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+ExperimentJournal::~ExperimentJournal() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void ExperimentJournal::append(const Json& record) {
+  if (fd_ < 0) return;
+  line_ = record.dump(-1, ' ', false, Json::error_handler_t::replace);
+  line_ += '\n';
+  size_t done = 0;
+  while (done < line_.size()) {
+    const ssize_t n = ::write(fd_, line_.data() + done, line_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      // Undo a partial record so the journal stays a sequence of whole lines.
+      if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(bytes_)) == 0) {
+        (void)::lseek(fd_, static_cast<off_t>(bytes_), SEEK_SET);
+      }
+      throw std::system_error(error, std::generic_category(), "cannot append to " + path_.string());
+    }
+    done += static_cast<size_t>(n);
+  }
+  bytes_ += line_.size();
+}
+
+}  // namespace tune::detail

@@ -1,0 +1,180 @@
+// Crash consistency: the driver is SIGKILLed at random moments and resumed, again and again;
+// in the end every trial's files must read as if nothing had happened.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/strings.h"
+#include "support/temp_dir.h"
+#include "tune/tune.h"
+
+extern "C" char** environ;  // NOLINT: POSIX
+
+namespace tune {
+namespace {
+
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+pid_t spawn_driver(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {}) {
+  std::vector<char*> argv;
+  std::vector<std::string> storage = args;
+  storage.insert(storage.begin(), TUNE_TEST_CRASH_DRIVER);
+  for (auto& a : storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_storage;
+  for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
+  for (const auto& e : extra_env) env_storage.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);  // its own group: a kill takes its workers too
+  posix_spawnattr_setpgroup(&attr, 0);
+  EXPECT_EQ(posix_spawn(&pid, argv[0], nullptr, &attr, argv.data(), envp.data()), 0);
+  posix_spawnattr_destroy(&attr);
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+// Per trial (keyed by its config): the (training_iteration, sum) of every result.json line.
+using Histories = std::map<std::string, std::vector<std::pair<int64_t, double>>>;
+
+Histories read_histories(const fs::path& experiment) {
+  Histories out;
+  for (const auto& entry : fs::directory_iterator(experiment)) {
+    if (!entry.is_directory()) continue;
+    std::ifstream params(entry.path() / "params.json");
+    if (!params) continue;
+    const Json config = Json::parse(params);
+    std::ifstream in(entry.path() / "result.json");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_TRUE(text.empty() || text.back() == '\n') << entry.path() << ": result.json is torn";
+    auto& history = out[config.dump()];
+    EXPECT_TRUE(history.empty()) << "two directories for one config: " << config.dump();
+    for (const std::string& line : split(text, '\n')) {
+      if (line.empty()) continue;
+      const Json result = Json::parse(line);  // throws on a truncated line
+      history.emplace_back(result.at("training_iteration").get<int64_t>(), result.at("sum").get<double>());
+    }
+    // progress.csv: every row whole, each iteration once, in order.
+    std::ifstream csv(entry.path() / "progress.csv");
+    std::string header;
+    std::getline(csv, header);
+    const std::vector<std::string> columns = split_csv_row(header);
+    const auto column = std::find(columns.begin(), columns.end(), "training_iteration") - columns.begin();
+    int64_t expected = 1;
+    for (std::string row; std::getline(csv, row);) {
+      const std::vector<std::string> cells = split_csv_row(row);
+      EXPECT_EQ(cells.size(), columns.size()) << entry.path() << ": " << row;
+      if (static_cast<size_t>(column) < cells.size()) {
+        EXPECT_EQ(std::stoll(cells[column]), expected++) << entry.path() / "progress.csv";
+      }
+    }
+  }
+  return out;
+}
+
+void expect_same_histories(const Histories& reference, const Histories& got, int iterations) {
+  ASSERT_EQ(got.size(), reference.size());
+  for (const auto& [config, history] : reference) {
+    auto it = got.find(config);
+    ASSERT_NE(it, got.end()) << "missing trial " << config;
+    ASSERT_EQ(history.size(), static_cast<size_t>(iterations)) << config;
+    ASSERT_EQ(it->second.size(), history.size()) << config;
+    for (size_t i = 0; i < history.size(); ++i) {
+      EXPECT_EQ(it->second[i].first, static_cast<int64_t>(i + 1)) << config;
+      EXPECT_DOUBLE_EQ(it->second[i].second, history[i].second) << config << " iteration " << i + 1;
+    }
+  }
+}
+
+void kill_loop(const std::string& mode, int samples, int iterations) {
+  TempDir dir;
+  const std::string n = std::to_string(samples);
+  const std::string iters = std::to_string(iterations);
+  // The reference: the same experiment, uninterrupted.
+  const int clean = wait_for(spawn_driver({dir.str(), "reference", mode, n, iters}));
+  ASSERT_TRUE(WIFEXITED(clean) && WEXITSTATUS(clean) == 0);
+  const Histories reference = read_histories(dir.path() / "reference");
+
+  std::mt19937 rng(12345);
+  std::uniform_int_distribution<int> delay_ms(15, 150);
+  int kills = 0;
+  bool finished = false;
+  for (int attempt = 0; attempt < 40 && !finished; ++attempt) {
+    const pid_t pid = spawn_driver({dir.str(), "killed", mode, n, iters});
+    if (kills < 12) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+      ::kill(-pid, SIGKILL);  // the driver and its trial processes, at once
+      const int status = wait_for(pid);
+      if (WIFSIGNALED(status)) {
+        ++kills;
+        continue;
+      }
+      finished = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      ASSERT_TRUE(finished) << "the driver failed with status " << status;
+    } else {
+      const int status = wait_for(pid);
+      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+      finished = true;
+    }
+  }
+  ASSERT_TRUE(finished);
+  EXPECT_GE(kills, 10);
+  expect_same_histories(reference, read_histories(dir.path() / "killed"), iterations);
+  // No half-written checkpoint was left in use: the journal names only whole ones.
+  const ExperimentAnalysis analysis = ExperimentAnalysis::load(dir.path() / "killed");
+  ASSERT_EQ(analysis.trials().size(), reference.size());
+  for (const TrialRecord& trial : analysis.trials()) {
+    EXPECT_EQ(trial.status(), TrialStatus::kTerminated) << trial.name();
+    EXPECT_EQ(trial.last_result()["training_iteration"], iterations) << trial.name();
+  }
+}
+
+// 60 trials of 15 iterations each, checkpointed every 3rd.
+TEST(CrashTest, KilledInProcessDriverResumesToTheSameResults) { kill_loop("inproc", 30, 15); }
+
+TEST(CrashTest, KilledProcessTrialDriverResumesToTheSameResults) { kill_loop("process", 30, 15); }
+
+TEST(CrashTest, TrialKilledMidSaveRestartsFromTheLastWholeCheckpoint) {
+  TempDir dir;
+  const int reference = wait_for(spawn_driver({dir.str(), "reference", "process", "1", "12"}));
+  ASSERT_TRUE(WIFEXITED(reference) && WEXITSTATUS(reference) == 0);
+  // Each trial dies (SIGKILL) halfway through writing its checkpoint at iteration 6.
+  const int status = wait_for(spawn_driver({dir.str(), "torn", "process", "1", "12"}, {"KILL_IN_SAVE=6"}));
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  expect_same_histories(read_histories(dir.path() / "reference"), read_histories(dir.path() / "torn"), 12);
+  for (const auto& entry : fs::directory_iterator(dir.path() / "torn")) {
+    if (!entry.is_directory()) continue;
+    EXPECT_TRUE(fs::exists(entry.path() / "killed_in_save")) << entry.path();
+    std::ifstream error(entry.path() / "error.txt");
+    std::string text((std::istreambuf_iterator<char>(error)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("SIGKILL"), std::string::npos) << text;
+    EXPECT_NE(text.find("save"), std::string::npos) << text;
+    for (const auto& sub : fs::directory_iterator(entry.path())) {
+      EXPECT_FALSE(sub.path().filename().string().ends_with(".tmp")) << sub.path();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tune
