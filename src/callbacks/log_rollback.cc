@@ -23,32 +23,29 @@ bool is_file(const fs::path& path) {
   return fs::is_regular_file(path, ec);
 }
 
-void replace_if_changed(const fs::path& path, const std::string& old_text, const std::string& new_text) {
-  if (old_text.size() == new_text.size()) return;  // only ever shrinks: same size means unchanged
-  write_file_atomic(path, new_text);
+// Results are appended in iteration order (a restart cuts the file first), so the ones to
+// keep are a prefix: cutting the file there needs no free space, even on a full disk.
+void cut(const fs::path& path, size_t old_size, size_t keep) {
+  if (keep >= old_size) return;
+  std::error_code ec;
+  fs::resize_file(path, keep, ec);
+  if (ec) throw std::system_error(ec, "cannot truncate " + path.string());
 }
 
 void rollback_json(const fs::path& path, int64_t iteration, const std::function<void(Result&&)>& on_kept) {
   if (!is_file(path)) return;
   const std::string text = read_file(path);
-  std::string kept;
-  kept.reserve(text.size());
   size_t start = 0;
   while (start < text.size()) {
     const size_t end = text.find('\n', start);
     if (end == std::string::npos) break;  // a torn last line
-    const std::string_view line(text.data() + start, end - start);
-    Json result = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (result.is_object()) {
-      const Json* it = find_path(result, "training_iteration");
-      if (it != nullptr && it->is_number_integer() && it->get<int64_t>() <= iteration) {
-        kept.append(line).push_back('\n');
-        if (on_kept) on_kept(std::move(result));
-      }
-    }
+    Json result = Json::parse(std::string_view(text.data() + start, end - start), nullptr, /*allow_exceptions=*/false);
+    const Json* it = result.is_object() ? find_path(result, "training_iteration") : nullptr;
+    if (it == nullptr || !it->is_number_integer() || it->get<int64_t>() > iteration) break;
+    if (on_kept) on_kept(std::move(result));
     start = end + 1;
   }
-  replace_if_changed(path, text, kept);
+  cut(path, text.size(), start);
 }
 
 // Splits CSV text into rows (a quoted cell may hold newlines); the last row counts only when
@@ -71,20 +68,21 @@ void rollback_csv(const fs::path& path, int64_t iteration) {
   if (!is_file(path)) return;
   const std::string text = read_file(path);
   const std::vector<std::string_view> rows = csv_rows(text);
-  std::string kept;
+  size_t keep = 0;
   if (!rows.empty()) {
-    kept.append(rows[0]);
+    keep = rows[0].size();
     const std::vector<std::string> header = split_csv_row(rows[0]);
-    const auto column = std::find(header.begin(), header.end(), "training_iteration") - header.begin();
-    for (size_t r = 1; r < rows.size() && column < static_cast<ptrdiff_t>(header.size()); ++r) {
+    const size_t column = static_cast<size_t>(std::find(header.begin(), header.end(), "training_iteration") - header.begin());
+    for (size_t r = 1; r < rows.size() && column < header.size(); ++r) {
       const std::vector<std::string> cells = split_csv_row(rows[r]);
-      if (static_cast<size_t>(column) >= cells.size() || cells[column].empty()) continue;
+      if (column >= cells.size() || cells[column].empty()) break;
       char* end = nullptr;
       const long long value = std::strtoll(cells[column].c_str(), &end, 10);
-      if (end != cells[column].c_str() && value <= iteration) kept.append(rows[r]);
+      if (end == cells[column].c_str() || value > iteration) break;
+      keep += rows[r].size();
     }
   }
-  replace_if_changed(path, text, kept);
+  cut(path, text.size(), keep);
 }
 
 // The `step` (field 2) of a serialized tensorboard Event; nullopt when absent or malformed.
@@ -129,25 +127,25 @@ std::optional<int64_t> event_step(std::string_view event) {
 
 void rollback_events(const fs::path& logdir, int64_t iteration) {
   std::error_code ec;
+  std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(logdir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || !name.starts_with("events.out.tfevents.")) continue;
+    if (entry.is_regular_file() && name.starts_with("events.out.tfevents.")) files.push_back(entry.path());
+  }
+  for (const fs::path& file : files) {
     if (iteration <= 0) {  // back to the start: the logger begins a new file
-      fs::remove(entry.path(), ec);
+      fs::remove(file, ec);
       continue;
     }
-    const RecordScan scan = scan_records(entry.path());
-    std::string kept;
-    size_t dropped = 0;
+    const RecordScan scan = scan_records(file);
+    // A record is its length (8 bytes), a checksum (4), the data and a checksum (4).
+    uint64_t keep = 0;
     for (const std::string& event : scan.records) {
       const std::optional<int64_t> step = event_step(event);
-      if (step && *step > iteration) {
-        ++dropped;
-        continue;
-      }
-      append_record(kept, event);
+      if (step && *step > iteration) break;
+      keep += 16 + event.size();
     }
-    if (dropped > 0 || scan.valid_bytes < scan.file_bytes) write_file_atomic(entry.path(), kept);
+    cut(file, scan.file_bytes, keep);
   }
 }
 

@@ -4,7 +4,8 @@
 // a PAUSE), the results it reported after N are rolled back: result.json, progress.csv and
 // the TensorBoard event file keep only iterations <= N (N = 0 empties them), so the results
 // that follow are not interleaved with ones that no longer happened. Torn tails from a
-// crash go too. Each file is rewritten atomically (temp file, rename), only when it changes.
+// crash go too. Results are appended in iteration order, so what stays is a prefix of each
+// file: it is cut in place (no free space needed, so this works on a full disk too).
 // Custom loggers own their files; they see the results from N+1 on again.
 #pragma once
 

@@ -26,10 +26,17 @@ struct ExecutorEvent {
     kError,     // the trial failed; `error` says why
     kSaved,     // the checkpoint asked for with save_trial() is written; the trial waits again
   };
+  ExecutorEvent() = default;
+  ExecutorEvent(int64_t k, Type t, Result r = {}, std::string e = {}, std::filesystem::path c = {})
+      : key(k), type(t), result(std::move(r)), error(std::move(e)), checkpoint(std::move(c)) {}
+
   int64_t key = 0;
   Type type = Type::kResult;
   Result result;
   std::string error;
+  // kResult of a program that is not paused between results (plain protocol): the
+  // checkpoint directory it wrote before this result, already moved aside by the executor.
+  std::filesystem::path checkpoint;
 };
 
 struct StartRequest {

@@ -213,7 +213,14 @@ struct Child {
   Clock::time_point deadline = kNever;  // step timeout
   Clock::time_point kill_at = kNever;   // stop grace
   std::unique_ptr<AutoFiller> filler;
-  std::deque<std::pair<Result, Clock::time_point>> results;  // plain: parsed, not yet handed over
+  struct PlainResult {
+    Result result;
+    Clock::time_point at;
+    std::filesystem::path checkpoint;  // taken from the checkpoint dir when the line said should_checkpoint
+  };
+  std::deque<PlainResult> results;  // plain: parsed, not yet handed over
+  std::filesystem::path trial_dir;
+  std::filesystem::path checkpoint_dir;
   std::optional<ExecutorEvent> stashed;                      // worker: what happened while the runner was deciding
 
   bool alive() const { return !exited; }
@@ -374,6 +381,8 @@ class ProcessExecutor final : public Executor {
     child.trial_name = request.info.trial_name;
     child.command = child.spec->argv.empty() ? std::string() : child.spec->argv[0];
     child.filler = make_auto_filler(request);
+    child.trial_dir = request.info.trial_dir;
+    child.checkpoint_dir = checkpoint_dir_of(request.info);
     children_.push_back(std::move(owned));
     by_key_[request.key] = &child;
     try {
@@ -1074,7 +1083,19 @@ class ProcessExecutor final : public Executor {
       return;  // not JSON: a log line that happens to start with '{'
     }
     if (!value.is_object()) return;
-    child.results.emplace_back(std::move(value), Clock::now());
+    // The program is not paused while its results wait: a checkpoint it announces is taken
+    // now, before it can start writing the next one.
+    std::filesystem::path taken;
+    if (value.value("should_checkpoint", false) == true && !child.checkpoint_dir.empty()) {
+      std::error_code ec;
+      if (std::filesystem::is_directory(child.checkpoint_dir, ec) && !std::filesystem::is_empty(child.checkpoint_dir, ec)) {
+        taken = child.trial_dir / fmt::format(".checkpoint_taken_{}", child.line_number);
+        std::filesystem::remove_all(taken, ec);
+        std::filesystem::rename(child.checkpoint_dir, taken, ec);
+        if (ec) taken.clear();
+      }
+    }
+    child.results.push_back({std::move(value), Clock::now(), std::move(taken)});
   }
 
   void too_long_result(Child& child, size_t size, std::vector<Delivery>& deliveries) {
@@ -1105,7 +1126,7 @@ class ProcessExecutor final : public Executor {
   void advance_plain(Child& child, std::vector<Delivery>& deliveries) {
     if (!child.plain || child.state != Child::State::kStepping) return;
     if (!child.results.empty()) {
-      auto [result, at] = std::move(child.results.front());
+      auto [result, at, taken] = std::move(child.results.front());
       child.results.pop_front();
       try {
         child.filler->fill(result, seconds(at - child.last_result_at));
@@ -1116,7 +1137,8 @@ class ProcessExecutor final : public Executor {
       child.last_result_at = at;
       child.state = Child::State::kWaiting;
       child.deadline = kNever;
-      deliveries.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kResult, std::move(result), {}}});
+      deliveries.push_back(
+          {child.key, child.serial, {child.key, ExecutorEvent::Type::kResult, std::move(result), {}, std::move(taken)}});
       return;
     }
     if (child.exited) {

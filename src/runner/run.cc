@@ -265,7 +265,10 @@ std::filesystem::path find_resume_dir(const std::filesystem::path& local_dir, co
 ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   validate(trainable, options);
   if (options.local_dir.empty()) throw TuneError("local_dir: must not be empty");
-  const std::filesystem::path local_dir = expand_user(options.local_dir);
+  // Absolute: trials (child processes in their own directories) get paths inside it.
+  std::error_code absolute_error;
+  const std::filesystem::path local_dir =
+      std::filesystem::absolute(expand_user(options.local_dir), absolute_error).lexically_normal();
 
   // Resume: find the experiment and its state before anything is created.
   std::optional<detail::ResumeState> resume;

@@ -384,7 +384,7 @@ void TrialRunner::handle_event(ExecutorEvent&& event) {
   try {
     switch (event.type) {
       case ExecutorEvent::Type::kResult:
-        process_result(trial, std::move(event.result));
+        process_result(trial, std::move(event.result), event.checkpoint);
         break;
       case ExecutorEvent::Type::kFinished:
         // The function returned: its last result stands, now marked done (Ray's __duplicate__).
@@ -438,7 +438,7 @@ std::optional<double> TrialRunner::metric_value(const Result& result) const {
   return v->get<double>();
 }
 
-void TrialRunner::process_result(Trial& trial, Result&& result) {
+void TrialRunner::process_result(Trial& trial, Result&& result, const std::filesystem::path& taken_checkpoint) {
   if (auto it = result.find("training_iteration"); it != result.end() && it->is_number_integer()) {
     trial.iteration = it->get<int64_t>();
   }
@@ -475,7 +475,7 @@ void TrialRunner::process_result(Trial& trial, Result&& result) {
   const bool at_end = options_.checkpoint_at_end && decision == Decision::kStop;
   if (manual || periodic || at_end || decision == Decision::kPause) {
     if (!trial.logdir.empty()) {
-      begin_checkpoint(trial, decision, manual);
+      begin_checkpoint(trial, decision, manual, taken_checkpoint);
       return;
     }
     if (!warned_no_checkpoint_dir_) {
@@ -514,13 +514,14 @@ void TrialRunner::apply_decision(Trial& trial, Decision decision) {
   }
 }
 
-void TrialRunner::begin_checkpoint(Trial& trial, Decision then, bool manual) {
+void TrialRunner::begin_checkpoint(Trial& trial, Decision then, bool manual, const std::filesystem::path& taken) {
   namespace fs = std::filesystem;
   const fs::path tmp = trial.logdir / fmt::format(".checkpoint_{}.tmp", trial.iteration);
   try {
     fs::remove_all(tmp);
-    // A function-style trial wrote its checkpoint itself: take the directory as it is.
-    const fs::path own = trial.logdir / "checkpoint";
+    // A function-style trial wrote its checkpoint itself: take the directory as it is (the
+    // executor may have moved it aside already, for a program that runs on meanwhile).
+    const fs::path own = taken.empty() ? trial.logdir / "checkpoint" : taken;
     std::error_code ec;
     if (manual && fs::is_directory(own, ec) && !fs::is_empty(own, ec)) {
       fs::rename(own, tmp);
@@ -680,6 +681,14 @@ void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
   ++counts_[status];
   trial.location.clear();
   log_writer_->close(trial);
+  if (status == TrialStatus::kError && !trial.logdir.empty()) {
+    // A failed write (a full disk) may have left a torn last line: cut it, so what stays reads.
+    try {
+      rollback_trial_logs(trial.logdir, trial.iteration, {});
+    } catch (const std::exception& e) {
+      std::cerr << fmt::format("tune: cannot tidy the logs of {}: {}\n", trial.name, e.what());
+    }
+  }
   for (const auto& callback : options_.callbacks) callback->on_trial_complete(TrialView(trial));
   if (options_.verbose >= 2) {
     out() << fmt::format("Trial {} {}{}\n", trial.name, status == TrialStatus::kError ? "errored" : "completed",

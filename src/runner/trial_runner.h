@@ -51,11 +51,11 @@ class TrialRunner {
   bool create_trial();
   void start_trial(Trial& trial);
   void handle_event(ExecutorEvent&& event);
-  void process_result(Trial& trial, Result&& result);
+  void process_result(Trial& trial, Result&& result, const std::filesystem::path& taken_checkpoint);
   void apply_decision(Trial& trial, Decision decision);
   void process_failure(Trial& trial, const std::string& error);
   // Checkpoints.
-  void begin_checkpoint(Trial& trial, Decision then, bool manual);
+  void begin_checkpoint(Trial& trial, Decision then, bool manual, const std::filesystem::path& taken);
   void commit_checkpoint(Trial& trial, const std::filesystem::path& written);
   void prepare_restart(Trial& trial, StartRequest& request);
   // Experiment state.

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -128,6 +129,58 @@ TEST(CliTest, BadSearchSpaceAndBadOverrideExitTwo) {
   EXPECT_EQ(value.code, 2);
   EXPECT_THAT(value.err, HasSubstr("--set num_samples=lots: num_samples: must be an integer"));
   EXPECT_FALSE(fs::exists(dir.path() / "results"));
+}
+
+// A plain program that checkpoints itself; `tune run` is SIGKILLed midway and `tune resume`
+// finishes the experiment from the checkpoints, each iteration logged once.
+TEST(CliTest, ResumeContinuesAKilledRunFromItsCheckpoints) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml", R"(name: ck
+trainable:
+  command:
+    - sh
+    - -c
+    - |
+      i=0
+      if [ -n "${TUNE_RESTORE_FROM:-}" ]; then i=$(cat "$TUNE_RESTORE_FROM/i"); fi
+      while [ $i -lt 8 ]; do
+        i=$((i + 1)); sleep 0.1
+        mkdir -p "$TUNE_CHECKPOINT_DIR"; echo $i > "$TUNE_CHECKPOINT_DIR/i"
+        echo "{\"i\": $i, \"x\": {x}, \"should_checkpoint\": true}"
+      done
+  protocol: plain
+config:
+  x: {grid_search: [1, 2]}
+stop: {training_iteration: 8}
+local_dir: results
+verbose: 0
+)");
+  const std::string kill_midway = "cd " + quote(dir.str()) + " && " + quote(TUNE_CLI_PATH) +
+                                  " run spec.yaml >/dev/null 2>&1 & p=$!; sleep 0.45; kill -9 $p; wait $p";
+  EXPECT_NE(std::system(kill_midway.c_str()), 0);
+  const fs::path experiment = dir.path() / "results" / "ck";
+  ASSERT_TRUE(fs::exists(experiment / "experiment_state.jsonl"));
+  const Outcome resumed = tune_cli({"resume", "results/ck"}, dir.path());
+  EXPECT_EQ(resumed.code, 0) << resumed.err;
+  const ExperimentAnalysis analysis = ExperimentAnalysis::load(experiment);
+  ASSERT_EQ(analysis.trials().size(), 2u);
+  for (const TrialRecord& trial : analysis.trials()) {
+    EXPECT_EQ(trial.status(), TrialStatus::kTerminated);
+    std::ifstream in(trial.logdir() / "result.json");
+    int expected = 1;
+    for (std::string line; std::getline(in, line); ++expected) {
+      const Json result = Json::parse(line);
+      EXPECT_EQ(result["training_iteration"], expected) << trial.logdir();
+      EXPECT_EQ(result["i"], expected) << "the program did not continue from its checkpoint: " << line;
+    }
+    EXPECT_EQ(expected, 9) << trial.logdir();
+  }
+  // Resuming a finished experiment runs nothing and succeeds.
+  EXPECT_EQ(tune_cli({"resume", "results/ck"}, dir.path()).code, 0);
+  // Not an experiment: a clear usage error.
+  const Outcome bad = tune_cli({"resume", "results"}, dir.path());
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("no experiment state"));
 }
 
 TEST(CliTest, NotSupportedYetKeyExitsTwo) {

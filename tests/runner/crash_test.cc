@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <random>
 #include <string>
 #include <thread>
@@ -174,6 +176,70 @@ TEST(CrashTest, TrialKilledMidSaveRestartsFromTheLastWholeCheckpoint) {
       EXPECT_FALSE(sub.path().filename().string().ends_with(".tmp")) << sub.path();
     }
   }
+}
+
+// A full disk: trials whose writes fail end in ERROR naming ENOSPC, the state stays readable,
+// and once space is back the experiment resumes (ERRORED_ONLY reruns the failed trials) to
+// the same results. The disk is a small tmpfs in a private mount namespace.
+TEST(CrashTest, FullDiskFailsTrialsClearlyAndResumeFinishesOnceSpaceIsBack) {
+  if (std::system("unshare --user --map-root-user --mount true > /dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "no user/mount namespaces here to mount a small tmpfs in";
+  }
+  TempDir dir;
+  const std::string script = std::string(R"(
+set -u
+d="$1"; driver="$2"
+mkdir -p "$d/disk"
+mount -t tmpfs -o size=3m tmpfs "$d/disk" || exit 90
+head -c 2400000 /dev/zero > "$d/disk/filler"
+"$driver" "$d/disk" exp inproc 10 12 > "$d/first.out" 2> "$d/first.err"
+echo $? > "$d/first.rc"
+cp -a "$d/disk/exp" "$d/after_full"
+rm "$d/disk/filler"
+RESUME_MODE=ERRORED_ONLY "$driver" "$d/disk" exp inproc 10 12 > "$d/second.out" 2> "$d/second.err"
+echo $? > "$d/second.rc"
+cp -a "$d/disk/exp" "$d/final"
+exit 0
+)");
+  const std::string command = "unshare --user --map-root-user --mount sh -c '" + script + "' sh " + dir.str() + " " +
+                              TUNE_TEST_CRASH_DRIVER;
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  auto text_of = [](const fs::path& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  // The first run hit the full disk and said so.
+  std::string reported = text_of(dir.path() / "first.err");
+  for (const auto& entry : fs::recursive_directory_iterator(dir.path() / "after_full")) {
+    if (entry.path().filename() == "error.txt") reported += text_of(entry.path());
+  }
+  EXPECT_NE(text_of(dir.path() / "first.rc"), "0\n");
+  EXPECT_NE(reported.find("No space left on device"), std::string::npos) << reported;
+  // What it left is readable, down to every trial's result.json.
+  EXPECT_NO_THROW(ExperimentAnalysis::load(dir.path() / "after_full"));
+  for (const auto& entry : fs::recursive_directory_iterator(dir.path() / "after_full")) {
+    if (entry.path().filename() != "result.json") continue;
+    std::ifstream in(entry.path());
+    for (std::string line; std::getline(in, line);) {
+      EXPECT_TRUE(Json::accept(line)) << entry.path() << ": " << line;
+    }
+  }
+  // With space back, the experiment finishes: every config once, complete.
+  EXPECT_EQ(text_of(dir.path() / "second.rc"), "0\n") << text_of(dir.path() / "second.err");
+  const ExperimentAnalysis analysis = ExperimentAnalysis::load(dir.path() / "final");
+  std::set<std::string> configs;
+  for (const TrialRecord& trial : analysis.trials()) {
+    EXPECT_EQ(trial.status(), TrialStatus::kTerminated) << trial.name();
+    EXPECT_TRUE(configs.insert(trial.config().dump()).second) << trial.config().dump();
+    // Its logdir is stored relative to the experiment, so it points into the copy.
+    std::ifstream in(trial.logdir() / "result.json");
+    int64_t expected = 1;
+    for (std::string line; std::getline(in, line);) {
+      EXPECT_EQ(Json::parse(line).at("training_iteration").get<int64_t>(), expected++) << trial.logdir();
+    }
+    EXPECT_EQ(expected, 13) << trial.logdir();
+  }
+  EXPECT_EQ(configs.size(), 20u);
 }
 
 }  // namespace

@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <stdexcept>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -48,7 +51,8 @@ class Accumulator : public tune::Trainable {
         ::raise(SIGKILL);
       }
     }
-    out << text;
+    out << text << std::flush;
+    if (!out) throw std::runtime_error("cannot write " + (dir / "state.json").string() + ": " + std::strerror(errno));
   }
   void load_checkpoint(const std::filesystem::path& dir) override {
     std::ifstream in(dir / "state.json");
@@ -89,7 +93,8 @@ int main(int argc, char** argv) {
   std::ifstream journal(std::filesystem::path(argv[1]) / argv[2] / "experiment_state.jsonl");
   std::string head;
   const bool has_head = std::getline(journal, head) && !journal.eof();
-  options.resume = has_head ? "LOCAL" : "";
+  const char* resume_mode = std::getenv("RESUME_MODE");
+  options.resume = has_head ? (resume_mode != nullptr ? resume_mode : "LOCAL") : "";
   try {
     if (mode == "process") {
       tune::ProcessSpec spec;
