@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "executors/workers/trainables.h"
+#include "support/quiet_options.h"
 #include "support/temp_dir.h"
 #include "tune/tune.h"
 
@@ -32,6 +33,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+using testing::quiet_options;
 using testing::TempDir;
 namespace fs = std::filesystem;
 
@@ -91,16 +93,6 @@ std::string mapping_permissions(const void* address) {
     if (std::sscanf(line.c_str(), "%lx-%lx %4s", &from, &to, perms) == 3 && at >= from && at < to) return perms;
   }
   return "";
-}
-
-RunOptions quiet_options(const TempDir& dir, std::string name) {
-  RunOptions options;
-  options.name = std::move(name);
-  options.local_dir = dir.str();
-  options.verbose = 0;
-  options.raise_on_failed_trial = false;
-  options.num_cpus = 2;
-  return options;
 }
 
 // ---- the environment variable ----
