@@ -407,10 +407,13 @@ TEST(ObjectStoreProcessTest, PlainProgramsInheritTheDescriptorsFromFdThree) {
 // The driver dies by SIGKILL in the middle of its trials: once its children have noticed and
 // exited, no process holds the memory and nothing was ever named in /dev/shm or on disk.
 TEST(ObjectStoreProcessTest, SigkilledDriverLeavesNothingBehind) {
+  // Entries tune could have made (other programs on the machine may come and go meanwhile).
   auto shm_entries = [] {
     std::set<std::string> names;
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator("/dev/shm", ec)) names.insert(entry.path().filename());
+    for (const auto& entry : fs::directory_iterator("/dev/shm", ec)) {
+      if (entry.path().filename().string().find("tune") != std::string::npos) names.insert(entry.path().filename());
+    }
     return names;
   };
   const std::set<std::string> shm_before = shm_entries();
