@@ -7,8 +7,13 @@
 // TrainableSpec (instead of make_trainable<T>(), which can only default-construct T).
 // 2 widths x 4 samples = 8 trials of 15 epochs; the whole run takes a few seconds.
 //
+// The same binary also serves DigitsTrainable to process trials: registered in main() before
+// tune::worker_main, it is what examples/digits_process.yaml runs with `tune run`, each trial
+// in its own process (loading the data there, from $DIGITS_CSV or data/digits.csv).
+//
 //   Usage: tune_digits [path/to/digits.csv] [local_dir]
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -83,6 +88,17 @@ class DigitsTrainable : public tune::Trainable {
 
 int main(int argc, char** argv) {
   try {
+    // As a worker process (a trial of `tune run examples/digits_process.yaml`) this binary
+    // serves DigitsTrainable, whose data that process loads when the trial is made.
+    tune::TrainableSpec worker;
+    worker.factory = [] {
+      const char* csv = std::getenv("DIGITS_CSV");
+      return std::make_unique<DigitsTrainable>(std::make_shared<const digits::Dataset>(
+          digits::load_csv(csv != nullptr && *csv != '\0' ? csv : TUNE_SOURCE_DIR "/data/digits.csv")));
+    };
+    tune::register_trainable("DigitsTrainable", std::move(worker));
+    if (int rc = tune::worker_main(argc, argv); rc >= 0) return rc;
+
     const std::string csv = argc > 1 ? argv[1] : TUNE_SOURCE_DIR "/data/digits.csv";
     const auto data = std::make_shared<const digits::Dataset>(digits::load_csv(csv));
 

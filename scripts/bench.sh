@@ -14,5 +14,8 @@ echo
 echo "== process trials =="
 ./build-bench/bench/e2e_process "$@" "$out" || true
 echo
+echo "== pinned objects: memory of a shared array =="
+./build-bench/bench/e2e_pinned_memory "$@" "$out"
+echo
 echo "== TensorBoard logger cost =="
 ./build-bench/bench/micro_tensorboard --benchmark_min_time=0.5 2>/dev/null | grep -E "Benchmark|---|BM_"

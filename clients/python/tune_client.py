@@ -13,6 +13,10 @@ it raises TrialStopped, a SystemExit with code 0: unhandled, it ends the script 
 `finally` blocks run. A script that simply returns (exit status 0) ends its trial normally;
 any other exit status, or a signal, makes the trial ERROR with the end of stderr in error.txt.
 
+get_pinned_object(object_id) returns a read-only memoryview of a large object the driver
+pinned (tune::pin_in_object_store in C++; its id usually comes in the config): the driver's
+shared memory mapped read-only, never copied, typed like the pinned items ("f" for floats).
+
 Outside tune, report() prints the result as one JSON line on stdout (which a "plain" process
 trial understands too) and returns, and get_config() returns the defaults it is given.
 
@@ -20,15 +24,18 @@ Not thread-safe: call it from one thread.
 """
 
 import json
+import mmap
 import os
 import select
 import sys
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "PinnedObjectError",
     "TrialStopped",
     "checkpoint_dir",
     "get_config",
+    "get_pinned_object",
     "is_connected",
     "report",
     "restore_path",
@@ -230,3 +237,62 @@ def checkpoint_dir():
 def restore_path():
     """The checkpoint to restore from when the trial is restored, else None."""
     return os.environ.get("TUNE_RESTORE_FROM") or _get().restore_from or None
+
+
+class PinnedObjectError(LookupError):
+    """get_pinned_object: the id is unknown, or what TUNE_PINNED_OBJECTS names is not usable."""
+
+
+_PINNED_ENV = "TUNE_PINNED_OBJECTS"
+_pinned = {}  # id -> memoryview, for the life of the process (like the protocol fds)
+
+
+def _pinned_descriptors():
+    # "<id>:<fd>:<bytes>:<item_size>:<format>,..." (docs/protocol.md)
+    objects = {}
+    for entry in filter(None, os.environ.get(_PINNED_ENV, "").split(",")):
+        fields = entry.split(":")
+        try:
+            object_id, fd, size, item_size, fmt = fields
+            objects[object_id] = (int(fd), int(size), int(item_size), fmt)
+        except ValueError:
+            raise PinnedObjectError("%s: entry %r is malformed (expected <id>:<fd>:<bytes>:<item_size>:<format>)"
+                                    % (_PINNED_ENV, entry)) from None
+    return objects
+
+
+def get_pinned_object(object_id):
+    """The object the driver pinned as `object_id`, as a read-only memoryview (no copy).
+
+    Its format is the pinned items' ("f" for float32, "d", "i", "q", "B", ...; bytes for a
+    struct), so view[i] is an item and len(view) counts items; bytes(view) copies it. Raises
+    PinnedObjectError naming the id when this process did not inherit it."""
+    view = _pinned.get(object_id)
+    if view is not None:
+        return view
+    objects = _pinned_descriptors()
+    if object_id not in objects:
+        raise PinnedObjectError("get_pinned_object: no pinned object %r (this process inherited %s)"
+                                % (object_id, ", ".join(objects) or "none: %s is empty or not set" % _PINNED_ENV))
+    fd, size, _item_size, fmt = objects[object_id]
+    where = "%s names fd %d for %r" % (_PINNED_ENV, fd, object_id)
+    try:
+        target = os.readlink("/proc/self/fd/%d" % fd)
+    except FileNotFoundError:
+        raise PinnedObjectError(where + ", but this process does not have it open (a process between tune and this "
+                                "one closed it, e.g. subprocess with close_fds=True)") from None
+    except OSError:
+        target = None  # no /proc: the size check below still applies
+    expected = "/memfd:" + object_id
+    if target is not None and target != expected and not target.startswith(expected + " "):
+        raise PinnedObjectError(where + ", but that fd is " + target)
+    if os.fstat(fd).st_size < size:
+        raise PinnedObjectError(where + " of %d bytes, but the file is smaller" % size)
+    if size == 0:
+        view = memoryview(b"")
+    else:
+        view = memoryview(mmap.mmap(fd, size, access=mmap.ACCESS_READ))
+    if fmt not in ("", "B"):  # a struct ("") stays bytes; len(view) is then item_size * count
+        view = view.cast(fmt)
+    _pinned[object_id] = view
+    return view

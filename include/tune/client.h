@@ -7,6 +7,9 @@
 //     for (int i = 0; i < 100; ++i) tune::client::report({{"loss", 1.0 / (i + 1)}});
 //   }  // returning (exit status 0) ends the trial normally
 //
+// Large read-only objects the driver pinned (tune::pin_in_object_store) come as
+// get_pinned_object<T>(id): a read-only view of the driver's shared memory, never a copy.
+//
 // Under tune (TUNE_PROTOCOL_FDS is set) report() hands the result to the driver and blocks until
 // the driver has decided; when the trial must end it throws tune::client::Stopped (let it unwind
 // main, or catch it and return). Outside tune, report() prints the result as one JSON line on
@@ -24,12 +27,18 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
+#include <vector>
+
+#include "tune/pinned_memory.h"
 
 namespace tune::client {
 
@@ -377,5 +386,42 @@ inline std::filesystem::path checkpoint_dir() { return Client::instance().checkp
 inline std::optional<std::filesystem::path> restore_path() { return Client::instance().restore_path(); }
 // True when running under tune's protocol.
 inline bool connected() { return Client::instance().connected(); }
+
+namespace detail {
+// The pinned objects this process inherited (TUNE_PINNED_OBJECTS), each mapped on first use and
+// kept for the life of the process: like the protocol fds, they belong to the whole process.
+inline const pinned::Descriptor& attached_object(std::string_view id, const void*& data) {
+  struct Attached {
+    pinned::Descriptor descriptor;
+    pinned::Mapping mapping;
+  };
+  static std::map<std::string, Attached, std::less<>> attached;
+  if (auto it = attached.find(id); it != attached.end()) {
+    data = it->second.mapping.data();
+    return it->second.descriptor;
+  }
+  const char* env = std::getenv(pinned::kEnvVar);
+  const std::vector<pinned::Descriptor> inherited = pinned::decode(env != nullptr ? env : "");
+  const pinned::Descriptor& descriptor = pinned::find(inherited, id, "tune::client::get_pinned_object");
+  Attached& object = attached[descriptor.id] = Attached{descriptor, pinned::attach(descriptor)};
+  data = object.mapping.data();
+  return object.descriptor;
+}
+}  // namespace detail
+
+// The object the driver pinned as `id` (tune::pin_in_object_store; the id usually comes in the
+// config) as a read-only array of T: the driver's pages mapped read-only, no copy, valid for the
+// life of the process. char, unsigned char and std::byte view any object as bytes; any other T
+// must match the pinned items (size, and type for arithmetic types). Throws tune::TuneError
+// naming the id when it is unknown, or the two item types when they do not match.
+template <typename T = std::byte>
+std::span<const T> get_pinned_object(std::string_view id) {
+  static_assert(std::is_trivially_copyable_v<T>, "get_pinned_object<T>: T must be trivially copyable");
+  const void* data = nullptr;
+  const pinned::Descriptor& object = detail::attached_object(id, data);
+  pinned::check_item_type(object.id, object.item_size, object.format, sizeof(T), pinned::format_of<T>(),
+                          pinned::kByteLike<T>);
+  return {static_cast<const T*>(data), data == nullptr ? 0 : object.bytes / sizeof(T)};
+}
 
 }  // namespace tune::client

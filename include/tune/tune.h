@@ -5,6 +5,7 @@
 #include "tune/callback.h"
 #include "tune/error.h"
 #include "tune/json.h"
+#include "tune/object_store.h"
 #include "tune/process.h"
 #include "tune/resources.h"
 #include "tune/run.h"

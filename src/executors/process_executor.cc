@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "object_store/object_store.h"
 #include "trial/auto_fill.h"
 #include "tune/client.h"
 #include "tune/error.h"
@@ -276,11 +277,12 @@ std::string stderr_tail(const Child& child) {
 }
 
 std::vector<std::string> child_environment(const StartRequest& request, const ProcessSpec& spec,
-                                           const std::filesystem::path& checkpoint_dir) {
+                                           const std::filesystem::path& checkpoint_dir,
+                                           const std::string& pinned_objects) {
   static const char* const kOwned[] = {"TUNE_TRIAL_ID",        "TUNE_TRIAL_NAME",       "TUNE_EXPERIMENT_ID",
                                        "TUNE_TRIAL_DIR",       "TUNE_CHECKPOINT_DIR",   "TUNE_RESTORE_FROM",
                                        "TUNE_PROTOCOL_FDS",    "TUNE_PROTOCOL_VERSION", "TUNE_WORKER",
-                                       "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"};
+                                       "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",       pinned::kEnvVar};
   std::map<std::string, std::string> vars;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     const char* eq = std::strchr(*e, '=');
@@ -305,6 +307,7 @@ std::vector<std::string> child_environment(const StartRequest& request, const Pr
     vars["TUNE_PROTOCOL_FDS"] = "3,4";
     vars["TUNE_PROTOCOL_VERSION"] = std::to_string(client::kProtocolVersion);
   }
+  if (!pinned_objects.empty()) vars[pinned::kEnvVar] = pinned_objects;
   for (const auto& [name, value] : spec.env) vars[name] = value;
   std::vector<std::string> out;
   out.reserve(vars.size());
@@ -538,7 +541,9 @@ class ProcessExecutor final : public Executor {
         throw TuneError(fmt::format("working_dir: {} is not a directory", working_dir.string()));
       }
     }
-    const std::vector<std::string> env = child_environment(request, spec, checkpoint_dir_of(request.info));
+    // Pinned objects (tune/object_store.h) follow the protocol fds: 3.. (plain) or 5.. (worker).
+    const ChildPinnedObjects pinned = pinned_objects_for_child(child.plain ? 3 : 5);
+    const std::vector<std::string> env = child_environment(request, spec, checkpoint_dir_of(request.info), pinned.env);
 
     // Where the child's stdout and stderr go. Straight to files when nothing needs to see them
     // on the way (cheapest, and they survive a driver crash); through pipes otherwise.
@@ -598,9 +603,10 @@ class ProcessExecutor final : public Executor {
       posix_spawn_file_actions_adddup2(&actions, request_target.get(), 3);
       posix_spawn_file_actions_adddup2(&actions, reply_target.get(), 4);
     }
+    for (const auto& [from, to] : pinned.dup2) posix_spawn_file_actions_adddup2(&actions, from, to);
     // Nothing else of the driver's leaks into the trial (the lifted fds are close-on-exec
     // already; this also covers descriptors the user's program opened without it).
-    posix_spawn_file_actions_addclosefrom_np(&actions, child.plain ? 3 : 5);
+    posix_spawn_file_actions_addclosefrom_np(&actions, pinned.next_free_fd);
     if (!working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup(&attr, 0);  // its own process group: kills reach its children

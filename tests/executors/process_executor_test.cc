@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "executors/workers/trainables.h"
+#include "support/quiet_options.h"
 #include "support/temp_dir.h"
 #include "tune/client.h"
 #include "tune/process.h"
@@ -27,6 +28,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using testing::quiet_options;
 using testing::TempDir;
 
 const std::string kWorker = TUNE_TEST_WORKER;
@@ -40,16 +42,6 @@ std::string read_file(const std::filesystem::path& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-RunOptions quiet_options(const TempDir& dir, std::string name = "exp") {
-  RunOptions options;
-  options.name = std::move(name);
-  options.local_dir = dir.str();
-  options.verbose = 0;
-  options.raise_on_failed_trial = false;
-  options.num_cpus = 2;
-  return options;
 }
 
 // The trials of an analysis, in creation order (trial ids end in the creation index).

@@ -2,10 +2,13 @@
 //   * worker: TUNE_WORKER set -> tune::worker_main serves a registered trainable;
 //   * plain program: `test_worker plain MODE [ARGS]` prints JSON result lines on stdout;
 //   * driver: `test_worker drive LOCAL_DIR` runs tune::run("Counter", ...) on itself and
-//     prints one JSON line per trial.
+//     prints one JSON line per trial;
+//   * pinning driver: `test_worker pin_drive LOCAL_DIR` pins a float array, prints
+//     {"id": ..., "pid": ...} and runs two PinnedReader trials that never end (until killed).
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +26,7 @@ using namespace tune::testing;  // NOLINT: registered names are the bare class n
 
 TUNE_REGISTER_TRAINABLE(Counter);
 TUNE_REGISTER_TRAINABLE(Crasher);
+TUNE_REGISTER_TRAINABLE(PinnedReader);
 TUNE_REGISTER_FUNCTION(count_fn);
 
 namespace {
@@ -97,6 +101,21 @@ int drive(const char* local_dir) {
   return 0;
 }
 
+int pin_drive(const char* local_dir) {
+  const tune::PinnedObject object =
+      tune::pin_in_object_store<float>(1 << 20, [](std::span<float> out) { std::fill(out.begin(), out.end(), 1.0F); });
+  std::cout << tune::Json{{"id", object.id()}, {"pid", getpid()}}.dump() << std::endl;
+  tune::RunOptions options;
+  options.name = "pin_drive";
+  options.local_dir = local_dir;
+  options.verbose = 0;
+  options.num_cpus = 2;
+  options.num_samples = 2;
+  options.config = {{"object", object.id()}, {"sleep_ms", 20}};
+  tune::run("PinnedReader", std::move(options));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -105,6 +124,7 @@ int main(int argc, char** argv) {
   if (int rc = tune::worker_main(argc, argv); rc >= 0) return rc;
   if (argc > 1 && std::strcmp(argv[1], "plain") == 0) return plain(argc, argv);
   if (argc > 2 && std::strcmp(argv[1], "drive") == 0) return drive(argv[2]);
+  if (argc > 2 && std::strcmp(argv[1], "pin_drive") == 0) return pin_drive(argv[2]);
   std::cerr << "usage: test_worker plain MODE | drive LOCAL_DIR (or run under tune as a worker)\n";
   return 2;
 }

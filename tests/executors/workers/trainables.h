@@ -2,18 +2,23 @@
 // worker binary (the same classes run as child processes), so both backends run the same code.
 #pragma once
 
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
+#include "tune/object_store.h"
 #include "tune/trainable.h"
 
 namespace tune::testing {
@@ -71,6 +76,41 @@ class Crasher : public Trainable {
   std::string mode_;
   int64_t at_ = 2;
   int64_t iteration_ = 0;
+};
+
+// Reads the pinned float array config "object": its sum, size and address, and in a process
+// trial what it inherited (the memfd's inode, whether a writable mapping is refused). Sleeps
+// config "sleep_ms" per step.
+class PinnedReader : public Trainable {
+ public:
+  void setup(const Config& config) override {
+    view_ = get_pinned_object<float>(config.at("object").get<std::string>());
+    sleep_ms_ = config.value("sleep_ms", 0);
+  }
+  Result step() override {
+    double sum = 0;
+    for (float value : view_) sum += value;
+    Result result = {{"sum", sum},
+                     {"count", view_.size()},
+                     {"address", reinterpret_cast<uintptr_t>(view_.data())},
+                     {"worker_pid", static_cast<int64_t>(getpid())}};
+    if (const char* env = std::getenv(pinned::kEnvVar); env != nullptr) {
+      for (const pinned::Descriptor& d : pinned::decode(env)) {
+        if (d.id != view_.id()) continue;
+        struct stat st {};
+        if (::fstat(d.fd, &st) == 0) result["inode"] = static_cast<uint64_t>(st.st_ino);
+        void* writable = ::mmap(nullptr, d.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, d.fd, 0);
+        result["write_mapping_refused"] = writable == MAP_FAILED && errno == EPERM;
+        if (writable != MAP_FAILED) ::munmap(writable, d.bytes);
+      }
+    }
+    if (sleep_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms_));
+    return result;
+  }
+
+ private:
+  PinnedView<float> view_;
+  int sleep_ms_ = 0;
 };
 
 // Function API: reports config "n" results (score = i), then returns.
