@@ -11,6 +11,9 @@ trap 'rm -rf "$out"' EXIT
 echo "== core (in-process) =="
 ./build-bench/bench/e2e_core "$@" "$out"
 echo
+echo "== checkpoints, journal and resume =="
+./build-bench/bench/e2e_checkpoint "$@" "$out"
+echo
 echo "== process trials =="
 ./build-bench/bench/e2e_process "$@" "$out" || true
 echo

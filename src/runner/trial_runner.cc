@@ -96,9 +96,19 @@ ExperimentAnalysis TrialRunner::run() {
                               {"metric", options_.metric}, {"mode", options_.mode}, {"spec", spec_},
                    {"source", options_.source_spec}});
       journal(Json{{"e", "start"}, {"time", static_cast<int64_t>(std::time(nullptr))}});
+      const uint64_t covered = resume_->stored.header.value("journal_bytes", uint64_t{0});
       restore_state(std::move(*resume_));
       resume_.reset();
-      write_snapshot(false);  // the journal's new start is covered from here on
+      if (fresh) {
+        // A journal started over does not match the old snapshot's offset: replace it.
+        write_snapshot(false);
+      } else {
+        // The old snapshot plus the journal after `covered` is the state; compaction counts from there.
+        snapshot_journal_bytes_ = std::min(covered, journal_.bytes());
+        std::error_code ec;
+        snapshot_bytes_ = std::filesystem::file_size(experiment_.dir / kSnapshotFile, ec);
+        if (ec) snapshot_bytes_ = 0;
+      }
     } else if (options_.write_experiment_state) {
       std::error_code ec;
       if (std::filesystem::exists(journal_path, ec)) {

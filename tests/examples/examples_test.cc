@@ -131,4 +131,19 @@ TEST_F(ExampleTest, AnalysisScopesPickDifferentBestConfigs) {
   EXPECT_NE(out.output.find("dataframe().to_csv():\n  trial_id,"), std::string::npos) << out.output;
 }
 
+TEST_F(ExampleTest, CheckpointingRestoresAfterACrashAndResumes) {
+  RUN_EXAMPLE("checkpointing", out);
+  // 4 trials, each crashed once at iteration 12, came back from checkpoint_10 and ended at 20
+  // with every iteration logged once; the best 2 by loss and the newest are kept.
+  size_t count = 0;
+  for (size_t at = 0; (at = out.output.find("TERMINATED after 20 iterations (20 results logged), restored from a "
+                                            "checkpoint after a crash: yes; kept: checkpoint_15 checkpoint_20",
+                                            at)) != std::string::npos;
+       ++at) {
+    ++count;
+  }
+  EXPECT_EQ(count, 4u) << out.output;
+  EXPECT_NE(out.output.find("resume = true: 4 trials, nothing left to run"), std::string::npos) << out.output;
+}
+
 }  // namespace
