@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "callbacks/protobuf_encoder.h"
 #include "callbacks/tfrecord.h"
 #include "common/file_writer.h"
 #include "common/strings.h"
@@ -87,40 +88,10 @@ void rollback_csv(const fs::path& path, int64_t iteration) {
 
 // The `step` (field 2) of a serialized tensorboard Event; nullopt when absent or malformed.
 std::optional<int64_t> event_step(std::string_view event) {
-  size_t at = 0;
-  auto varint = [&](uint64_t& value) {
-    value = 0;
-    for (int shift = 0; shift < 64 && at < event.size(); shift += 7) {
-      const auto byte = static_cast<uint8_t>(event[at++]);
-      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return true;
-    }
-    return false;
-  };
-  while (at < event.size()) {
-    uint64_t key = 0;
-    if (!varint(key)) return std::nullopt;
-    const uint64_t field = key >> 3;
-    const uint64_t type = key & 7;
-    uint64_t value = 0;
-    switch (type) {
-      case 0:
-        if (!varint(value)) return std::nullopt;
-        if (field == 2) return static_cast<int64_t>(value);
-        break;
-      case 1:
-        at += 8;
-        break;
-      case 2:
-        if (!varint(value)) return std::nullopt;
-        at += value;
-        break;
-      case 5:
-        at += 4;
-        break;
-      default:
-        return std::nullopt;
-    }
+  proto::Reader reader(event);
+  proto::Field field;
+  while (reader.next(field)) {
+    if (field.number == 2 && field.type == proto::WireType::kVarint) return static_cast<int64_t>(field.varint);
   }
   return std::nullopt;
 }

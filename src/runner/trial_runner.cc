@@ -513,15 +513,19 @@ void TrialRunner::apply_decision(Trial& trial, Decision decision) {
       break;
     case Decision::kPause:
       // Saved just before: free its resources; it restarts from that checkpoint when chosen.
-      executor_->stop_trial(trial.index);
-      release_resources(trial);
-      --counts_[trial.status];
-      trial.status = TrialStatus::kPaused;
-      ++counts_[TrialStatus::kPaused];
-      trial.location.clear();
-      waiting_.push_back(trial.index);
+      requeue(trial, TrialStatus::kPaused);
       break;
   }
+}
+
+void TrialRunner::requeue(Trial& trial, TrialStatus status) {
+  executor_->stop_trial(trial.index);
+  release_resources(trial);
+  --counts_[trial.status];
+  trial.status = status;
+  ++counts_[status];
+  trial.location.clear();
+  waiting_.push_back(trial.index);
 }
 
 void TrialRunner::begin_checkpoint(Trial& trial, Decision then, bool manual, const std::filesystem::path& taken) {
@@ -655,13 +659,7 @@ void TrialRunner::process_failure(Trial& trial, const std::string& error) {
   if (retry) {
     // Start again from its latest checkpoint (or from scratch without one) when resources allow.
     trial.pending_decision.reset();
-    executor_->stop_trial(trial.index);
-    release_resources(trial);
-    --counts_[trial.status];
-    trial.status = TrialStatus::kPending;
-    ++counts_[TrialStatus::kPending];
-    trial.location.clear();
-    waiting_.push_back(trial.index);
+    requeue(trial, TrialStatus::kPending);
     return;
   }
   scheduler_->on_trial_error(TrialView(trial));

@@ -53,6 +53,8 @@ class TrialRunner {
   void handle_event(ExecutorEvent&& event);
   void process_result(Trial& trial, Result&& result, const std::filesystem::path& taken_checkpoint);
   void apply_decision(Trial& trial, Decision decision);
+  // Stops it in the executor, frees its resources and puts it back in line as `status`.
+  void requeue(Trial& trial, TrialStatus status);
   void process_failure(Trial& trial, const std::string& error);
   // Checkpoints.
   void begin_checkpoint(Trial& trial, Decision then, bool manual, const std::filesystem::path& taken);

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "analysis/experiment_state.h"
+#include "support/quiet_options.h"
 #include "support/temp_dir.h"
 #include "tune/tune.h"
 
@@ -15,16 +16,10 @@ namespace tune {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::quiet_options;
 using testing::TempDir;
 namespace fs = std::filesystem;
 
-RunOptions quiet(const TempDir& dir, std::string name = "exp") {
-  RunOptions options;
-  options.name = std::move(name);
-  options.local_dir = dir.str();
-  options.verbose = 0;
-  return options;
-}
 
 std::vector<Json> results_of(const fs::path& logdir) {
   std::vector<Json> out;
@@ -77,7 +72,7 @@ std::atomic<int> Steps::restores{0};
 
 TEST(CheckpointTest, PeriodicManualAndAtEndCheckpointsWithMetadata) {
   TempDir dir;
-  RunOptions options = quiet(dir);
+  RunOptions options = quiet_options(dir);
   options.stop = {{"training_iteration", 10}};
   options.checkpoint_freq = 3;
   options.checkpoint_at_end = true;
@@ -95,7 +90,7 @@ TEST(CheckpointTest, PeriodicManualAndAtEndCheckpointsWithMetadata) {
 
 TEST(CheckpointTest, KeepCheckpointsNumKeepsTheBestAndTheNewest) {
   TempDir dir;
-  RunOptions options = quiet(dir);
+  RunOptions options = quiet_options(dir);
   options.stop = {{"training_iteration", 9}};
   options.checkpoint_freq = 1;
   options.keep_checkpoints_num = 2;
@@ -110,7 +105,7 @@ TEST(CheckpointTest, FailedTrialRestartsFromItsLatestCheckpoint) {
   TempDir dir;
   Steps::failed_once_ = false;
   Steps::restores = 0;
-  RunOptions options = quiet(dir);
+  RunOptions options = quiet_options(dir);
   options.config = {{"fail_at", 8}};
   options.stop = {{"training_iteration", 10}};
   options.checkpoint_freq = 3;
@@ -138,7 +133,7 @@ TEST(CheckpointTest, FailedTrialRestartsFromItsLatestCheckpoint) {
 
 TEST(CheckpointTest, FunctionTrialCheckpointsItselfAndIsRestored) {
   TempDir dir;
-  RunOptions options = quiet(dir);
+  RunOptions options = quiet_options(dir);
   options.max_failures = 1;
   std::atomic<int> restored_from{-1};
   std::atomic<bool> failed{false};
@@ -170,12 +165,12 @@ TEST(CheckpointTest, FunctionTrialCheckpointsItselfAndIsRestored) {
 
 TEST(CheckpointTest, RestoreStartsFromAGivenCheckpoint) {
   TempDir dir;
-  RunOptions first = quiet(dir, "first");
+  RunOptions first = quiet_options(dir, "first");
   first.stop = {{"training_iteration", 6}};
   first.checkpoint_at_end = true;
   const fs::path checkpoint = run<Steps>(std::move(first)).trials().at(0).logdir() / "checkpoint_6";
   ASSERT_TRUE(fs::exists(checkpoint));
-  RunOptions second = quiet(dir, "second");
+  RunOptions second = quiet_options(dir, "second");
   second.restore = checkpoint.string();
   second.stop = {{"training_iteration", 9}};
   const ExperimentAnalysis analysis = run<Steps>(std::move(second));
@@ -196,30 +191,30 @@ TEST(CheckpointTest, MisuseIsRejectedBeforeAnythingStarts) {
       EXPECT_THAT(e.what(), HasSubstr(field));
     }
   };
-  RunOptions a = quiet(dir);
+  RunOptions a = quiet_options(dir);
   a.checkpoint_freq = -1;
   expect_error(std::move(a), "checkpoint_freq");
-  RunOptions b = quiet(dir);
+  RunOptions b = quiet_options(dir);
   b.keep_checkpoints_num = -2;
   expect_error(std::move(b), "keep_checkpoints_num");
-  RunOptions c = quiet(dir);
+  RunOptions c = quiet_options(dir);
   c.resume = "SOMETIMES";
   expect_error(std::move(c), "resume");
-  RunOptions d = quiet(dir);
+  RunOptions d = quiet_options(dir);
   d.resume = "REMOTE";
   expect_error(std::move(d), "REMOTE");
-  RunOptions e = quiet(dir);
+  RunOptions e = quiet_options(dir);
   e.restore = (dir.path() / "nope").string();
   expect_error(std::move(e), "restore");
-  RunOptions f = quiet(dir);
+  RunOptions f = quiet_options(dir);
   f.checkpoint_freq = 2;
   f.write_trial_files = false;
   expect_error(std::move(f), "write_trial_files");
-  RunOptions g = quiet(dir, "never-ran");
+  RunOptions g = quiet_options(dir, "never-ran");
   g.resume = true;
   expect_error(std::move(g), "resume");
   EXPECT_FALSE(fs::exists(dir.path() / "never-ran"));
-  RunOptions h = quiet(dir);
+  RunOptions h = quiet_options(dir);
   h.checkpoint_freq = 2;
   try {
     run([](const Config&, Reporter& r) { r.report({}); }, std::move(h));
@@ -237,7 +232,7 @@ TEST(CheckpointTest, PauseWithoutCheckpointSupportFailsClearly) {
     std::string debug_string() const override { return "pauser"; }
   };
   TempDir dir;
-  RunOptions options = quiet(dir);
+  RunOptions options = quiet_options(dir);
   options.scheduler = std::make_shared<Pauser>();
   options.raise_on_failed_trial = false;
   const ExperimentAnalysis analysis = run([](const Config&, Reporter& r) { r.report({}); }, std::move(options));
@@ -257,7 +252,7 @@ TEST(CheckpointTest, PausedTrialResumesFromItsCheckpoint) {
     std::set<std::string> paused_;
   };
   TempDir dir;
-  RunOptions options = quiet(dir);
+  RunOptions options = quiet_options(dir);
   options.scheduler = std::make_shared<PauseOnce>();
   options.stop = {{"training_iteration", 4}};
   options.num_samples = 3;
@@ -274,11 +269,11 @@ TEST(CheckpointTest, PausedTrialResumesFromItsCheckpoint) {
 
 TEST(ResumeTest, FinishedExperimentStaysFinishedAndChangesAreIgnoredWithAWarning) {
   TempDir dir;
-  RunOptions first = quiet(dir);
+  RunOptions first = quiet_options(dir);
   first.config = {{"a", grid_search({1, 2, 3})}};
   first.stop = {{"training_iteration", 3}};
   run<Steps>(std::move(first));
-  RunOptions again = quiet(dir);
+  RunOptions again = quiet_options(dir);
   again.config = {{"a", grid_search({1, 2, 3, 4})}};
   again.stop = {{"training_iteration", 30}};
   again.num_samples = 2;
@@ -304,7 +299,7 @@ TEST(ResumeTest, ErroredOnlyRerunsTheErroredTrialsWithTheSameConfig) {
     if (config.at("a") == 2 && fs::exists(flag)) throw std::runtime_error("a=2 fails while the flag exists");
     reporter.report({{"score", config.at("a")}});
   };
-  RunOptions first = quiet(dir);
+  RunOptions first = quiet_options(dir);
   first.config = {{"a", grid_search({1, 2, 3})}};
   first.raise_on_failed_trial = false;
   const ExperimentAnalysis before = run(train, std::move(first));
@@ -312,7 +307,7 @@ TEST(ResumeTest, ErroredOnlyRerunsTheErroredTrialsWithTheSameConfig) {
   for (const auto& t : before.trials()) errors += t.status() == TrialStatus::kError;
   EXPECT_EQ(errors, 1);
   fs::remove(flag);
-  RunOptions again = quiet(dir);
+  RunOptions again = quiet_options(dir);
   again.config = {{"a", grid_search({1, 2, 3})}};
   again.resume = "ERRORED_ONLY";
   const ExperimentAnalysis after = run(train, std::move(again));
@@ -329,9 +324,9 @@ TEST(ResumeTest, ErroredOnlyRerunsTheErroredTrialsWithTheSameConfig) {
 
 TEST(ResumeTest, PromptWithoutATerminalIsRefused) {
   TempDir dir;
-  RunOptions first = quiet(dir);
+  RunOptions first = quiet_options(dir);
   run<Steps>([&] {
-    RunOptions o = quiet(dir);
+    RunOptions o = quiet_options(dir);
     o.stop = {{"training_iteration", 1}};
     return o;
   }());
@@ -348,7 +343,7 @@ TEST(ResumeTest, PromptWithoutATerminalIsRefused) {
 
 TEST(ResumeTest, JournalRecordsTrialEventsAndATornTailIsIgnored) {
   TempDir dir;
-  RunOptions options = quiet(dir);
+  RunOptions options = quiet_options(dir);
   options.config = {{"a", grid_search({1, 2})}};
   options.stop = {{"training_iteration", 4}};
   options.checkpoint_freq = 2;
