@@ -19,6 +19,20 @@ int64_t n0_of(int s_max_1, int s, double eta) {
 }
 int64_t r0_of(double max_t, int s, double eta) { return static_cast<int64_t>(max_t * std::pow(eta, -s)); }
 
+// The first trial of `bracket` that may run: PENDING, or a PAUSED winner (taken out of
+// `to_resume`, since the runner starts what is chosen).
+std::optional<size_t> pick_in(const HyperBandScheduler::Bracket& bracket, const std::map<std::string, size_t>& index,
+                              const std::vector<TrialView>& candidates, std::set<std::string>& to_resume) {
+  for (const auto& [id, seen] : bracket.live) {
+    auto it = index.find(id);
+    if (it == index.end()) continue;
+    const TrialStatus status = candidates[it->second].status();
+    if (status == TrialStatus::kPending) return it->second;
+    if (status == TrialStatus::kPaused && to_resume.erase(id)) return it->second;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool HyperBandScheduler::Bracket::cur_iter_done() const {
@@ -171,13 +185,7 @@ std::optional<size_t> HyperBandScheduler::choose_trial_to_run(const std::vector<
     std::stable_sort(order.begin(), order.end(),
                      [](const Bracket* a, const Bracket* b) { return a->completion() < b->completion(); });
     for (const Bracket* bracket : order) {
-      for (const auto& [id, seen] : bracket->live) {
-        auto it = index.find(id);
-        if (it == index.end()) continue;
-        const TrialStatus status = candidates[it->second].status();
-        if (status == TrialStatus::kPending) return it->second;
-        if (status == TrialStatus::kPaused && to_resume_.erase(id)) return it->second;
-      }
+      if (auto chosen = pick_in(*bracket, index, candidates, to_resume_)) return chosen;
     }
   }
   // A trial this scheduler does not know (cannot happen) runs FIFO.
@@ -269,13 +277,7 @@ std::optional<size_t> HyperBandForBOHB::choose_trial_to_run(const std::vector<Tr
   auto pick = [&]() -> std::optional<size_t> {
     for (const auto& band : bands_) {
       for (const Bracket& bracket : band) {  // bracket order, not completion
-        for (const auto& [id, seen] : bracket.live) {
-          auto it = index.find(id);
-          if (it == index.end()) continue;
-          const TrialStatus status = candidates[it->second].status();
-          if (status == TrialStatus::kPending) return it->second;
-          if (status == TrialStatus::kPaused && to_resume_.erase(id)) return it->second;
-        }
+        if (auto chosen = pick_in(bracket, index, candidates, to_resume_)) return chosen;
       }
     }
     return std::nullopt;
