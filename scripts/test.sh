@@ -20,7 +20,7 @@ ctest --test-dir build-asan --output-on-failure -j "$jobs"
 echo "== build: TSan (runner and executors) =="
 bash scripts/build.sh build-tsan "${test_flags[@]}" -DTUNE_SANITIZE=thread -DTUNE_BUILD_EXAMPLES=OFF
 echo "== test: TSan =="
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R 'RunTest|Executor|Runner|CheckpointTest|ResumeTest|CrashTest|ObjectStore'
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R 'RunTest|Executor|Runner|CheckpointTest|ResumeTest|CrashTest|ObjectStore|Scheduler'
 
 echo "== install + find_package(tune) from a downstream project =="
 bash tests/install/check_install.sh build-asan

@@ -1,15 +1,31 @@
 // tune/scheduler.h — trial schedulers: decide CONTINUE / PAUSE / STOP after each result.
 //
 // A scheduler sees read-only trial views and returns decisions; the runner carries them
-// out. Called on the driver thread only.
+// out. What a scheduler wants done to trials other than the one reporting (synchronous
+// HyperBand stops paused losers, PBT clones a top trial into a bottom one) it hands over
+// as SchedulerActions, which the runner also carries out: schedulers never touch the
+// executor. Called on the driver thread only; not thread-safe.
+//
+// The built-in schedulers follow Ray Tune 1.x (ray-tune-semantics.md §5):
+//   FIFOScheduler, AsyncHyperBandScheduler (ASHA), HyperBandScheduler, HyperBandForBOHB,
+//   MedianStoppingRule, PopulationBasedTraining.
+// Their state goes into the experiment state (save/restore), so a resumed experiment
+// continues the same rungs, brackets and perturbations.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <optional>
+#include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tune/json.h"
+#include "tune/search_space.h"
 #include "tune/trial.h"
 
 namespace tune {
@@ -17,15 +33,35 @@ namespace tune {
 enum class Decision { kContinue, kPause, kStop };
 std::string_view to_string(Decision decision);
 
+// Something a scheduler asks the runner to do besides its decision on the trial reporting.
+struct SchedulerAction {
+  enum class Kind {
+    // End `trial_id` as TERMINATED (a PAUSED or PENDING trial; a RUNNING one is stopped).
+    kStop,
+    // Checkpoint `trial_id` now. Only for the trial whose result is being decided.
+    kCheckpoint,
+    // Restart `trial_id` from `source_trial_id`'s latest checkpoint with `config` (and
+    // `experiment_tag` when not empty). Only for the trial whose result is being decided;
+    // it replaces that decision. Ignored when the source has no checkpoint.
+    kExploit,
+  };
+  Kind kind = Kind::kStop;
+  std::string trial_id;
+  std::string source_trial_id;
+  Config config;
+  std::string experiment_tag;
+};
+
 class TrialScheduler {
  public:
   virtual ~TrialScheduler() = default;
   // Metric and mode of the run, handed once before anything starts. A scheduler that
-  // needs a metric and gets none throws TuneError.
+  // needs a metric and gets none (here or in its own options) throws TuneError.
   virtual void set_search_properties(const std::string& metric, const std::string& mode) {
     (void)metric;
     (void)mode;
   }
+  // Also called again for each unfinished trial of a resumed experiment (after restore()).
   virtual void on_trial_add(const TrialView& trial) { (void)trial; }
   virtual Decision on_trial_result(const TrialView& trial, const Result& result) = 0;
   virtual void on_trial_complete(const TrialView& trial, const Result& result) {
@@ -36,7 +72,10 @@ class TrialScheduler {
   // Picks the next trial to start or resume among `candidates` (PENDING and PAUSED
   // trials that fit the free resources, in creation order); nullopt starts none.
   virtual std::optional<size_t> choose_trial_to_run(const std::vector<TrialView>& candidates);
-  // One line for the status block ("Using FIFO scheduling algorithm.").
+  // The actions asked for since the last call, in order; the runner calls this after each
+  // of the callbacks above and carries them out.
+  virtual std::vector<SchedulerAction> take_actions() { return {}; }
+  // The scheduler's state line(s) for the status block ("Using FIFO scheduling algorithm.").
   virtual std::string debug_string() const = 0;
   virtual Json save() const { return Json::object(); }
   virtual void restore(const Json& state) { (void)state; }
@@ -48,5 +87,233 @@ class FIFOScheduler : public TrialScheduler {
   Decision on_trial_result(const TrialView& trial, const Result& result) override;
   std::string debug_string() const override { return "Using FIFO scheduling algorithm."; }
 };
+
+// Asynchronous successive halving (ASHA). A trial reaching a rung is stopped when its value
+// is below the (1 - 1/reduction_factor) quantile of the values recorded there before it.
+class AsyncHyperBandScheduler : public TrialScheduler {
+ public:
+  struct Options {
+    std::string time_attr = "training_iteration";
+    std::string metric;  // empty: the run's metric
+    std::string mode;    // "min" / "max"; empty: the run's mode
+    double max_t = 100;  // a trial reaching it is stopped
+    double grace_period = 1;
+    double reduction_factor = 4;
+    int brackets = 1;
+    uint64_t seed = 0;  // bracket choice of each new trial
+  };
+  explicit AsyncHyperBandScheduler(Options options);
+  void set_search_properties(const std::string& metric, const std::string& mode) override;
+  void on_trial_add(const TrialView& trial) override;
+  Decision on_trial_result(const TrialView& trial, const Result& result) override;
+  void on_trial_complete(const TrialView& trial, const Result& result) override;
+  void on_trial_error(const TrialView& trial) override;
+  std::string debug_string() const override;
+  Json save() const override;
+  void restore(const Json& state) override;
+
+  struct Rung {
+    double milestone = 0;
+    std::map<std::string, double> recorded;  // trial id -> op * metric
+  };
+  // Rungs of each bracket, highest milestone first (for tests and the status line).
+  const std::vector<std::vector<Rung>>& brackets() const { return brackets_; }
+
+ private:
+  Decision on_bracket_result(const std::string& trial_id, double time, double value);
+
+  Options options_;
+  double op_ = 1;
+  std::vector<std::vector<Rung>> brackets_;
+  std::map<std::string, size_t> bracket_of_;
+  int64_t num_stopped_ = 0;
+  std::mt19937_64 rng_;
+};
+using ASHAScheduler = AsyncHyperBandScheduler;
+
+// Synchronous HyperBand: brackets of successive halving. A trial runs to its bracket's
+// milestone, then PAUSEs (checkpointed, resources freed); when every live trial of the
+// bracket is there, the top 1/reduction_factor continue from their checkpoints and the rest
+// are stopped.
+class HyperBandScheduler : public TrialScheduler {
+ public:
+  struct Options {
+    std::string time_attr = "training_iteration";
+    std::string metric;
+    std::string mode;
+    double max_t = 81;
+    double reduction_factor = 3;
+    bool stop_last_trials = true;
+  };
+  explicit HyperBandScheduler(Options options);
+  void set_search_properties(const std::string& metric, const std::string& mode) override;
+  void on_trial_add(const TrialView& trial) override;
+  Decision on_trial_result(const TrialView& trial, const Result& result) override;
+  void on_trial_complete(const TrialView& trial, const Result& result) override;
+  void on_trial_error(const TrialView& trial) override;
+  std::optional<size_t> choose_trial_to_run(const std::vector<TrialView>& candidates) override;
+  std::vector<SchedulerAction> take_actions() override;
+  std::string debug_string() const override;
+  Json save() const override;
+  void restore(const Json& state) override;
+
+  struct Bracket {
+    int s = 0;                 // halvings left
+    int64_t n0 = 0, n = 0;     // trials at the start / to keep
+    int64_t r0 = 0, r = 0;     // first milestone / current step
+    int64_t cumul_r = 0;       // the current milestone
+    int64_t total_work = 0;
+    double completed_progress = 0;
+    struct Seen {
+      double time = 0;             // time_attr of its last result (0 before the first)
+      std::optional<double> score;  // op * metric of its last result
+    };
+    std::vector<std::string> all;       // every trial added, in order
+    std::map<std::string, Seen> live;   // trials not stopped or finished
+    double completion() const { return total_work == 0 ? 0.0 : completed_progress / static_cast<double>(total_work); }
+    bool filled() const { return static_cast<int64_t>(all.size()) >= n0; }
+    bool cur_iter_done() const;
+  };
+  const std::vector<std::vector<Bracket>>& bands() const { return bands_; }
+
+ protected:
+  struct Where {
+    size_t band = 0;
+    size_t bracket = 0;
+  };
+  // The bracket size s for the next new bracket of a band holding `brackets_in_band`.
+  virtual int next_bracket_s(size_t brackets_in_band) const;
+  Decision process_bracket(Bracket& bracket, const std::string& reporting);
+  void remove_trial(const std::string& trial_id);
+  bool continue_trial(const Bracket& bracket, const std::string& trial_id) const;
+  Bracket& bracket_at(const Where& where) { return bands_[where.band][where.bracket]; }
+
+  Options options_;
+  double op_ = 1;
+  int s_max_1_ = 0;
+  std::vector<std::vector<Bracket>> bands_{1};
+  std::optional<Where> current_;              // the bracket new trials join
+  std::map<std::string, Where> where_;        // live trial -> its bracket
+  std::set<std::string> to_resume_;           // PAUSED winners allowed to run again
+  std::vector<SchedulerAction> actions_;
+  int64_t num_stopped_ = 0;
+};
+
+// The bracket logic BOHB uses: largest bracket first, trials run in bracket order, and a
+// bracket whose live trials all wait PAUSED is halved even when it is not full.
+class HyperBandForBOHB : public HyperBandScheduler {
+ public:
+  using HyperBandScheduler::HyperBandScheduler;
+  std::optional<size_t> choose_trial_to_run(const std::vector<TrialView>& candidates) override;
+  std::string debug_string() const override;
+
+ protected:
+  int next_bracket_s(size_t brackets_in_band) const override;
+};
+
+// Stops a trial whose best value so far is worse than the median of the other trials'
+// running means over the same time range.
+class MedianStoppingRule : public TrialScheduler {
+ public:
+  struct Options {
+    std::string time_attr = "time_total_s";
+    std::string metric;
+    std::string mode;
+    double grace_period = 60;
+    int min_samples_required = 3;
+    double min_time_slice = 0;  // a trial short of samples yields at most this often
+    bool hard_stop = true;      // false: PAUSE instead of STOP
+  };
+  explicit MedianStoppingRule(Options options);
+  void set_search_properties(const std::string& metric, const std::string& mode) override;
+  void on_trial_add(const TrialView& trial) override;
+  Decision on_trial_result(const TrialView& trial, const Result& result) override;
+  void on_trial_complete(const TrialView& trial, const Result& result) override;
+  void on_trial_error(const TrialView& trial) override;
+  std::optional<size_t> choose_trial_to_run(const std::vector<TrialView>& candidates) override;
+  std::string debug_string() const override;
+  Json save() const override;
+  void restore(const Json& state) override;
+
+ private:
+  struct Point {
+    double time = 0;
+    double value = 0;
+  };
+  double running_mean(const std::vector<Point>& points, double time) const;
+
+  Options options_;
+  bool max_ = true;
+  std::map<std::string, std::vector<Point>> results_;
+  std::set<std::string> stopped_;
+  std::set<std::string> not_started_;  // added, no result yet: they wait for a slot
+  std::set<std::string> paused_;       // paused by this rule and not back yet
+  std::map<std::string, double> last_pause_;
+};
+
+// Population based training: every perturbation_interval, a trial in the bottom quantile
+// clones the latest checkpoint of one in the top quantile and explores its config.
+class PopulationBasedTraining : public TrialScheduler {
+ public:
+  // A mutation: a list of values, a distribution (a Space domain), or a function.
+  struct Mutation {
+    std::vector<Json> values;                        // categorical / neighbouring values
+    std::optional<Domain> domain;                    // resampled from
+    std::function<Json(std::mt19937_64&)> sample;    // resampled by calling it
+  };
+  struct Options {
+    std::string time_attr = "time_total_s";
+    std::string metric;
+    std::string mode;
+    double perturbation_interval = 60;
+    std::map<std::string, Mutation> hyperparam_mutations;  // config path ("a/b") -> mutation
+    double quantile_fraction = 0.25;
+    double resample_probability = 0.25;
+    std::function<Config(const Config&)> custom_explore_fn;
+    bool log_config = true;  // pbt_global.txt and pbt_policy_<trial_id>.txt in the experiment dir
+    uint64_t seed = 0;
+  };
+  explicit PopulationBasedTraining(Options options);
+  void set_search_properties(const std::string& metric, const std::string& mode) override;
+  void on_trial_add(const TrialView& trial) override;
+  Decision on_trial_result(const TrialView& trial, const Result& result) override;
+  void on_trial_complete(const TrialView& trial, const Result& result) override;
+  void on_trial_error(const TrialView& trial) override;
+  std::optional<size_t> choose_trial_to_run(const std::vector<TrialView>& candidates) override;
+  std::vector<SchedulerAction> take_actions() override;
+  std::string debug_string() const override;
+  Json save() const override;
+  void restore(const Json& state) override;
+
+  // The explore step alone (public for tests): a new config from `config`.
+  Config explore(const Config& config);
+
+ private:
+  struct State {
+    double last_perturbation_time = 0;
+    std::optional<double> last_score;  // op * metric
+    std::optional<int64_t> last_checkpoint;  // iteration of the checkpoint we asked for
+    int64_t iteration = 0;             // training_iteration at the last perturbation
+    bool finished = false;
+    bool running = false;              // reported since it was added / paused
+    Config config;
+    std::string tag;
+    std::string policy;  // this trial's policy history, one JSON line per exploit
+  };
+  void log_exploit(const TrialView& trial, const State& source, const Config& new_config);
+
+  Options options_;
+  double op_ = 1;
+  std::map<std::string, State> states_;
+  std::vector<SchedulerAction> actions_;
+  int64_t num_perturbations_ = 0;
+  std::string last_perturbation_;
+  std::mt19937_64 rng_;
+};
+
+// A scheduler from its spec-file form: "asha" or {type: asha, max_t: 100, ...} (Ray's
+// names: fifo, async_hyperband/asha, hyperband, hb_bohb, median_stopping_rule, pbt).
+// Throws TuneError naming "scheduler/<key>" on a bad type, key or value.
+std::shared_ptr<TrialScheduler> make_scheduler(const Json& spec);
 
 }  // namespace tune

@@ -166,6 +166,11 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
       } catch (const TuneError& error) {
         throw TuneError(fmt::format("{}: record at byte {}: {}", file.string(), offset - line.size() - 1, error.what()));
       }
+    } else if (kind == "config") {  // PBT's exploit gave the trial a new config
+      if (Json* t = trial(record)) {
+        (*t)["config"] = record.value("config", Json::object());
+        (*t)["tag"] = record.value("tag", "");
+      }
     } else if (kind == "sched") {
       out.scheduler_state = record.value("s", Json());
     } else if (kind == "done") {

@@ -219,8 +219,11 @@ bool TrialRunner::fill_free_resources() {
     }
     if (candidates.empty()) break;
     const std::optional<size_t> chosen = scheduler_->choose_trial_to_run(candidates);
-    if (!chosen || *chosen >= keys.size()) break;
-    start_trial(*live_.at(keys[*chosen]));
+    const int64_t chosen_key = chosen && *chosen < keys.size() ? keys[*chosen] : -1;
+    candidates.clear();
+    carry_out_scheduler_actions();  // choosing may have ended trials (HyperBandForBOHB)
+    if (chosen_key < 0 || !live_.count(chosen_key)) break;
+    start_trial(*live_.at(chosen_key));
     started = true;
   }
   return started;
@@ -439,6 +442,79 @@ void TrialRunner::handle_event(ExecutorEvent&& event) {
       finish_trial(trial, TrialStatus::kTerminated);
     }
   }
+  carry_out_scheduler_actions();  // `trial` may be gone from here on
+  journal_scheduler_state();
+}
+
+Trial* TrialRunner::live_trial(const std::string& trial_id) {
+  for (auto& [key, trial] : live_) {
+    if (trial->trial_id == trial_id) return trial.get();
+  }
+  return nullptr;
+}
+
+void TrialRunner::carry_out_scheduler_actions() {
+  for (SchedulerAction& action : scheduler_->take_actions()) scheduler_actions_.push_back(std::move(action));
+  while (!scheduler_actions_.empty()) {
+    const SchedulerAction action = std::move(scheduler_actions_.front());
+    scheduler_actions_.pop_front();
+    Trial* trial = live_trial(action.trial_id);
+    if (trial == nullptr) continue;  // finished meanwhile
+    if (action.kind != SchedulerAction::Kind::kStop) {
+      // Checkpoints and exploits are only carried out for the trial whose result is decided.
+      std::cerr << fmt::format("tune: the scheduler asked to {} {} outside its result; ignored\n",
+                               action.kind == SchedulerAction::Kind::kExploit ? "exploit" : "checkpoint",
+                               trial->name);
+      continue;
+    }
+    // A loser of synchronous HyperBand (PAUSED, or RUNNING while its pause is being saved).
+    trial->pending_decision.reset();
+    trial->done = true;
+    searcher_->on_trial_complete(trial->trial_id, TrialView(*trial).last_result(), false);
+    finish_trial(*trial, TrialStatus::kTerminated);
+    for (SchedulerAction& more : scheduler_->take_actions()) scheduler_actions_.push_back(std::move(more));
+  }
+}
+
+void TrialRunner::journal_scheduler_state() {
+  if (!journal_.is_open()) return;
+  Json state = scheduler_->save();
+  std::string dumped = state.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (dumped == journaled_scheduler_state_) return;
+  journal(Json{{"e", "sched"}, {"s", std::move(state)}});
+  journaled_scheduler_state_ = std::move(dumped);
+}
+
+bool TrialRunner::exploit(Trial& trial, const SchedulerAction& action) {
+  namespace fs = std::filesystem;
+  Trial* source = live_trial(action.source_trial_id);
+  if (source == nullptr || source->checkpoints.empty() || source->logdir.empty() || trial.logdir.empty()) {
+    return false;  // nothing to clone: the scheduler's decision stands
+  }
+  CheckpointEntry entry = source->checkpoints.back();
+  entry.done = false;
+  executor_->stop_trial(trial.index);
+  try {
+    // The clone becomes this trial's latest checkpoint; it restarts from it when chosen.
+    const fs::path tmp = trial.logdir / fmt::format(".checkpoint_{}.tmp", entry.iteration);
+    fs::remove_all(tmp);
+    fs::copy(source->logdir / entry.dir, tmp, fs::copy_options::recursive);
+    fs::remove_all(trial.logdir / entry.dir);
+    fs::rename(tmp, trial.logdir / entry.dir);
+  } catch (const std::exception& e) {
+    process_failure(trial, fmt::format("cannot clone the checkpoint of {}: {}", source->name, e.what()));
+    return true;
+  }
+  std::erase_if(trial.checkpoints, [&](const CheckpointEntry& c) { return c.dir == entry.dir; });
+  log_writer_->flush(trial.index);
+  trial.checkpoints.push_back(entry);
+  journal(Json{{"e", "ckpt"}, {"i", trial.index}, {"c", entry.to_json()}, {"del", Json::array()}});
+  trial.config = action.config;
+  if (!action.experiment_tag.empty()) trial.experiment_tag = action.experiment_tag;
+  journal(Json{{"e", "config"}, {"i", trial.index}, {"config", trial.config}, {"tag", trial.experiment_tag},
+               {"from", source->trial_id}});
+  apply_decision(trial, Decision::kPause);
+  return true;
 }
 
 std::optional<double> TrialRunner::metric_value(const Result& result) const {
@@ -463,6 +539,20 @@ void TrialRunner::process_result(Trial& trial, Result&& result, const std::files
     searcher_->on_trial_complete(trial.trial_id, result, false);
   } else {
     decision = scheduler_->on_trial_result(TrialView(trial), result);
+  }
+  // What the scheduler wants done: for this trial now, for others after this event.
+  bool scheduler_checkpoint = false;
+  std::optional<SchedulerAction> exploit_action;
+  for (SchedulerAction& action : scheduler_->take_actions()) {
+    if (action.trial_id == trial.trial_id && action.kind == SchedulerAction::Kind::kCheckpoint) {
+      scheduler_checkpoint = true;
+    } else if (action.trial_id == trial.trial_id && action.kind == SchedulerAction::Kind::kExploit) {
+      exploit_action = std::move(action);
+    } else {
+      scheduler_actions_.push_back(std::move(action));
+    }
+  }
+  if (!(done_reported || stopper_says_stop)) {
     searcher_->on_trial_result(trial.trial_id, result);
     if (decision == Decision::kStop) {
       result["done"] = true;
@@ -479,11 +569,12 @@ void TrialRunner::process_result(Trial& trial, Result&& result, const std::files
   if (stopper_ && stopper_->stop_all()) stop_all_ = true;
   if (stop_all_ && decision == Decision::kContinue) decision = Decision::kStop;
   trial.done = decision == Decision::kStop;
+  if (exploit_action && decision != Decision::kStop && exploit(trial, *exploit_action)) return;
   const Result& last = *trial.last_result;
   const bool manual = last.value("should_checkpoint", false) == true;
   const bool periodic = options_.checkpoint_freq > 0 && trial.iteration % options_.checkpoint_freq == 0;
   const bool at_end = options_.checkpoint_at_end && decision == Decision::kStop;
-  if (manual || periodic || at_end || decision == Decision::kPause) {
+  if (manual || periodic || at_end || scheduler_checkpoint || decision == Decision::kPause) {
     if (!trial.logdir.empty()) {
       begin_checkpoint(trial, decision, manual, taken_checkpoint);
       return;
@@ -918,7 +1009,10 @@ void TrialRunner::write_snapshot(bool completed) {
 void TrialRunner::restore_state(ResumeState&& resume) {
   StoredExperiment& stored = resume.stored;
   if (!stored.searcher_state.is_null()) searcher_->restore(stored.searcher_state);
-  if (!stored.scheduler_state.is_null()) scheduler_->restore(stored.scheduler_state);
+  if (!stored.scheduler_state.is_null()) {
+    scheduler_->restore(stored.scheduler_state);
+    journaled_scheduler_state_ = stored.scheduler_state.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
   next_index_ = stored.next_index;
   // Finished trials stay finished; with errored_only, those in ERROR run again below.
   std::vector<TrialRecord> rerun;

@@ -55,6 +55,12 @@ class TrialRunner {
   void apply_decision(Trial& trial, Decision decision);
   // Stops it in the executor, frees its resources and puts it back in line as `status`.
   void requeue(Trial& trial, TrialStatus status);
+  // Scheduler actions: those for the trial reporting are handled in process_result, the
+  // rest here (stops of paused losers).
+  void carry_out_scheduler_actions();
+  bool exploit(Trial& trial, const SchedulerAction& action);
+  Trial* live_trial(const std::string& trial_id);
+  void journal_scheduler_state();
   void process_failure(Trial& trial, const std::string& error);
   // Checkpoints.
   void begin_checkpoint(Trial& trial, Decision then, bool manual, const std::filesystem::path& taken);
@@ -124,6 +130,8 @@ class TrialRunner {
   uint64_t snapshot_journal_bytes_ = 0;  // journal length covered by the last snapshot
   uint64_t snapshot_bytes_ = 0;          // size of the last snapshot
   bool warned_no_checkpoint_dir_ = false;
+  std::deque<SchedulerAction> scheduler_actions_;  // taken from the scheduler, not yet carried out
+  std::string journaled_scheduler_state_;          // the last "sched" record's state, dumped
 };
 
 }  // namespace tune::detail

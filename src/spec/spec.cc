@@ -437,7 +437,7 @@ const std::vector<std::string> kTopKeys = {"checkpoint_at_end",
                                            "trainable",
                                            "verbose",
                                            "write_trial_files"};
-const std::vector<std::string> kUnsupportedKeys = {"reuse_actors", "scheduler", "search_alg"};
+const std::vector<std::string> kUnsupportedKeys = {"reuse_actors", "search_alg"};
 const std::vector<std::string> kTrainableKeys = {
     "binary", "command",  "echo_output",    "env",          "max_message_bytes",
     "name",   "protocol", "step_timeout_s", "stop_grace_s", "working_dir"};
@@ -447,7 +447,25 @@ const std::vector<std::string> kResourceKeys = {
 const std::vector<std::string> kSchedulerNames = {"fifo",    "async_hyperband",      "asha", "hyperband",
                                                   "hb_bohb", "median_stopping_rule", "pbt",  "pbt_replay",
                                                   "pb2",     "resource_changing"};
-const std::vector<std::string> kSupportedSchedulers = {"fifo"};
+const std::vector<std::string> kSupportedSchedulers = {"fifo", "async_hyperband", "asha", "hyperband",
+                                                       "hb_bohb", "median_stopping_rule", "pbt"};
+// Each scheduler's keys (besides `type`), checked here so a misspelt one gets its line.
+std::vector<std::string> scheduler_keys(const std::string& type) {
+  std::vector<std::string> keys = {"type"};
+  if (type == "fifo") return keys;
+  keys.insert(keys.end(), {"time_attr", "metric", "mode"});
+  if (type == "asha" || type == "async_hyperband") {
+    keys.insert(keys.end(), {"max_t", "grace_period", "reduction_factor", "brackets", "seed"});
+  } else if (type == "hyperband" || type == "hb_bohb") {
+    keys.insert(keys.end(), {"max_t", "reduction_factor", "stop_last_trials"});
+  } else if (type == "median_stopping_rule") {
+    keys.insert(keys.end(), {"grace_period", "min_samples_required", "min_time_slice", "hard_stop"});
+  } else if (type == "pbt") {
+    keys.insert(keys.end(), {"perturbation_interval", "hyperparam_mutations", "quantile_fraction",
+                             "resample_probability", "log_config", "seed"});
+  }
+  return keys;
+}
 const std::vector<std::string> kSearcherNames = {
     "variant_generator", "random",    "ax",     "blendsearch", "bohb",  "cfo",   "dragonfly", "hebo",
     "hyperopt",          "nevergrad", "optuna", "sigopt",      "skopt", "zoopt", "bayesopt"};
@@ -762,7 +780,7 @@ void SpecChecker::check_custom_resources(const Json& value) {
   }
 }
 
-// "fifo" or {type: fifo}.
+// "asha" or {type: asha, max_t: 100, ...}: built by make_scheduler, which names the key.
 void SpecChecker::check_scheduler(const Json& value) {
   const std::string path = "scheduler";
   if (value.is_null()) return;
@@ -771,7 +789,7 @@ void SpecChecker::check_scheduler(const Json& value) {
   if (value.is_string()) {
     type = value.get<std::string>();
   } else if (value.is_object()) {
-    if (!value.contains("type")) fail(path, "needs 'type' (e.g. {type: fifo})");
+    if (!value.contains("type")) fail(path, "needs 'type' (e.g. {type: asha})");
     type_path = child_path(path, "type");
     type = string(value.at("type"), type_path);
   } else {
@@ -782,9 +800,14 @@ void SpecChecker::check_scheduler(const Json& value) {
                                 join(kSchedulerNames, ", ")));
   }
   if (std::find(kSupportedSchedulers.begin(), kSupportedSchedulers.end(), type) == kSupportedSchedulers.end()) {
-    unsupported(type_path, fmt::format("scheduler '{}'", type), "only 'fifo' works");
+    unsupported(type_path, fmt::format("scheduler '{}'", type), fmt::format("{} work", join(kSupportedSchedulers, ", ")));
   }
-  if (value.is_object()) check_keys(value, path, {"type"});  // FIFO takes no parameters
+  if (value.is_object()) check_keys(value, path, scheduler_keys(type));
+  try {
+    if (type != "fifo") out_.options.scheduler = make_scheduler(value);
+  } catch (const TuneError& error) {
+    rethrow(error, path);
+  }
 }
 
 // "variant_generator" / "random", or {type: variant_generator, points_to_evaluate: [...]}.

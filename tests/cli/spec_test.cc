@@ -354,8 +354,8 @@ TEST(SpecTest, UnsupportedKeysAreAcceptedAtTheirDefaultAndRefusedOtherwise) {
   const std::vector<std::pair<std::string, std::string>> refused = {
       {"resume: REMOTE", "not supported yet: resume = REMOTE"},
       {"reuse_actors: true", "not supported yet: reuse_actors = true"},
-      {"scheduler: asha", "not supported yet: scheduler 'asha' (only 'fifo' works in this version)"},
-      {"scheduler: {type: pbt}", "not supported yet: scheduler 'pbt'"},
+      {"scheduler: pb2", "not supported yet: scheduler 'pb2'"},
+      {"scheduler: {type: resource_changing}", "not supported yet: scheduler 'resource_changing'"},
       {"search_alg: hyperopt", "not supported yet: search_alg 'hyperopt'"},
   };
   for (const auto& [line, message] : refused) {
