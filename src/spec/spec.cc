@@ -566,6 +566,9 @@ class SpecChecker {
   void check_custom_resources(const Json& value);
   void check_scheduler(const Json& value);
   void check_search_alg(const Json& value);
+  std::pair<std::string, std::string> plugin_type(const Json& value, const std::string& path, const std::string& what,
+                                                  const std::string& example,
+                                                  const std::vector<std::string>& known) const;
   void check_placeholders();
   void warn_misspelt_domains(const Json& value, const std::string& path);
 
@@ -780,25 +783,34 @@ void SpecChecker::check_custom_resources(const Json& value) {
   }
 }
 
-// "asha" or {type: asha, max_t: 100, ...}: built by make_scheduler, which names the key.
-void SpecChecker::check_scheduler(const Json& value) {
-  const std::string path = "scheduler";
-  if (value.is_null()) return;
+// A plugin given as "NAME" or {type: NAME, ...}: its type, and the path the type is written at
+// (for messages). An unknown NAME is refused naming the closest known one.
+std::pair<std::string, std::string> SpecChecker::plugin_type(const Json& value, const std::string& path,
+                                                             const std::string& what, const std::string& example,
+                                                             const std::vector<std::string>& known) const {
   std::string type;
   std::string type_path = path;
   if (value.is_string()) {
     type = value.get<std::string>();
   } else if (value.is_object()) {
-    if (!value.contains("type")) fail(path, "needs 'type' (e.g. {type: asha})");
+    if (!value.contains("type")) fail(path, fmt::format("needs 'type' (e.g. {{type: {}}})", example));
     type_path = child_path(path, "type");
     type = string(value.at("type"), type_path);
   } else {
-    fail(path, "must be a scheduler name or {type: NAME, ...}, got " + describe(value));
+    fail(path, fmt::format("must be a {} name or {{type: NAME, ...}}, got {}", what, describe(value)));
   }
-  if (std::find(kSchedulerNames.begin(), kSchedulerNames.end(), type) == kSchedulerNames.end()) {
-    fail(type_path, fmt::format("unknown scheduler '{}'{}; known: {}", type, did_you_mean(type, kSchedulerNames),
-                                join(kSchedulerNames, ", ")));
+  if (std::find(known.begin(), known.end(), type) == known.end()) {
+    fail(type_path,
+         fmt::format("unknown {} '{}'{}; known: {}", what, type, did_you_mean(type, known), join(known, ", ")));
   }
+  return {type, type_path};
+}
+
+// "asha" or {type: asha, max_t: 100, ...}: built by make_scheduler, which names the key.
+void SpecChecker::check_scheduler(const Json& value) {
+  const std::string path = "scheduler";
+  if (value.is_null()) return;
+  const auto [type, type_path] = plugin_type(value, path, "scheduler", "asha", kSchedulerNames);
   if (std::find(kSupportedSchedulers.begin(), kSupportedSchedulers.end(), type) == kSupportedSchedulers.end()) {
     unsupported(type_path, fmt::format("scheduler '{}'", type), fmt::format("{} work", join(kSupportedSchedulers, ", ")));
   }
@@ -814,21 +826,7 @@ void SpecChecker::check_scheduler(const Json& value) {
 void SpecChecker::check_search_alg(const Json& value) {
   const std::string path = "search_alg";
   if (value.is_null()) return;
-  std::string type;
-  std::string type_path = path;
-  if (value.is_string()) {
-    type = value.get<std::string>();
-  } else if (value.is_object()) {
-    if (!value.contains("type")) fail(path, "needs 'type' (e.g. {type: variant_generator})");
-    type_path = child_path(path, "type");
-    type = string(value.at("type"), type_path);
-  } else {
-    fail(path, "must be a search algorithm name or {type: NAME, ...}, got " + describe(value));
-  }
-  if (std::find(kSearcherNames.begin(), kSearcherNames.end(), type) == kSearcherNames.end()) {
-    fail(type_path, fmt::format("unknown search algorithm '{}'{}; known: {}", type, did_you_mean(type, kSearcherNames),
-                                join(kSearcherNames, ", ")));
-  }
+  const auto [type, type_path] = plugin_type(value, path, "search algorithm", "variant_generator", kSearcherNames);
   if (std::find(kSupportedSearchers.begin(), kSupportedSearchers.end(), type) == kSupportedSearchers.end()) {
     unsupported(type_path, fmt::format("search_alg '{}'", type), "only 'variant_generator' (grid + random) works");
   }
