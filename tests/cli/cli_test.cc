@@ -155,8 +155,12 @@ stop: {training_iteration: 8}
 local_dir: results
 verbose: 0
 )");
-  const std::string kill_midway = "cd " + quote(dir.str()) + " && " + quote(TUNE_CLI_PATH) +
-                                  " run spec.yaml >/dev/null 2>&1 & p=$!; sleep 0.45; kill -9 $p; wait $p";
+  // Killed once its first checkpoint is journaled (not after a fixed delay: a slow sanitizer
+  // build may not have started by then), while each trial still has iterations to go.
+  const std::string kill_midway =
+      "cd " + quote(dir.str()) + " || exit 9; " + quote(TUNE_CLI_PATH) +
+      " run spec.yaml >/dev/null 2>&1 & p=$!; i=0; until grep -q '\"e\":\"ckpt\"' results/ck/experiment_state.jsonl "
+      "2>/dev/null || [ $i -ge 1500 ]; do sleep 0.02; i=$((i + 1)); done; kill -9 $p; wait $p";
   EXPECT_NE(std::system(kill_midway.c_str()), 0);
   const fs::path experiment = dir.path() / "results" / "ck";
   ASSERT_TRUE(fs::exists(experiment / "experiment_state.jsonl"));
