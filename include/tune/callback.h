@@ -53,6 +53,9 @@ class Logger {
   virtual ~Logger() = default;
   virtual void on_result(const Result& result) = 0;
   virtual void flush() {}
+  // The trial's config was changed while it lives (PBT's exploit): trial.config() is the
+  // new one, and the results that follow are the new config's.
+  virtual void on_config_change(const TrialView& trial) { (void)trial; }
   // The trial ended (TERMINATED or ERROR); last chance to write.
   virtual void close(const TrialView& trial) { (void)trial; }
 };

@@ -22,6 +22,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tune/json.h"
@@ -44,12 +45,20 @@ struct SchedulerAction {
     // `experiment_tag` when not empty). Only for the trial whose result is being decided;
     // it replaces that decision. Ignored when the source has no checkpoint.
     kExploit,
+    // Continue `trial_id` from where it is with `config` (and `experiment_tag` when not
+    // empty): the runner checkpoints it, then restarts it from that checkpoint with the new
+    // config. Only for the trial whose result is being decided; it replaces a CONTINUE or
+    // PAUSE decision (a STOP stands). PBT's replay uses it.
+    kReconfigure,
   };
   Kind kind = Kind::kStop;
   std::string trial_id;
   std::string source_trial_id;
   Config config;
   std::string experiment_tag;
+  // kExploit: the iteration of the source's checkpoint to clone (-1: its latest). When that
+  // checkpoint is still being written, the trial waits PAUSED until it is committed.
+  int64_t source_iteration = -1;
 };
 
 class TrialScheduler {
@@ -309,6 +318,39 @@ class PopulationBasedTraining : public TrialScheduler {
   int64_t num_perturbations_ = 0;
   std::string last_perturbation_;
   std::mt19937_64 rng_;
+};
+
+// Replays the config schedule PBT gave one trial, from its pbt_policy_<trial_id>.txt: the
+// experiment runs one trial, started with config() (the lineage's first config), and when it
+// reaches each recorded step its config changes as PBT changed it then (the runner
+// checkpoints the trial and restarts it from there with the new config). Use it to retrain
+// the winner of a PBT run with its schedule, e.g. longer or with more data.
+//   tune::PopulationBasedTrainingReplay replay("~/tune_results/exp/pbt_policy_ab_00003.txt");
+//   options.config = replay.config();
+//   options.scheduler = std::make_shared<tune::PopulationBasedTrainingReplay>(replay);
+// The constructor reads and checks the file (TuneError naming it and the line).
+class PopulationBasedTrainingReplay : public TrialScheduler {
+ public:
+  explicit PopulationBasedTrainingReplay(const std::string& policy_file);
+  // The config the replayed trial starts with.
+  const Config& config() const { return initial_config_; }
+  // (step, config) of each change, in order.
+  const std::vector<std::pair<int64_t, Config>>& changes() const { return changes_; }
+
+  void on_trial_add(const TrialView& trial) override;
+  Decision on_trial_result(const TrialView& trial, const Result& result) override;
+  std::vector<SchedulerAction> take_actions() override { return std::exchange(actions_, {}); }
+  std::string debug_string() const override;
+  Json save() const override;
+  void restore(const Json& state) override;
+
+ private:
+  std::string policy_file_;
+  Config initial_config_;
+  std::vector<std::pair<int64_t, Config>> changes_;
+  size_t next_ = 0;  // the next change to make
+  std::string trial_id_;
+  std::vector<SchedulerAction> actions_;
 };
 
 // A scheduler from its spec-file form: "asha" or {type: asha, max_t: 100, ...} (Ray's

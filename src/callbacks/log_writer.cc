@@ -50,6 +50,19 @@ void LogWriter::close(const Trial& trial) {
   open_.erase(it);
 }
 
+void LogWriter::config_changed(const Trial& trial) {
+  auto it = open_.find(trial.index);
+  if (it == open_.end() || it->second.failed) return;
+  for (auto& logger : it->second.loggers) {
+    try {
+      logger->on_config_change(TrialView(trial));
+    } catch (const std::exception& e) {
+      fail(trial.index, e);
+      return;
+    }
+  }
+}
+
 void LogWriter::flush_all() {
   for (auto& [key, entry] : open_) {
     for (auto& logger : entry.loggers) {

@@ -27,6 +27,8 @@ class LogWriter {
   // Creates the trial's loggers (a retried trial keeps the ones it has).
   void open(const Trial& trial);
   void write(int64_t key, const Result& result);
+  // The trial's config changed (PBT's exploit): loggers rewrite what records it.
+  void config_changed(const Trial& trial);
   // The trial ended: loggers see its final state, then are destroyed.
   void close(const Trial& trial);
   void flush_all();

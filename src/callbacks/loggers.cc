@@ -19,12 +19,10 @@ class JsonLogger final : public Logger {
  public:
   JsonLogger(const ExperimentInfo& experiment, const TrialView& trial) {
     (void)experiment;
-    // Written once per trial; a plain write (no fsync) keeps trial start cheap.
-    FileWriter params(trial.logdir() / "params.json", /*truncate=*/true);
-    params.write(trial.config().dump(2) + "\n");
-    params.close();
+    write_params(trial);
     out_ = FileWriter(trial.logdir() / "result.json");
   }
+  void on_config_change(const TrialView& trial) override { write_params(trial); }
   void on_result(const Result& result) override {
     line_ = result.dump(-1, ' ', false, Json::error_handler_t::replace);
     line_ += '\n';
@@ -37,6 +35,14 @@ class JsonLogger final : public Logger {
   }
 
  private:
+  // Written at trial start and when its config changes; a plain write (no fsync) keeps
+  // trial start cheap.
+  static void write_params(const TrialView& trial) {
+    FileWriter params(trial.logdir() / "params.json", /*truncate=*/true);
+    params.write(trial.config().dump(2) + "\n");
+    params.close();
+  }
+
   FileWriter out_;
   std::string line_;
 };

@@ -315,6 +315,17 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   detail::ResourceManager check(pool);
   if (options.resources_per_trial) check.check_feasible(*options.resources_per_trial, "resources_per_trial");
 
+  if (const auto* replay = dynamic_cast<const PopulationBasedTrainingReplay*>(options.scheduler.get())) {
+    // The replayed trial's config comes from the policy file.
+    if (!options.config.empty()) {
+      throw TuneError("config: PopulationBasedTrainingReplay takes the config from its policy file; leave config empty");
+    }
+    if (options.num_samples != 1) {
+      throw TuneError(fmt::format("num_samples: PopulationBasedTrainingReplay replays one trial; got {}",
+                                  options.num_samples));
+    }
+    options.config = Space(replay->config());
+  }
   // Plugins: defaults, then metric and mode handed once to each.
   if (!options.scheduler) options.scheduler = std::make_shared<FIFOScheduler>();
   if (!options.search_alg) {

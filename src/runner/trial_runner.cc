@@ -208,11 +208,12 @@ bool TrialRunner::fill_free_resources() {
         if (waiting_.empty()) break;
       }
     }
+    if (awaiting_clones_ > 0) settle_awaiting_clones();
     std::vector<TrialView> candidates;
     std::vector<int64_t> keys;
     for (int64_t key : waiting_) {
       const Trial& trial = *live_.at(key);
-      if (resources_.fits(trial.resources)) {
+      if (!trial.awaiting_clone && resources_.fits(trial.resources)) {
         candidates.emplace_back(trial);
         keys.push_back(key);
       }
@@ -411,6 +412,7 @@ void TrialRunner::handle_event(ExecutorEvent&& event) {
         finish_trial(trial, TrialStatus::kTerminated);
         break;
       case ExecutorEvent::Type::kError:
+        trial.pending_config.reset();  // it restarts from its previous checkpoint, as it was
         if (trial.pending_decision) {  // the save failed: its partial directory is of no use
           trial.pending_decision.reset();
           std::error_code ec;
@@ -462,8 +464,10 @@ void TrialRunner::carry_out_scheduler_actions() {
     if (trial == nullptr) continue;  // finished meanwhile
     if (action.kind != SchedulerAction::Kind::kStop) {
       // Checkpoints and exploits are only carried out for the trial whose result is decided.
-      std::cerr << fmt::format("tune: the scheduler asked to {} {} outside its result; ignored\n",
-                               action.kind == SchedulerAction::Kind::kExploit ? "exploit" : "checkpoint",
+      const char* what = action.kind == SchedulerAction::Kind::kExploit       ? "exploit"
+                         : action.kind == SchedulerAction::Kind::kReconfigure ? "reconfigure"
+                                                                              : "checkpoint";
+      std::cerr << fmt::format("tune: the scheduler asked to {} {} outside its result; ignored\n", what,
                                trial->name);
       continue;
     }
@@ -486,14 +490,62 @@ void TrialRunner::journal_scheduler_state() {
 }
 
 bool TrialRunner::exploit(Trial& trial, const SchedulerAction& action) {
-  namespace fs = std::filesystem;
-  Trial* source = live_trial(action.source_trial_id);
-  if (source == nullptr || source->checkpoints.empty() || source->logdir.empty() || trial.logdir.empty()) {
+  const Trial* source = live_trial(action.source_trial_id);
+  if (source == nullptr || source->logdir.empty() || trial.logdir.empty()) {
     return false;  // nothing to clone: the scheduler's decision stands
   }
-  CheckpointEntry entry = source->checkpoints.back();
+  const auto wanted = std::find_if(source->checkpoints.rbegin(), source->checkpoints.rend(), [&](const auto& c) {
+    return action.source_iteration < 0 || c.iteration == action.source_iteration;
+  });
+  if (wanted != source->checkpoints.rend()) {
+    executor_->stop_trial(trial.index);
+    clone_checkpoint(trial, *source, *wanted, action);
+    return true;
+  }
+  if (source->pending_decision && source->iteration == action.source_iteration) {
+    // The checkpoint asked for is being written: wait for it, paused (settle_awaiting_clones).
+    trial.awaiting_clone = action;
+    ++awaiting_clones_;
+    requeue(trial, TrialStatus::kPaused);
+    return true;
+  }
+  return false;
+}
+
+void TrialRunner::settle_awaiting_clones() {
+  const std::vector<int64_t> keys(waiting_.begin(), waiting_.end());
+  for (int64_t key : keys) {
+    auto it = live_.find(key);
+    if (it == live_.end()) continue;
+    Trial& trial = *it->second;
+    if (!trial.awaiting_clone) continue;
+    const SchedulerAction action = *trial.awaiting_clone;
+    const Trial* source = live_trial(action.source_trial_id);
+    const CheckpointEntry* entry = nullptr;
+    if (source != nullptr) {
+      for (const auto& c : source->checkpoints) {
+        if (c.iteration == action.source_iteration) entry = &c;
+      }
+      if (entry == nullptr && source->pending_decision && source->iteration == action.source_iteration) continue;
+    }
+    trial.awaiting_clone.reset();
+    --awaiting_clones_;
+    if (entry != nullptr) {
+      clone_checkpoint(trial, *source, *entry, action);
+    } else {
+      // The source failed or ended before its checkpoint was committed: the trial goes on
+      // from its own latest checkpoint with its own config.
+      std::cerr << fmt::format("tune: {} could not clone {} (its checkpoint at iteration {} was never written)\n",
+                               trial.name, action.source_trial_id, action.source_iteration);
+    }
+  }
+}
+
+void TrialRunner::clone_checkpoint(Trial& trial, const Trial& source_trial, CheckpointEntry entry,
+                                   const SchedulerAction& action) {
+  namespace fs = std::filesystem;
+  const Trial* source = &source_trial;
   entry.done = false;
-  executor_->stop_trial(trial.index);
   try {
     // The clone becomes this trial's latest checkpoint; it restarts from it when chosen.
     const fs::path tmp = trial.logdir / fmt::format(".checkpoint_{}.tmp", entry.iteration);
@@ -502,8 +554,13 @@ bool TrialRunner::exploit(Trial& trial, const SchedulerAction& action) {
     fs::remove_all(trial.logdir / entry.dir);
     fs::rename(tmp, trial.logdir / entry.dir);
   } catch (const std::exception& e) {
-    process_failure(trial, fmt::format("cannot clone the checkpoint of {}: {}", source->name, e.what()));
-    return true;
+    const std::string error = fmt::format("cannot clone the checkpoint of {}: {}", source->name, e.what());
+    if (trial.status == TrialStatus::kRunning) {
+      process_failure(trial, error);
+    } else {  // waiting, paused: it goes on from its own checkpoint with its own config
+      std::cerr << "tune: " << trial.name << ": " << error << "\n";
+    }
+    return;
   }
   std::erase_if(trial.checkpoints, [&](const CheckpointEntry& c) { return c.dir == entry.dir; });
   log_writer_->flush(trial.index);
@@ -513,8 +570,8 @@ bool TrialRunner::exploit(Trial& trial, const SchedulerAction& action) {
   if (!action.experiment_tag.empty()) trial.experiment_tag = action.experiment_tag;
   journal(Json{{"e", "config"}, {"i", trial.index}, {"config", trial.config}, {"tag", trial.experiment_tag},
                {"from", source->trial_id}});
-  apply_decision(trial, Decision::kPause);
-  return true;
+  log_writer_->config_changed(trial);
+  if (trial.status == TrialStatus::kRunning) apply_decision(trial, Decision::kPause);
 }
 
 std::optional<double> TrialRunner::metric_value(const Result& result) const {
@@ -543,11 +600,14 @@ void TrialRunner::process_result(Trial& trial, Result&& result, const std::files
   // What the scheduler wants done: for this trial now, for others after this event.
   bool scheduler_checkpoint = false;
   std::optional<SchedulerAction> exploit_action;
+  std::optional<SchedulerAction> reconfigure_action;
   for (SchedulerAction& action : scheduler_->take_actions()) {
     if (action.trial_id == trial.trial_id && action.kind == SchedulerAction::Kind::kCheckpoint) {
       scheduler_checkpoint = true;
     } else if (action.trial_id == trial.trial_id && action.kind == SchedulerAction::Kind::kExploit) {
       exploit_action = std::move(action);
+    } else if (action.trial_id == trial.trial_id && action.kind == SchedulerAction::Kind::kReconfigure) {
+      reconfigure_action = std::move(action);
     } else {
       scheduler_actions_.push_back(std::move(action));
     }
@@ -570,6 +630,11 @@ void TrialRunner::process_result(Trial& trial, Result&& result, const std::files
   if (stop_all_ && decision == Decision::kContinue) decision = Decision::kStop;
   trial.done = decision == Decision::kStop;
   if (exploit_action && decision != Decision::kStop && exploit(trial, *exploit_action)) return;
+  if (reconfigure_action && decision != Decision::kStop) {
+    // Checkpoint where it is, then restart from there with the new config (apply_decision).
+    trial.pending_config.emplace(std::move(reconfigure_action->config), std::move(reconfigure_action->experiment_tag));
+    decision = Decision::kPause;
+  }
   const Result& last = *trial.last_result;
   const bool manual = last.value("should_checkpoint", false) == true;
   const bool periodic = options_.checkpoint_freq > 0 && trial.iteration % options_.checkpoint_freq == 0;
@@ -594,6 +659,18 @@ void TrialRunner::process_result(Trial& trial, Result&& result, const std::files
 }
 
 void TrialRunner::apply_decision(Trial& trial, Decision decision) {
+  if (trial.pending_config) {
+    // The checkpoint it restarts from is committed: now the new config may be journaled.
+    auto [config, tag] = std::move(*trial.pending_config);
+    trial.pending_config.reset();
+    if (decision == Decision::kPause) {
+      trial.config = std::move(config);
+      if (!tag.empty()) trial.experiment_tag = std::move(tag);
+      journal(Json{{"e", "config"}, {"i", trial.index}, {"config", trial.config}, {"tag", trial.experiment_tag},
+                   {"from", trial.trial_id}});
+      log_writer_->config_changed(trial);
+    }
+  }
   switch (decision) {
     case Decision::kContinue:
       executor_->continue_trial(trial.index);
@@ -750,6 +827,7 @@ void TrialRunner::process_failure(Trial& trial, const std::string& error) {
   if (retry) {
     // Start again from its latest checkpoint (or from scratch without one) when resources allow.
     trial.pending_decision.reset();
+    trial.pending_config.reset();
     requeue(trial, TrialStatus::kPending);
     return;
   }
@@ -769,6 +847,10 @@ void TrialRunner::release_resources(Trial& trial) {
 void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
   if (trial.status == TrialStatus::kRunning) executor_->stop_trial(trial.index);  // idempotent; frees its slot
   release_resources(trial);
+  if (trial.awaiting_clone) {
+    trial.awaiting_clone.reset();
+    --awaiting_clones_;
+  }
   for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
     if (*it == trial.index) {
       waiting_.erase(it);

@@ -59,6 +59,10 @@ class TrialRunner {
   // rest here (stops of paused losers).
   void carry_out_scheduler_actions();
   bool exploit(Trial& trial, const SchedulerAction& action);
+  void clone_checkpoint(Trial& trial, const Trial& source, CheckpointEntry entry, const SchedulerAction& action);
+  // Carries out the exploits that waited for a checkpoint being written, or gives them up
+  // when it will not come (the source failed or ended).
+  void settle_awaiting_clones();
   Trial* live_trial(const std::string& trial_id);
   void journal_scheduler_state();
   void process_failure(Trial& trial, const std::string& error);
@@ -103,6 +107,7 @@ class TrialRunner {
 
   std::map<int64_t, std::unique_ptr<Trial>> live_;  // not finished, by creation order
   std::deque<int64_t> waiting_;                     // PENDING/PAUSED keys in creation order
+  int64_t awaiting_clones_ = 0;                     // waiting trials with awaiting_clone set
   std::vector<TrialRecord> finished_;
   std::map<TrialStatus, int64_t> counts_;
   std::deque<StatusRow> recent_terminated_;

@@ -182,8 +182,19 @@ std::shared_ptr<TrialScheduler> make_scheduler(const Json& spec) {
     o.hyperparam_mutations = mutations_of(*mutations);
     return build<PopulationBasedTraining>(std::move(o));
   }
+  if (type == "pbt_replay") {
+    f.allow({"policy_file"});
+    std::string policy_file;
+    f.get("policy_file", policy_file);
+    if (policy_file.empty()) throw TuneError("scheduler/policy_file: pbt_replay needs it (a pbt_policy_<trial_id>.txt)");
+    try {
+      return std::make_shared<PopulationBasedTrainingReplay>(policy_file);
+    } catch (const TuneError& e) {
+      throw TuneError(fmt::format("scheduler/policy_file: {}", e.what()));
+    }
+  }
   const std::vector<std::string> known = {"fifo", "asha", "async_hyperband", "hyperband", "hb_bohb",
-                                          "median_stopping_rule", "pbt"};
+                                          "median_stopping_rule", "pbt", "pbt_replay"};
   throw TuneError(fmt::format("scheduler/type: not supported: '{}'{}; supported: {}", type, did_you_mean(type, known),
                               join(known, ", ")));
 }

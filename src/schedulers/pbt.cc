@@ -173,7 +173,8 @@ Decision PopulationBasedTraining::on_trial_result(const TrialView& trial, const 
     const std::string base = state.tag.substr(0, state.tag.find("@perturbed"));
     const std::string tag = fmt::format("{}@perturbed[{}]", base, join(vars, ","));
     log_exploit(trial, source, new_config);
-    actions_.push_back(SchedulerAction{SchedulerAction::Kind::kExploit, id, source_id, new_config, tag});
+    actions_.push_back(
+        SchedulerAction{SchedulerAction::Kind::kExploit, id, source_id, new_config, tag, *source.last_checkpoint});
     state.config = new_config;
     state.tag = tag;
     state.last_perturbation_time = source.last_perturbation_time;

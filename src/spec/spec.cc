@@ -448,7 +448,7 @@ const std::vector<std::string> kSchedulerNames = {"fifo",    "async_hyperband", 
                                                   "hb_bohb", "median_stopping_rule", "pbt",  "pbt_replay",
                                                   "pb2",     "resource_changing"};
 const std::vector<std::string> kSupportedSchedulers = {"fifo", "async_hyperband", "asha", "hyperband",
-                                                       "hb_bohb", "median_stopping_rule", "pbt"};
+                                                       "hb_bohb", "median_stopping_rule", "pbt", "pbt_replay"};
 // Each scheduler's keys (besides `type`), checked here so a misspelt one gets its line.
 std::vector<std::string> scheduler_keys(const std::string& type) {
   std::vector<std::string> keys = {"type"};
@@ -463,6 +463,8 @@ std::vector<std::string> scheduler_keys(const std::string& type) {
   } else if (type == "pbt") {
     keys.insert(keys.end(), {"perturbation_interval", "hyperparam_mutations", "quantile_fraction",
                              "resample_probability", "log_config", "seed"});
+  } else if (type == "pbt_replay") {
+    return {"type", "policy_file"};
   }
   return keys;
 }
@@ -815,8 +817,14 @@ void SpecChecker::check_scheduler(const Json& value) {
     unsupported(type_path, fmt::format("scheduler '{}'", type), fmt::format("{} work", join(kSupportedSchedulers, ", ")));
   }
   if (value.is_object()) check_keys(value, path, scheduler_keys(type));
+  Json resolved = value;
+  if (type == "pbt_replay" && value.is_object() && value.contains("policy_file") && value["policy_file"].is_string()) {
+    // A relative policy file is relative to the spec file, like every other path in it.
+    const fs::path file = expand_user(value["policy_file"].get<std::string>());
+    resolved["policy_file"] = (file.is_absolute() ? file : base_dir_ / file).string();
+  }
   try {
-    if (type != "fifo") out_.options.scheduler = make_scheduler(value);
+    if (type != "fifo") out_.options.scheduler = make_scheduler(resolved);
   } catch (const TuneError& error) {
     rethrow(error, path);
   }

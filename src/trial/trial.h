@@ -44,6 +44,10 @@ struct Trial {
   std::optional<std::pair<std::filesystem::path, CheckpointEntry>> initial_checkpoint;
   // Set while a save is in flight: the decision to carry out once it is written.
   std::optional<Decision> pending_decision;
+  // A config (and tag) to switch to once the checkpoint being written is committed.
+  std::optional<std::pair<Config, std::string>> pending_config;
+  // PAUSED until the source's checkpoint this exploit clones is committed.
+  std::optional<SchedulerAction> awaiting_clone;
   bool has_run = false;  // started at least once (its log files may need a rollback)
 };
 

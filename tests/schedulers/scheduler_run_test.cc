@@ -12,6 +12,8 @@
 #include "analysis/experiment_state.h"
 #include "support/quiet_options.h"
 #include "support/temp_dir.h"
+#include "executors/workers/trainables.h"
+#include "tune/process.h"
 #include "tune/tune.h"
 
 namespace tune {
@@ -21,23 +23,38 @@ using ::testing::HasSubstr;
 using testing::TempDir;
 namespace fs = std::filesystem;
 
-// acc grows by config "q" per step; the state (its total) survives checkpoints.
-class Climb : public Trainable {
- public:
-  void setup(const Config& config) override { q_ = config.value("q", 1.0); }
-  Result step() override {
-    total_ += q_;
-    return {{"acc", total_}};
+using tune::testing::Climb;
+using tune::testing::Shift;
+
+// Where the trials run: the scheduler's decisions must be carried out the same on each.
+enum class Backend { kThreads, kLocalMode, kProcess };
+
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  switch (info.param) {
+    case Backend::kThreads:
+      return "Threads";
+    case Backend::kLocalMode:
+      return "LocalMode";
+    case Backend::kProcess:
+      return "Process";
   }
-  void save_checkpoint(const fs::path& dir) override { std::ofstream(dir / "total") << total_; }
-  void load_checkpoint(const fs::path& dir) override { std::ifstream(dir / "total") >> total_; }
-  bool reset_config(const Config& config) override {
-    q_ = config.value("q", 1.0);
-    return true;
+  return "?";
+}
+
+// Runs trainable T (also registered in the test worker under `name`) on `backend`.
+template <typename T>
+ExperimentAnalysis run_on(Backend backend, const std::string& name, RunOptions options) {
+  if (backend == Backend::kProcess) {
+    ProcessSpec spec;
+    spec.argv = {TUNE_TEST_WORKER};
+    spec.stop_grace_s = 2;
+    return run(isolated(name, spec), std::move(options));
   }
-  double q_ = 1;
-  double total_ = 0;
-};
+  options.local_mode = backend == Backend::kLocalMode;
+  return run(make_trainable<T>(name), std::move(options));
+}
+
+class SchedulerRunTest : public ::testing::TestWithParam<Backend> {};
 
 RunOptions climb_options(const TempDir& dir, std::shared_ptr<TrialScheduler> scheduler, int samples) {
   RunOptions options = testing::quiet_options(dir);
@@ -57,7 +74,7 @@ int64_t total_iterations(const ExperimentAnalysis& analysis) {
   return sum;
 }
 
-TEST(SchedulerRunTest, AshaStopsWeakTrialsEarlyAndKeepsTheBest) {
+TEST_P(SchedulerRunTest, AshaStopsWeakTrialsEarlyAndKeepsTheBest) {
   TempDir dir;
   AsyncHyperBandScheduler::Options o;
   o.max_t = 27;
@@ -67,7 +84,7 @@ TEST(SchedulerRunTest, AshaStopsWeakTrialsEarlyAndKeepsTheBest) {
   RunOptions options = climb_options(dir, asha, 1);
   // Best first: each later trial meets a rung it cannot pass (best last, none would be stopped).
   options.config = Space{{"q", grid_search({0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1})}};
-  const ExperimentAnalysis analysis = run<Climb>(std::move(options));
+  const ExperimentAnalysis analysis = run_on<Climb>(GetParam(), "Climb", std::move(options));
   ASSERT_EQ(analysis.trials().size(), 9u);
   EXPECT_LT(total_iterations(analysis), 9 * 27);
   EXPECT_EQ(analysis.get_best_config().value("q", 0.0), 0.9);
@@ -78,16 +95,15 @@ TEST(SchedulerRunTest, AshaStopsWeakTrialsEarlyAndKeepsTheBest) {
   EXPECT_EQ(stored.scheduler_state.value("type", ""), "asha");
 }
 
-TEST(SchedulerRunTest, HyperBandPausesResumesWinnersFromCheckpointsAndStopsLosers) {
-  for (bool local_mode : {false, true}) {
+TEST_P(SchedulerRunTest, HyperBandPausesResumesWinnersFromCheckpointsAndStopsLosers) {
+  {  // NOLINT: one experiment's scope
     TempDir dir;
     HyperBandScheduler::Options o;
     o.max_t = 9;
     o.reduction_factor = 3;
     auto hb = std::make_shared<HyperBandScheduler>(o);
     RunOptions options = climb_options(dir, hb, 1);
-    options.local_mode = local_mode;
-    const ExperimentAnalysis analysis = run<Climb>(std::move(options));
+    const ExperimentAnalysis analysis = run_on<Climb>(GetParam(), "Climb", std::move(options));
     ASSERT_EQ(analysis.trials().size(), 9u);
     // Bracket s=0 (3 trials to 9), s=1 (5 trials to 3, the top 2 on to 6), s=2 (1 trial, alone, to 6).
     std::vector<int64_t> iterations;
@@ -99,70 +115,71 @@ TEST(SchedulerRunTest, HyperBandPausesResumesWinnersFromCheckpointsAndStopsLoser
       EXPECT_NEAR(t.last_result().value("acc", 0.0), q * static_cast<double>(iterations.back()), 1e-9) << t.name();
     }
     std::sort(iterations.begin(), iterations.end());
-    EXPECT_EQ(iterations, (std::vector<int64_t>{3, 3, 3, 6, 6, 6, 9, 9, 9})) << "local_mode=" << local_mode;
+    EXPECT_EQ(iterations, (std::vector<int64_t>{3, 3, 3, 6, 6, 6, 9, 9, 9}));
     EXPECT_THAT(hb->debug_string(), HasSubstr("num_stopped=3"));
   }
 }
 
-TEST(SchedulerRunTest, HyperBandForBohbRunsEveryBracketToTheEnd) {
+TEST_P(SchedulerRunTest, HyperBandForBohbRunsEveryBracketToTheEnd) {
   TempDir dir;
   HyperBandScheduler::Options o;
   o.max_t = 9;
   o.reduction_factor = 3;
   auto bohb = std::make_shared<HyperBandForBOHB>(o);
-  const ExperimentAnalysis analysis = run<Climb>(climb_options(dir, bohb, 1));
+  const ExperimentAnalysis analysis = run_on<Climb>(GetParam(), "Climb", climb_options(dir, bohb, 1));
   ASSERT_EQ(analysis.trials().size(), 9u);  // the first bracket (s=2) takes all nine
   for (const TrialRecord& t : analysis.trials()) EXPECT_EQ(t.status(), TrialStatus::kTerminated) << t.name();
   EXPECT_EQ(analysis.get_best_config().value("q", 0.0), 0.9);
   EXPECT_LT(total_iterations(analysis), 9 * 9);
 }
 
-TEST(SchedulerRunTest, MedianStoppingRuleStopsBelowMedianTrials) {
+TEST_P(SchedulerRunTest, MedianStoppingRuleStopsBelowMedianTrials) {
   TempDir dir;
   MedianStoppingRule::Options o;
   o.time_attr = "training_iteration";
   o.grace_period = 3;
   o.min_samples_required = 2;
   auto median = std::make_shared<MedianStoppingRule>(o);
-  const ExperimentAnalysis analysis = run<Climb>(climb_options(dir, median, 1));
+  const ExperimentAnalysis analysis = run_on<Climb>(GetParam(), "Climb", climb_options(dir, median, 1));
   EXPECT_LT(total_iterations(analysis), 9 * 27);
   EXPECT_EQ(analysis.get_best_config().value("q", 0.0), 0.9);
   EXPECT_THAT(median->debug_string(), HasSubstr("num_stopped="));
 }
 
-// q's best value changes during training: PBT must move its population to it.
-class Shift : public Climb {
- public:
-  Result step() override {
-    ++steps_;
-    const double target = steps_ < 10 ? 1.0 : 0.1;
-    total_ += 1.0 - std::abs(q_ - target);
-    return {{"acc", total_}};
-  }
-  void save_checkpoint(const fs::path& dir) override { std::ofstream(dir / "s") << total_ << " " << steps_; }
-  void load_checkpoint(const fs::path& dir) override { std::ifstream(dir / "s") >> total_ >> steps_; }
-  int steps_ = 0;
-};
-
-TEST(SchedulerRunTest, PbtClonesTopCheckpointsIntoBottomTrialsAndLogsThePolicy) {
-  TempDir dir;
+// PBT over q every 2 iterations; four trials of Shift to 20 iterations.
+PopulationBasedTraining::Options pbt_options() {
   PopulationBasedTraining::Options o;
   o.time_attr = "training_iteration";
   o.perturbation_interval = 2;
   o.hyperparam_mutations["q"].domain = uniform(0.0, 1.0);
   o.seed = 3;
-  auto pbt = std::make_shared<PopulationBasedTraining>(o);
-  RunOptions options = climb_options(dir, pbt, 1);
+  return o;
+}
+
+RunOptions pbt_run_options(const TempDir& dir, std::shared_ptr<TrialScheduler> pbt) {
+  RunOptions options = climb_options(dir, std::move(pbt), 1);
   options.config = Space{{"q", grid_search({0.1, 0.3, 0.5, 0.9})}};
   options.stop = {{"training_iteration", 20}};
-  const ExperimentAnalysis analysis = run<Shift>(std::move(options));
+  return options;
+}
+
+TEST_P(SchedulerRunTest, PbtClonesTopCheckpointsIntoBottomTrialsAndLogsThePolicy) {
+  TempDir dir;
+  auto pbt = std::make_shared<PopulationBasedTraining>(pbt_options());
+  RunOptions options = pbt_run_options(dir, pbt);
+  const ExperimentAnalysis analysis = run_on<Shift>(GetParam(), "Shift", std::move(options));
   EXPECT_THAT(pbt->debug_string(), ::testing::ContainsRegex("[1-9][0-9]* perturbs"));
   EXPECT_TRUE(fs::exists(dir.path() / "exp" / "pbt_global.txt"));
   bool perturbed = false;
   for (const TrialRecord& t : analysis.trials()) {
     EXPECT_EQ(t.status(), TrialStatus::kTerminated);
     EXPECT_EQ(t.last_result().value("training_iteration", 0), 20);
-    if (fs::exists(dir.path() / "exp" / ("pbt_policy_" + t.trial_id() + ".txt"))) perturbed = true;
+    if (!fs::exists(dir.path() / "exp" / ("pbt_policy_" + t.trial_id() + ".txt"))) continue;
+    perturbed = true;
+    // The new config is what the trial ran with last, and params.json records it.
+    EXPECT_DOUBLE_EQ(t.last_result().value("q_now", -1.0), t.config().value("q", -2.0)) << t.name();
+    std::ifstream params(t.logdir() / "params.json");
+    EXPECT_EQ(Json::parse(params), t.config()) << t.name();
   }
   EXPECT_TRUE(perturbed);
   // The exploited trial's new config is in the journal, so a resume restarts it with it.
@@ -170,7 +187,96 @@ TEST(SchedulerRunTest, PbtClonesTopCheckpointsIntoBottomTrialsAndLogsThePolicy) 
   EXPECT_EQ(stored.scheduler_state, pbt->save());
 }
 
-TEST(SchedulerRunTest, SpecFileSelectsAshaForProcessTrials) {
+// The schedule PBT gave a trial, replayed on one trial: the recorded config at every step,
+// training that continues across each config change, and the PBT trial's final value.
+TEST_P(SchedulerRunTest, PbtReplayFollowsTheRecordedScheduleOfATrial) {
+  TempDir dir;
+  RunOptions options = pbt_run_options(dir, std::make_shared<PopulationBasedTraining>(pbt_options()));
+  options.max_concurrent_trials = 2;
+  const ExperimentAnalysis pbt = run<Shift>(std::move(options));  // in-process: only the replay varies
+  // The trial with the longest lineage.
+  std::optional<TrialRecord> winner;
+  size_t most = 0;
+  for (const TrialRecord& t : pbt.trials()) {
+    std::ifstream in(dir.path() / "exp" / ("pbt_policy_" + t.trial_id() + ".txt"));
+    size_t lines = 0;
+    for (std::string line; std::getline(in, line);) ++lines;
+    if (lines > most) {
+      most = lines;
+      winner = t;
+    }
+  }
+  ASSERT_TRUE(winner.has_value()) << "PBT perturbed nobody";
+  const std::string policy = (dir.path() / "exp" / ("pbt_policy_" + winner->trial_id() + ".txt")).string();
+  auto replay = std::make_shared<PopulationBasedTrainingReplay>(policy);
+  ASSERT_EQ(replay->changes().size(), most);
+
+  RunOptions again = testing::quiet_options(dir);
+  again.name = "replay";
+  again.raise_on_failed_trial = true;
+  again.scheduler = replay;
+  again.stop = {{"training_iteration", 20}};
+  const ExperimentAnalysis replayed = run_on<Shift>(GetParam(), "Shift", std::move(again));
+  ASSERT_EQ(replayed.trials().size(), 1u);
+  const TrialRecord& trial = replayed.trials()[0];
+  EXPECT_EQ(trial.config(), replay->changes().back().second);
+  // Step by step: q_now is the recorded config's q from the step after each change.
+  std::vector<Result> results;
+  std::ifstream lines(trial.logdir() / "result.json");
+  for (std::string line; std::getline(lines, line);) results.push_back(Json::parse(line));
+  ASSERT_EQ(results.size(), 20u);
+  double expected_acc = 0;
+  for (const Result& r : results) {
+    const int64_t step = r.value("training_iteration", int64_t{0});
+    double q = replay->config().value("q", -1.0);
+    for (const auto& [at, config] : replay->changes()) {
+      if (step > at) q = config.value("q", -1.0);
+    }
+    EXPECT_DOUBLE_EQ(r.value("q_now", -2.0), q) << "step " << step;
+    expected_acc += 1.0 - std::abs(q - (step < 10 ? 1.0 : 0.1));  // Shift's objective
+  }
+  // Its training continued across each restart: the value is the whole schedule's.
+  EXPECT_NEAR(trial.last_result().value("acc", 0.0), expected_acc, 1e-9);
+  // And it is the training the PBT trial had.
+  EXPECT_NEAR(trial.last_result().value("acc", 0.0), winner->last_result().value("acc", 1.0), 1e-9);
+  EXPECT_THAT(replay->debug_string(), HasSubstr(fmt::format("{} of {} config changes made", most, most)));
+}
+
+TEST(SchedulerSpecRunTest, PbtReplayIsRefusedWithAConfigOrSeveralSamplesAndABadFileIsNamed) {
+  TempDir dir;
+  {
+    std::ofstream(dir.path() / "policy.txt") << R"(["a", "b", 2, 2, {"q": 0.5}, {"q": 0.6}])" << "\n";
+  }
+  auto replay = std::make_shared<PopulationBasedTrainingReplay>((dir.path() / "policy.txt").string());
+  RunOptions options = testing::quiet_options(dir);
+  options.scheduler = replay;
+  options.config = Space{{"q", 1}};
+  EXPECT_THROW(run<Climb>(options), TuneError);
+  options.config = Space();
+  options.num_samples = 2;
+  try {
+    run<Climb>(options);
+    FAIL();
+  } catch (const TuneError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("num_samples"));
+  }
+  {
+    std::ofstream(dir.path() / "bad.txt") << R"(["a", "b", 2, 2, {"q": 0.5}, {"q": 0.6}])" << "\n[1, 2]\n";
+  }
+  try {
+    parse_run_spec(fmt::format("trainable: {{command: [/bin/true]}}\nscheduler: {{type: pbt_replay, policy_file: {}}}\n",
+                               (dir.path() / "bad.txt").string()));
+    FAIL();
+  } catch (const SpecError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("scheduler/policy_file"));
+    EXPECT_THAT(e.what(), HasSubstr("bad.txt:2"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SchedulerRunTest,
+                         ::testing::Values(Backend::kThreads, Backend::kLocalMode, Backend::kProcess), backend_name);
+
+TEST(SchedulerSpecRunTest, SpecFileSelectsAshaForPlainProgramTrials) {
   TempDir dir;
   // A plain program: acc = q * i for i = 1..27, one JSON line each ("{{" is tune's literal brace).
   const std::string spec = fmt::format(R"(

@@ -13,6 +13,9 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -118,5 +121,47 @@ inline void count_fn(const Config& config, Reporter& reporter) {
   const int n = config.value("n", 3);
   for (int i = 1; i <= n; ++i) reporter.report({{"score", i}});
 }
+
+// acc grows by config "q" per step; the state (its total) survives checkpoints. The
+// scheduler tests run it in-process and as a child process.
+class Climb : public Trainable {
+ public:
+  void setup(const Config& config) override { q_ = config.value("q", 1.0); }
+  Result step() override {
+    total_ += q_;
+    return {{"acc", total_}};
+  }
+  void save_checkpoint(const std::filesystem::path& dir) override {
+    std::ofstream(dir / "total") << std::setprecision(17) << total_;
+  }
+  void load_checkpoint(const std::filesystem::path& dir) override { std::ifstream(dir / "total") >> total_; }
+  bool reset_config(const Config& config) override {
+    q_ = config.value("q", 1.0);
+    return true;
+  }
+
+ protected:
+  double q_ = 1;
+  double total_ = 0;
+};
+
+// q's best value changes during training (1.0 for 10 steps, then 0.1): PBT must move its
+// population to it.
+class Shift : public Climb {
+ public:
+  Result step() override {
+    ++steps_;
+    const double target = steps_ < 10 ? 1.0 : 0.1;
+    total_ += 1.0 - std::abs(q_ - target);
+    return {{"acc", total_}, {"q_now", q_}};
+  }
+  void save_checkpoint(const std::filesystem::path& dir) override {
+    std::ofstream(dir / "s") << std::setprecision(17) << total_ << " " << steps_;
+  }
+  void load_checkpoint(const std::filesystem::path& dir) override { std::ifstream(dir / "s") >> total_ >> steps_; }
+
+ private:
+  int steps_ = 0;
+};
 
 }  // namespace tune::testing
