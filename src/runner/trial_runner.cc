@@ -69,6 +69,8 @@ TrialRunner::TrialRunner(const TrainableSpec& trainable, RunOptions options, Exp
   std::ostream& o = out();
   is_tty_ = options_.reporter.progress_bar && &o == &std::cout && isatty(STDOUT_FILENO) && options_.verbose >= 1;
   for (const auto& callback : options_.callbacks) callback->setup(experiment_);
+  cloud_ = resolve_cloud_target(options_.sync_config, experiment_.name);
+  driver_sync_ = resolve_driver_sync(options_.sync_config);
 }
 
 TrialRunner::~TrialRunner() = default;
@@ -84,7 +86,7 @@ Resources TrialRunner::resources_for(const Config& config) const {
 }
 
 ExperimentAnalysis TrialRunner::run() {
-  start_time_ = last_report_ = last_flush_ = last_bar_ = Clock::now();
+  start_time_ = last_report_ = last_flush_ = last_bar_ = last_upload_ = Clock::now();
   const std::filesystem::path journal_path = experiment_.dir / kJournalFile;
   try {
     if (resume_) {
@@ -166,6 +168,7 @@ ExperimentAnalysis TrialRunner::run() {
   // Killed before this point, the experiment resumes from its journal; past it, it is done.
   journal(Json{{"e", "done"}});
   write_snapshot(true);
+  final_upload();
   if (options_.verbose >= 1) {
     print_status(true);
     print_summary();
@@ -345,6 +348,13 @@ void TrialRunner::start_trial(Trial& trial) {
   request.info.gpu_ids = trial.gpu_ids;
   request.info.resources = trial.resources;
   if (!trial.logdir.empty()) request.info.checkpoint_dir = trial.logdir / "checkpoint";
+  trial.placement.reset();  // the executor says where this run is, if it is elsewhere
+  if (!request.info.restore_from.empty() && driver_sync_) {
+    request.push_checkpoint = [command = *driver_sync_, from = request.info.restore_from,
+                               timeout = options_.sync_config.sync_timeout_s](const TrialPlacement& placement) {
+      return push_checkpoint(command, placement, from, timeout);
+    };
+  }
   executor_->start(std::move(request));
 }
 
@@ -394,6 +404,14 @@ void TrialRunner::handle_event(ExecutorEvent&& event) {
   auto it = live_.find(event.key);
   if (it == live_.end() || it->second->status != TrialStatus::kRunning) return;  // stopped meanwhile
   Trial& trial = *it->second;
+  if (event.placement) trial.placement = std::move(event.placement);
+  if (trial.placement) {
+    // Off the driver's filesystem: what the runner reads next must be here first.
+    const bool checkpointing = event.type == ExecutorEvent::Type::kResult &&
+                               (!event.checkpoint.empty() || (event.result.is_object() && event.result.contains("should_checkpoint") &&
+                                                              event.result["should_checkpoint"] == true));
+    if (checkpointing || event.type != ExecutorEvent::Type::kResult) pull_from_node(trial);
+  }
   try {
     switch (event.type) {
       case ExecutorEvent::Type::kResult:
@@ -706,6 +724,74 @@ void TrialRunner::commit_checkpoint(Trial& trial, const std::filesystem::path& w
     std::error_code ec;
     fs::remove_all(trial.logdir / dir, ec);
   }
+  if (cloud_ && options_.sync_config.sync_on_checkpoint) request_upload();
+}
+
+bool TrialRunner::request_upload() {
+  if (!cloud_) return false;
+  if (upload_.running()) {
+    upload_wanted_ = true;
+    return false;
+  }
+  upload_wanted_ = false;
+  last_upload_ = Clock::now();
+  if (!cloud_->local_path.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(cloud_->local_path, ec);
+    if (ec) {
+      std::cerr << fmt::format("tune: warning: sync_config.upload_dir: cannot create {}: {}; the experiment goes on\n",
+                               cloud_->local_path.string(), ec.message());
+      return false;
+    }
+  }
+  if (journal_.is_open()) {
+    try {
+      write_file_atomic(experiment_.dir / kUploadMarkFile, Json{{"journal_bytes", journal_.bytes()}}.dump() + "\n");
+    } catch (const std::exception& e) {
+      std::cerr << fmt::format("tune: warning: cannot write {}: {}\n", kUploadMarkFile, e.what());
+    }
+  }
+  upload_.start(cloud_->command, experiment_.dir.string() + "/", cloud_->remote + "/", "sync_config.sync_to_cloud");
+  return true;
+}
+
+void TrialRunner::poll_upload() {
+  if (auto outcome = upload_.poll(options_.sync_config.sync_timeout_s)) {
+    if (!outcome->empty()) {
+      std::cerr << fmt::format("tune: warning: uploading {} to {} failed: {}; the experiment goes on\n",
+                               experiment_.dir.string(), cloud_->remote, *outcome);
+    }
+  }
+  if (upload_wanted_ && !upload_.running()) request_upload();
+}
+
+void TrialRunner::final_upload() {
+  if (!cloud_) return;
+  // The one in flight may have missed the last files: wait for it, then sync once more.
+  if (upload_.running()) {
+    const std::string error = upload_.wait(options_.sync_config.sync_timeout_s);
+    if (!error.empty()) std::cerr << fmt::format("tune: warning: uploading {} to {} failed: {}\n",
+                                                 experiment_.dir.string(), cloud_->remote, error);
+  }
+  if (!request_upload()) return;
+  const std::string error = upload_.wait(options_.sync_config.sync_timeout_s);
+  if (!error.empty()) {
+    std::cerr << fmt::format("tune: warning: the final upload of {} to {} failed: {}; the results are complete in "
+                             "{}\n",
+                             experiment_.dir.string(), cloud_->remote, error, experiment_.dir.string());
+  } else if (options_.verbose >= 1) {
+    out() << fmt::format("Uploaded the experiment to {}\n", cloud_->remote);
+  }
+}
+
+void TrialRunner::pull_from_node(Trial& trial) {
+  if (!trial.placement || !driver_sync_ || trial.logdir.empty()) return;
+  const std::string error =
+      pull_trial_dir(*driver_sync_, *trial.placement, trial.logdir, options_.sync_config.sync_timeout_s);
+  if (!error.empty()) {
+    std::cerr << fmt::format("tune: warning: pulling the files of trial {} from {} failed: {}\n", trial.name,
+                             trial.placement->location(), error);
+  }
 }
 
 void TrialRunner::handle_logger_failures() {
@@ -842,6 +928,14 @@ void TrialRunner::periodic(bool force) {
     log_writer_->flush_all();
     for (const auto& callback : options_.callbacks) callback->flush();
     if (!force) maybe_snapshot();
+  }
+  if (cloud_ && !force) {
+    poll_upload();
+    const double period = options_.sync_config.sync_period_s;
+    if (period > 0 && std::chrono::duration<double>(now - last_upload_).count() >= period) {
+      log_writer_->flush_all();  // what is uploaded is as fresh as the files can be
+      request_upload();
+    }
   }
   if (options_.verbose >= 1 && !force &&
       std::chrono::duration<double>(now - last_report_).count() >= options_.reporter.max_report_frequency_s) {

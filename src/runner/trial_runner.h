@@ -16,6 +16,7 @@
 #include "executors/executor.h"
 #include "runner/experiment_journal.h"
 #include "runner/resource_manager.h"
+#include "sync/syncer.h"
 #include "trial/trial.h"
 #include "tune/analysis.h"
 #include "tune/run.h"
@@ -78,6 +79,13 @@ class TrialRunner {
   void release_resources(Trial& trial);
   void stop_everything();
   void periodic(bool force);
+  // Uploads (sync_config): at most one in flight; a request while one runs starts another
+  // right after it. Failures are warnings, never the experiment's end.
+  bool request_upload();  // false when none was started
+  void poll_upload();
+  void final_upload();
+  // sync_to_driver: the trial's files from the node it runs on (sync/placement.h).
+  void pull_from_node(Trial& trial);
 
   // Helpers.
   Resources resources_for(const Config& config) const;
@@ -132,6 +140,12 @@ class TrialRunner {
   bool warned_no_checkpoint_dir_ = false;
   std::deque<SchedulerAction> scheduler_actions_;  // taken from the scheduler, not yet carried out
   std::string journaled_scheduler_state_;          // the last "sched" record's state, dumped
+  // Syncing.
+  std::optional<CloudTarget> cloud_;         // null without upload_dir
+  std::optional<SyncCommand> driver_sync_;   // null when sync_to_driver is off
+  SyncJob upload_;
+  bool upload_wanted_ = false;               // asked for while one was in flight
+  Clock::time_point last_upload_;            // when the latest upload started
 };
 
 }  // namespace tune::detail

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "analysis/experiment_state.h"
+#include "sync/placement.h"
 #include "tune/analysis.h"
 #include "tune/scheduler.h"
 #include "tune/callback.h"
@@ -45,6 +46,8 @@ struct Trial {
   // Set while a save is in flight: the decision to carry out once it is written.
   std::optional<Decision> pending_decision;
   bool has_run = false;  // started at least once (its log files may need a rollback)
+  // Where its files are when its executor runs it off the driver's filesystem (sync/placement.h).
+  std::optional<TrialPlacement> placement;
 };
 
 }  // namespace tune::detail
