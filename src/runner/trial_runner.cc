@@ -46,7 +46,8 @@ StatusRow row_of(const Trial& trial) {
 TrialRunner::TrialRunner(const TrainableSpec& trainable, RunOptions options, ExperimentInfo experiment,
                          ResourcePool pool, std::shared_ptr<Stopper> stopper, Json spec,
                          std::optional<ResumeState> resume,
-                         std::optional<std::pair<std::filesystem::path, CheckpointEntry>> initial_checkpoint)
+                         std::optional<std::pair<std::filesystem::path, CheckpointEntry>> initial_checkpoint,
+                         ExecutorFactory make_executor)
     : trainable_(trainable),
       options_(std::move(options)),
       experiment_(std::move(experiment)),
@@ -59,7 +60,8 @@ TrialRunner::TrialRunner(const TrainableSpec& trainable, RunOptions options, Exp
       initial_checkpoint_(std::move(initial_checkpoint)) {
   experiment_.space = &options_.config;
   auto sink = [this](ExecutorEvent&& event) { handle_event(std::move(event)); };
-  executor_ = trainable_.process      ? make_process_executor(sink)
+  executor_ = make_executor         ? make_executor(sink)
+              : trainable_.process  ? make_process_executor(sink)
               : options_.local_mode ? make_local_executor(sink)
                                     : make_thread_executor(sink);
   collect_domain_paths(options_.config, "", param_columns_);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,9 +35,13 @@ class TrialRunner {
   // `options` must have been validated (see validate_options in run.cc). `spec` is the
   // run's settings as JSON (kept in the state, compared on resume). `initial_checkpoint`
   // is RunOptions::restore resolved.
+  // `make_executor`, when set, replaces the executor chosen from the trainable (tests of the
+  // executor hooks; executors that run trials elsewhere).
+  using ExecutorFactory = std::function<std::unique_ptr<Executor>(Executor::Sink)>;
   TrialRunner(const TrainableSpec& trainable, RunOptions options, ExperimentInfo experiment, ResourcePool pool,
               std::shared_ptr<Stopper> stopper, Json spec, std::optional<ResumeState> resume,
-              std::optional<std::pair<std::filesystem::path, CheckpointEntry>> initial_checkpoint);
+              std::optional<std::pair<std::filesystem::path, CheckpointEntry>> initial_checkpoint,
+              ExecutorFactory make_executor = {});
   ~TrialRunner();
   TrialRunner(const TrialRunner&) = delete;
   TrialRunner& operator=(const TrialRunner&) = delete;

@@ -13,6 +13,7 @@
 
 #include "support/quiet_options.h"
 #include "support/files.h"
+#include "runner/trial_runner.h"
 #include "support/temp_dir.h"
 #include "sync/syncer.h"
 #include "tune/tune.h"
@@ -24,6 +25,7 @@ using ::testing::HasSubstr;
 using testing::quiet_options;
 using testing::read_text;
 using testing::TempDir;
+using testing::write_text;
 namespace fs = std::filesystem;
 
 // Counts its steps (the state a checkpoint keeps) and takes a little time per step so that
@@ -236,6 +238,108 @@ TEST(SyncRunTest, ResumeRemoteContinuesFromTheUploadedCheckpoints) {
   }
   // The resumed run uploaded its end.
   EXPECT_NE(read_text(cloud / "exp" / "experiment_state.jsonl").find("\"e\":\"done\""), std::string::npos);
+}
+
+// Fails once at step 5 unless it was restored; checkpoints hold the step count.
+class FailsOnceAtFive : public Trainable {
+ public:
+  Result step() override {
+    ++value_;
+    if (value_ == 5 && !restored_) throw std::runtime_error("node lost");
+    return {{"value", value_}};
+  }
+  void save_checkpoint(const fs::path& dir) override { std::ofstream(dir / "value") << value_; }
+  void load_checkpoint(const fs::path& dir) override {
+    std::ifstream(dir / "value") >> value_;
+    restored_ = true;
+  }
+
+ private:
+  int value_ = 0;
+  bool restored_ = false;
+};
+
+// An executor as one without a shared filesystem would behave (sync/placement.h), with a fake
+// node: trial k "runs" in <node>/trial_k on this machine (node name empty). It reports that
+// placement on every event and, on a restart, has the checkpoint pushed there and restores the
+// pushed copy. The trials themselves run on threads.
+class FakeNodeExecutor : public detail::Executor {
+ public:
+  FakeNodeExecutor(Sink sink, fs::path node, std::vector<fs::path>* pushed)
+      : node_(std::move(node)), pushed_(pushed) {
+    inner_ = detail::make_thread_executor([this, sink = std::move(sink)](detail::ExecutorEvent&& event) {
+      event.placement = placement(event.key);
+      sink(std::move(event));
+    });
+  }
+  void start(detail::StartRequest request) override {
+    if (request.push_checkpoint) {
+      const fs::path there = request.push_checkpoint(placement(request.key));
+      pushed_->push_back(there);
+      request.info.restore_from = there;
+    }
+    inner_->start(std::move(request));
+  }
+  void continue_trial(int64_t key) override { inner_->continue_trial(key); }
+  void stop_trial(int64_t key) override { inner_->stop_trial(key); }
+  void save_trial(int64_t key, const fs::path& dir) override { inner_->save_trial(key, dir); }
+  void poll(std::chrono::milliseconds timeout) override { inner_->poll(timeout); }
+
+ private:
+  detail::TrialPlacement placement(int64_t key) const { return {"", node_ / ("trial_" + std::to_string(key))}; }
+  fs::path node_;
+  std::vector<fs::path>* pushed_;
+  std::unique_ptr<detail::Executor> inner_;
+};
+
+// The runner side of sync_to_driver (default rsync): trial files on the node reach the local
+// trial directory, and a restarted trial gets its checkpoint pushed to its node first.
+TEST(SyncHookTest, RunnerPullsFromTheNodeAndPushesTheRestoreCheckpoint) {
+  TempDir dir;
+  const fs::path node = dir.path() / "node";
+  for (const int key : {0, 1}) write_text(node / ("trial_" + std::to_string(key)) / "node.log", "on the node\n");
+  RunOptions options = quiet_options(dir);
+  options.config = {{"x", grid_search({1, 2})}};
+  options.stop = {{"training_iteration", 8}};
+  options.checkpoint_freq = 2;
+  options.max_failures = 1;
+  // What run() does before it builds the runner.
+  options.scheduler = std::make_shared<FIFOScheduler>();
+  options.search_alg = std::make_shared<BasicVariantGenerator>(options.config, options.num_samples, options.seed);
+  options.scheduler->set_search_properties("", "");
+  options.search_alg->set_search_properties("", "", options.config);
+  std::shared_ptr<Stopper> stopper = options.stop.make_stopper();
+  const TrainableSpec trainable = make_trainable<FailsOnceAtFive>("FailsOnceAtFive");
+  ExperimentInfo experiment;
+  experiment.name = "exp";
+  experiment.experiment_id = "0123";
+  experiment.dir = dir.path() / "exp";
+  fs::create_directories(experiment.dir);
+  ResourcePool pool;
+  pool.cpu = 2;
+  std::vector<fs::path> pushed;  // the runner's thread only
+  detail::TrialRunner runner(trainable, std::move(options), std::move(experiment), pool, stopper, Json::object(),
+                             std::nullopt, std::nullopt, [&](detail::Executor::Sink sink) {
+                               return std::make_unique<FakeNodeExecutor>(std::move(sink), node, &pushed);
+                             });
+  const ExperimentAnalysis analysis = runner.run();
+
+  ASSERT_EQ(pushed.size(), 2u) << "each trial failed once and restarted from checkpoint_4";
+  for (const fs::path& there : pushed) {
+    EXPECT_EQ(there.filename(), "checkpoint_4");
+    EXPECT_EQ(read_text(there / "value"), "4");
+  }
+  ASSERT_EQ(analysis.trials().size(), 2u);
+  for (const TrialRecord& trial : analysis.trials()) {
+    EXPECT_EQ(trial.status(), TrialStatus::kTerminated);
+    EXPECT_EQ(read_text(trial.logdir() / "node.log"), "on the node\n") << "not pulled from the node";
+    std::ifstream in(trial.logdir() / "result.json");
+    int expected = 1;
+    for (std::string line; std::getline(in, line); ++expected) {
+      EXPECT_EQ(Json::parse(line)["value"], expected) << "did not continue from the pushed checkpoint: " << line;
+    }
+    EXPECT_EQ(expected, 9);
+  }
 }
 
 }  // namespace
