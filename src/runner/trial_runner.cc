@@ -37,6 +37,13 @@ void collect_domain_paths(const Space& space, const std::string& path, std::vect
   }
 }
 
+// A result after which the runner commits a checkpoint the trial wrote itself.
+bool carries_checkpoint(const ExecutorEvent& event) {
+  if (!event.checkpoint.empty()) return true;
+  const auto it = event.result.is_object() ? event.result.find("should_checkpoint") : event.result.end();
+  return it != event.result.end() && *it == true;
+}
+
 StatusRow row_of(const Trial& trial) {
   return StatusRow{trial.name, trial.status, trial.location, trial.config, TrialView(trial).last_result()};
 }
@@ -407,12 +414,11 @@ void TrialRunner::handle_event(ExecutorEvent&& event) {
   if (it == live_.end() || it->second->status != TrialStatus::kRunning) return;  // stopped meanwhile
   Trial& trial = *it->second;
   if (event.placement) trial.placement = std::move(event.placement);
-  if (trial.placement) {
-    // Off the driver's filesystem: what the runner reads next must be here first.
-    const bool checkpointing = event.type == ExecutorEvent::Type::kResult &&
-                               (!event.checkpoint.empty() || (event.result.is_object() && event.result.contains("should_checkpoint") &&
-                                                              event.result["should_checkpoint"] == true));
-    if (checkpointing || event.type != ExecutorEvent::Type::kResult) pull_from_node(trial);
+  // Off the driver's filesystem: a checkpoint to commit, or the files of a failed run, must be
+  // here first (a trial that ends is pulled in finish_trial).
+  if (trial.placement && (event.type == ExecutorEvent::Type::kSaved || event.type == ExecutorEvent::Type::kError ||
+                          (event.type == ExecutorEvent::Type::kResult && carries_checkpoint(event)))) {
+    pull_from_node(trial);
   }
   try {
     switch (event.type) {
@@ -867,6 +873,7 @@ void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
   trial.status = status;
   ++counts_[status];
   trial.location.clear();
+  pull_from_node(trial);  // its last files, when it ran off the driver's filesystem
   log_writer_->close(trial);
   if (status == TrialStatus::kError && !trial.logdir.empty()) {
     // A failed write (a full disk) may have left a torn last line: cut it, so what stays reads.
@@ -934,8 +941,8 @@ void TrialRunner::periodic(bool force) {
   if (cloud_ && !force) {
     poll_upload();
     const double period = options_.sync_config.sync_period_s;
-    if (period > 0 && std::chrono::duration<double>(now - last_upload_).count() >= period) {
-      log_writer_->flush_all();  // what is uploaded is as fresh as the files can be
+    if (period > 0 && !upload_wanted_ && std::chrono::duration<double>(now - last_upload_).count() >= period) {
+      if (!upload_.running()) log_writer_->flush_all();  // what is uploaded is as fresh as the files can be
       request_upload();
     }
   }
