@@ -13,6 +13,7 @@ packages=(
   libbenchmark-dev                              # bench/ micro-benchmarks
   protobuf-compiler libprotobuf-dev             # tests decode TensorBoard files with the official schema
   python3                                       # the Python client and its tests
+  rsync                                         # default sync command (sync_config) and its tests
 )
 
 missing=()

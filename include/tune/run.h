@@ -26,6 +26,7 @@
 #include "tune/search_space.h"
 #include "tune/searcher.h"
 #include "tune/stopper.h"
+#include "tune/sync.h"
 #include "tune/trainable.h"
 #include "tune/trial.h"
 
@@ -48,7 +49,9 @@ struct ReporterOptions {
 //                     this trainable under local_dir);
 //   "PROMPT"          ask on the terminal whether to continue (refused without a terminal);
 //   "ERRORED_ONLY"    continue, and run the trials that ended in ERROR again (same config);
-//   "REMOTE"          pull from upload_dir first (needs syncing; refused in this build).
+//   "REMOTE"          pull <sync_config.upload_dir>/<name> into <local_dir>/<name> first (with
+//                     sync_to_cloud, source and target swapped), then continue it as LOCAL;
+//                     needs a name and an upload_dir.
 struct Resume {
   Resume() = default;
   Resume(bool on) : value(on ? "LOCAL" : "") {}                // NOLINT: implicit by design
@@ -127,6 +130,9 @@ struct RunOptions {
   std::vector<std::shared_ptr<Callback>> callbacks;
   // Off: no trial directories and no per-trial files at all (for huge sweeps).
   bool write_trial_files = true;
+  // Uploading the experiment (upload_dir, sync_to_cloud, sync_period_s, ...) and pulling trial
+  // directories from nodes without a shared filesystem (sync_to_driver); see tune/sync.h.
+  SyncConfig sync_config;
   // Plugins; default FIFOScheduler and BasicVariantGenerator(config, num_samples, seed).
   std::shared_ptr<TrialScheduler> scheduler;
   std::shared_ptr<Searcher> search_alg;

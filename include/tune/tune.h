@@ -14,6 +14,7 @@
 #include "tune/searcher.h"
 #include "tune/spec.h"
 #include "tune/stopper.h"
+#include "tune/sync.h"
 #include "tune/tensorboard.h"
 #include "tune/trainable.h"
 #include "tune/trial.h"

@@ -24,6 +24,10 @@ namespace tune::detail {
 inline constexpr const char* kSnapshotFile = "experiment_state.json";
 inline constexpr const char* kJournalFile = "experiment_state.jsonl";
 inline constexpr int kStateVersion = 2;
+// Written before each upload (sync_config): {"journal_bytes": N}, the journal's length when the
+// upload began. The files uploaded after it are at least that new, so the journal cut to N bytes
+// (without the snapshot, which may be newer) is a consistent state to resume = "REMOTE" from.
+inline constexpr const char* kUploadMarkFile = ".tune_upload.json";
 
 // One checkpoint of a trial: <trial dir>/<dir>/ with .tune_metadata inside.
 struct CheckpointEntry {

@@ -11,8 +11,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "sync/placement.h"
 #include "trial/auto_fill.h"
 #include "tune/json.h"
 #include "tune/trainable.h"
@@ -37,6 +39,9 @@ struct ExecutorEvent {
   // kResult of a program that is not paused between results (plain protocol): the
   // checkpoint directory it wrote before this result, already moved aside by the executor.
   std::filesystem::path checkpoint;
+  // Set by an executor that runs the trial where the driver's files are not, once it knows
+  // where (sync/placement.h); the runner keeps the latest and pulls the trial's files from there.
+  std::optional<TrialPlacement> placement;
 };
 
 struct StartRequest {
@@ -49,6 +54,12 @@ struct StartRequest {
   double restore_time_total_s = 0;
   int64_t restore_timesteps_total = 0;
   int64_t restore_episodes_total = 0;
+  // Set when info.restore_from is and sync_to_driver is on. An executor running the trial on
+  // another node calls it (blocking) before the trial restores: the checkpoint directory is
+  // copied to <remote_dir>/<its name>/ on that node, and the path there is returned (what the
+  // trial restores from). Throws TuneError naming sync_config.sync_to_driver when the copy
+  // fails. Executors sharing the driver's filesystem ignore it.
+  std::function<std::filesystem::path(const TrialPlacement&)> push_checkpoint;
 };
 
 class Executor {

@@ -14,6 +14,7 @@
 #include "common/strings.h"
 #include "runner/resource_manager.h"
 #include "runner/trial_runner.h"
+#include "sync/syncer.h"
 #include "tune/error.h"
 #include "tune/run.h"
 
@@ -127,9 +128,67 @@ void validate(const TrainableSpec& trainable, RunOptions& options) {
         options.resume.value));
   }
   if (options.resume.value == "REMOTE") {
-    throw TuneError("resume: \"REMOTE\" pulls the experiment from upload_dir, and this build has no syncing yet; "
-                    "copy the experiment directory to local_dir and use resume=true");
+    if (options.sync_config.upload_dir.empty()) {
+      throw TuneError("resume: \"REMOTE\" pulls the experiment from sync_config.upload_dir, which is empty");
+    }
+    if (options.name.empty()) {
+      throw TuneError("resume: \"REMOTE\" needs name (the experiment to pull from sync_config.upload_dir)");
+    }
   }
+  detail::resolve_cloud_target(options.sync_config, "");  // throws TuneError naming the sync_config field
+}
+
+// sync_config.upload_dir as a plain path must lie outside the experiment it receives.
+void check_upload_dir(const RunOptions& options, const std::filesystem::path& local_dir, const std::string& name) {
+  const auto cloud = detail::resolve_cloud_target(options.sync_config, name);
+  if (!cloud || cloud->local_path.empty()) return;
+  const std::filesystem::path experiment = local_dir / name;
+  const auto [end, ignored] = std::mismatch(experiment.begin(), experiment.end(), cloud->local_path.begin(),
+                                            cloud->local_path.end());
+  if (end == experiment.end()) {
+    throw TuneError(fmt::format("sync_config.upload_dir: {} would upload the experiment {} into itself; choose a "
+                                "directory outside local_dir/name",
+                                options.sync_config.upload_dir, experiment.string()));
+  }
+}
+
+// resume = "REMOTE": <upload_dir>/<name> down into <local_dir>/<name>, with sync_to_cloud's
+// source and target swapped.
+void pull_remote_experiment(const RunOptions& options, const std::filesystem::path& local_dir) {
+  const auto cloud = detail::resolve_cloud_target(options.sync_config, options.name);
+  const std::filesystem::path target = local_dir / options.name;
+  std::error_code ec;
+  if (!cloud->local_path.empty() && !std::filesystem::is_directory(cloud->local_path, ec)) {
+    throw TuneError(fmt::format("resume: \"REMOTE\": there is no experiment {} to pull from sync_config.upload_dir",
+                                cloud->local_path.string()));
+  }
+  std::filesystem::create_directories(target, ec);
+  if (ec) throw TuneError(fmt::format("local_dir: cannot create {}: {}", target.string(), ec.message()));
+  detail::SyncJob job;
+  job.start(cloud->command, cloud->remote + "/", target.string() + "/", "sync_config.sync_to_cloud");
+  const std::string error = job.wait(options.sync_config.sync_timeout_s);
+  if (!error.empty()) {
+    throw TuneError(fmt::format("resume: \"REMOTE\": pulling {} into {} failed: {}", cloud->remote,
+                                target.string(), error));
+  }
+  // The upload copied files while the experiment ran: its journal may name checkpoints copied
+  // after it was. Cut it where it was when that upload began (experiment_state.h).
+  const std::filesystem::path mark = target / detail::kUploadMarkFile;
+  if (!std::filesystem::exists(mark, ec)) return;
+  uint64_t bytes = 0;
+  try {
+    bytes = Json::parse(read_file(mark)).at("journal_bytes").get<uint64_t>();
+  } catch (const std::exception& e) {
+    throw TuneError(fmt::format("resume: \"REMOTE\": {} is unreadable: {}", mark.string(), e.what()));
+  }
+  const std::filesystem::path journal = target / detail::kJournalFile;
+  if (!std::filesystem::exists(journal, ec)) return;
+  if (std::filesystem::file_size(journal, ec) > bytes) {
+    std::filesystem::resize_file(journal, bytes, ec);
+    if (ec) throw TuneError(fmt::format("resume: \"REMOTE\": cannot cut {}: {}", journal.string(), ec.message()));
+  }
+  // The snapshot may have been copied later and describe more than that: the journal alone is whole.
+  std::filesystem::remove(target / detail::kSnapshotFile, ec);
 }
 
 // RunOptions::restore: the checkpoint directory and what its metadata says.
@@ -273,6 +332,8 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   // Resume: find the experiment and its state before anything is created.
   std::optional<detail::ResumeState> resume;
   std::filesystem::path resume_dir;
+  if (!options.name.empty()) check_upload_dir(options, local_dir, options.name);
+  if (options.resume.value == "REMOTE") pull_remote_experiment(options, local_dir);
   if (options.resume.enabled()) {
     resume_dir = find_resume_dir(local_dir, options, trainable);
     if (!detail::has_stored_experiment(resume_dir)) {
@@ -363,6 +424,7 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
     experiment.name = options.name.empty() ? trainable.name + "_" + date_string(std::time(nullptr)) : options.name;
     experiment.experiment_id = random_hex(32);
     experiment.dir = local_dir / experiment.name;
+    if (options.name.empty()) check_upload_dir(options, local_dir, experiment.name);
   }
   experiment.metric = options.metric;
   experiment.mode = options.mode;

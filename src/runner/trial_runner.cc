@@ -37,6 +37,13 @@ void collect_domain_paths(const Space& space, const std::string& path, std::vect
   }
 }
 
+// A result after which the runner commits a checkpoint the trial wrote itself.
+bool carries_checkpoint(const ExecutorEvent& event) {
+  if (!event.checkpoint.empty()) return true;
+  const auto it = event.result.is_object() ? event.result.find("should_checkpoint") : event.result.end();
+  return it != event.result.end() && *it == true;
+}
+
 StatusRow row_of(const Trial& trial) {
   return StatusRow{trial.name, trial.status, trial.location, trial.config, TrialView(trial).last_result()};
 }
@@ -46,7 +53,8 @@ StatusRow row_of(const Trial& trial) {
 TrialRunner::TrialRunner(const TrainableSpec& trainable, RunOptions options, ExperimentInfo experiment,
                          ResourcePool pool, std::shared_ptr<Stopper> stopper, Json spec,
                          std::optional<ResumeState> resume,
-                         std::optional<std::pair<std::filesystem::path, CheckpointEntry>> initial_checkpoint)
+                         std::optional<std::pair<std::filesystem::path, CheckpointEntry>> initial_checkpoint,
+                         ExecutorFactory make_executor)
     : trainable_(trainable),
       options_(std::move(options)),
       experiment_(std::move(experiment)),
@@ -59,7 +67,8 @@ TrialRunner::TrialRunner(const TrainableSpec& trainable, RunOptions options, Exp
       initial_checkpoint_(std::move(initial_checkpoint)) {
   experiment_.space = &options_.config;
   auto sink = [this](ExecutorEvent&& event) { handle_event(std::move(event)); };
-  executor_ = trainable_.process      ? make_process_executor(sink)
+  executor_ = make_executor         ? make_executor(sink)
+              : trainable_.process  ? make_process_executor(sink)
               : options_.local_mode ? make_local_executor(sink)
                                     : make_thread_executor(sink);
   collect_domain_paths(options_.config, "", param_columns_);
@@ -69,6 +78,8 @@ TrialRunner::TrialRunner(const TrainableSpec& trainable, RunOptions options, Exp
   std::ostream& o = out();
   is_tty_ = options_.reporter.progress_bar && &o == &std::cout && isatty(STDOUT_FILENO) && options_.verbose >= 1;
   for (const auto& callback : options_.callbacks) callback->setup(experiment_);
+  cloud_ = resolve_cloud_target(options_.sync_config, experiment_.name);
+  driver_sync_ = resolve_driver_sync(options_.sync_config);
 }
 
 TrialRunner::~TrialRunner() = default;
@@ -84,7 +95,7 @@ Resources TrialRunner::resources_for(const Config& config) const {
 }
 
 ExperimentAnalysis TrialRunner::run() {
-  start_time_ = last_report_ = last_flush_ = last_bar_ = Clock::now();
+  start_time_ = last_report_ = last_flush_ = last_bar_ = last_upload_ = Clock::now();
   const std::filesystem::path journal_path = experiment_.dir / kJournalFile;
   try {
     if (resume_) {
@@ -166,6 +177,7 @@ ExperimentAnalysis TrialRunner::run() {
   // Killed before this point, the experiment resumes from its journal; past it, it is done.
   journal(Json{{"e", "done"}});
   write_snapshot(true);
+  final_upload();
   if (options_.verbose >= 1) {
     print_status(true);
     print_summary();
@@ -346,6 +358,13 @@ void TrialRunner::start_trial(Trial& trial) {
   request.info.gpu_ids = trial.gpu_ids;
   request.info.resources = trial.resources;
   if (!trial.logdir.empty()) request.info.checkpoint_dir = trial.logdir / "checkpoint";
+  trial.placement.reset();  // the executor says where this run is, if it is elsewhere
+  if (!request.info.restore_from.empty() && driver_sync_) {
+    request.push_checkpoint = [command = *driver_sync_, from = request.info.restore_from,
+                               timeout = options_.sync_config.sync_timeout_s](const TrialPlacement& placement) {
+      return push_checkpoint(command, placement, from, timeout);
+    };
+  }
   executor_->start(std::move(request));
 }
 
@@ -395,6 +414,13 @@ void TrialRunner::handle_event(ExecutorEvent&& event) {
   auto it = live_.find(event.key);
   if (it == live_.end() || it->second->status != TrialStatus::kRunning) return;  // stopped meanwhile
   Trial& trial = *it->second;
+  if (event.placement) trial.placement = std::move(event.placement);
+  // Off the driver's filesystem: a checkpoint to commit, or the files of a failed run, must be
+  // here first (a trial that ends is pulled in finish_trial).
+  if (trial.placement && (event.type == ExecutorEvent::Type::kSaved || event.type == ExecutorEvent::Type::kError ||
+                          (event.type == ExecutorEvent::Type::kResult && carries_checkpoint(event)))) {
+    pull_from_node(trial);
+  }
   try {
     switch (event.type) {
       case ExecutorEvent::Type::kResult:
@@ -783,6 +809,74 @@ void TrialRunner::commit_checkpoint(Trial& trial, const std::filesystem::path& w
     std::error_code ec;
     fs::remove_all(trial.logdir / dir, ec);
   }
+  if (cloud_ && options_.sync_config.sync_on_checkpoint) request_upload();
+}
+
+bool TrialRunner::request_upload() {
+  if (!cloud_) return false;
+  if (upload_.running()) {
+    upload_wanted_ = true;
+    return false;
+  }
+  upload_wanted_ = false;
+  last_upload_ = Clock::now();
+  if (!cloud_->local_path.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(cloud_->local_path, ec);
+    if (ec) {
+      std::cerr << fmt::format("tune: warning: sync_config.upload_dir: cannot create {}: {}; the experiment goes on\n",
+                               cloud_->local_path.string(), ec.message());
+      return false;
+    }
+  }
+  if (journal_.is_open()) {
+    try {
+      write_file_atomic(experiment_.dir / kUploadMarkFile, Json{{"journal_bytes", journal_.bytes()}}.dump() + "\n");
+    } catch (const std::exception& e) {
+      std::cerr << fmt::format("tune: warning: cannot write {}: {}\n", kUploadMarkFile, e.what());
+    }
+  }
+  upload_.start(cloud_->command, experiment_.dir.string() + "/", cloud_->remote + "/", "sync_config.sync_to_cloud");
+  return true;
+}
+
+void TrialRunner::poll_upload() {
+  if (auto outcome = upload_.poll(options_.sync_config.sync_timeout_s)) {
+    if (!outcome->empty()) {
+      std::cerr << fmt::format("tune: warning: uploading {} to {} failed: {}; the experiment goes on\n",
+                               experiment_.dir.string(), cloud_->remote, *outcome);
+    }
+  }
+  if (upload_wanted_ && !upload_.running()) request_upload();
+}
+
+void TrialRunner::final_upload() {
+  if (!cloud_) return;
+  // The one in flight may have missed the last files: wait for it, then sync once more.
+  if (upload_.running()) {
+    const std::string error = upload_.wait(options_.sync_config.sync_timeout_s);
+    if (!error.empty()) std::cerr << fmt::format("tune: warning: uploading {} to {} failed: {}\n",
+                                                 experiment_.dir.string(), cloud_->remote, error);
+  }
+  if (!request_upload()) return;
+  const std::string error = upload_.wait(options_.sync_config.sync_timeout_s);
+  if (!error.empty()) {
+    std::cerr << fmt::format("tune: warning: the final upload of {} to {} failed: {}; the results are complete in "
+                             "{}\n",
+                             experiment_.dir.string(), cloud_->remote, error, experiment_.dir.string());
+  } else if (options_.verbose >= 1) {
+    out() << fmt::format("Uploaded the experiment to {}\n", cloud_->remote);
+  }
+}
+
+void TrialRunner::pull_from_node(Trial& trial) {
+  if (!trial.placement || !driver_sync_ || trial.logdir.empty()) return;
+  const std::string error =
+      pull_trial_dir(*driver_sync_, *trial.placement, trial.logdir, options_.sync_config.sync_timeout_s);
+  if (!error.empty()) {
+    std::cerr << fmt::format("tune: warning: pulling the files of trial {} from {} failed: {}\n", trial.name,
+                             trial.placement->location(), error);
+  }
 }
 
 void TrialRunner::handle_logger_failures() {
@@ -861,6 +955,7 @@ void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
   trial.status = status;
   ++counts_[status];
   trial.location.clear();
+  pull_from_node(trial);  // its last files, when it ran off the driver's filesystem
   log_writer_->close(trial);
   if (status == TrialStatus::kError && !trial.logdir.empty()) {
     // A failed write (a full disk) may have left a torn last line: cut it, so what stays reads.
@@ -924,6 +1019,14 @@ void TrialRunner::periodic(bool force) {
     log_writer_->flush_all();
     for (const auto& callback : options_.callbacks) callback->flush();
     if (!force) maybe_snapshot();
+  }
+  if (cloud_ && !force) {
+    poll_upload();
+    const double period = options_.sync_config.sync_period_s;
+    if (period > 0 && !upload_wanted_ && std::chrono::duration<double>(now - last_upload_).count() >= period) {
+      if (!upload_.running()) log_writer_->flush_all();  // what is uploaded is as fresh as the files can be
+      request_upload();
+    }
   }
   if (options_.verbose >= 1 && !force &&
       std::chrono::duration<double>(now - last_report_).count() >= options_.reporter.max_report_frequency_s) {

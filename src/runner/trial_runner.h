@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "executors/executor.h"
 #include "runner/experiment_journal.h"
 #include "runner/resource_manager.h"
+#include "sync/syncer.h"
 #include "trial/trial.h"
 #include "tune/analysis.h"
 #include "tune/run.h"
@@ -33,9 +35,13 @@ class TrialRunner {
   // `options` must have been validated (see validate_options in run.cc). `spec` is the
   // run's settings as JSON (kept in the state, compared on resume). `initial_checkpoint`
   // is RunOptions::restore resolved.
+  // `make_executor`, when set, replaces the executor chosen from the trainable (tests of the
+  // executor hooks; executors that run trials elsewhere).
+  using ExecutorFactory = std::function<std::unique_ptr<Executor>(Executor::Sink)>;
   TrialRunner(const TrainableSpec& trainable, RunOptions options, ExperimentInfo experiment, ResourcePool pool,
               std::shared_ptr<Stopper> stopper, Json spec, std::optional<ResumeState> resume,
-              std::optional<std::pair<std::filesystem::path, CheckpointEntry>> initial_checkpoint);
+              std::optional<std::pair<std::filesystem::path, CheckpointEntry>> initial_checkpoint,
+              ExecutorFactory make_executor = {});
   ~TrialRunner();
   TrialRunner(const TrialRunner&) = delete;
   TrialRunner& operator=(const TrialRunner&) = delete;
@@ -82,6 +88,13 @@ class TrialRunner {
   void release_resources(Trial& trial);
   void stop_everything();
   void periodic(bool force);
+  // Uploads (sync_config): at most one in flight; a request while one runs starts another
+  // right after it. Failures are warnings, never the experiment's end.
+  bool request_upload();  // false when none was started
+  void poll_upload();
+  void final_upload();
+  // sync_to_driver: the trial's files from the node it runs on (sync/placement.h).
+  void pull_from_node(Trial& trial);
 
   // Helpers.
   Resources resources_for(const Config& config) const;
@@ -137,6 +150,12 @@ class TrialRunner {
   bool warned_no_checkpoint_dir_ = false;
   std::deque<SchedulerAction> scheduler_actions_;  // taken from the scheduler, not yet carried out
   std::string journaled_scheduler_state_;          // the last "sched" record's state, dumped
+  // Syncing.
+  std::optional<CloudTarget> cloud_;         // null without upload_dir
+  std::optional<SyncCommand> driver_sync_;   // null when sync_to_driver is off
+  SyncJob upload_;
+  bool upload_wanted_ = false;               // asked for while one was in flight
+  Clock::time_point last_upload_;            // when the latest upload started
 };
 
 }  // namespace tune::detail

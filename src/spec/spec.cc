@@ -24,6 +24,7 @@
 
 #include "common/strings.h"
 #include "executors/process_executor.h"
+#include "sync/syncer.h"
 #include "tune/process.h"
 
 namespace tune {
@@ -433,10 +434,14 @@ const std::vector<std::string> kTopKeys = {"checkpoint_at_end",
                                            "search_alg",
                                            "seed",
                                            "stop",
+                                           "sync_config",
                                            "time_budget_s",
                                            "trainable",
                                            "verbose",
                                            "write_trial_files"};
+// Ray's SyncConfig (tune.run(sync_config=...), 1.1+), periods in seconds as everywhere here.
+const std::vector<std::string> kSyncKeys = {"upload_dir",    "sync_to_cloud",      "sync_to_driver",
+                                            "sync_period_s", "sync_on_checkpoint", "sync_timeout_s"};
 const std::vector<std::string> kUnsupportedKeys = {"reuse_actors", "search_alg"};
 const std::vector<std::string> kTrainableKeys = {
     "binary", "command",  "echo_output",    "env",          "max_message_bytes",
@@ -566,6 +571,8 @@ class SpecChecker {
   void check_stop(const Json& value);
   void check_resources(const Json& value);
   void check_custom_resources(const Json& value);
+  void check_sync_config(const Json& value);
+  SyncCommand sync_command(const Json& value, const std::string& path, bool may_disable) const;
   void check_scheduler(const Json& value);
   void check_search_alg(const Json& value);
   std::pair<std::string, std::string> plugin_type(const Json& value, const std::string& path, const std::string& what,
@@ -776,6 +783,62 @@ void SpecChecker::check_resources(const Json& value) {
   }
 }
 
+// A sync command: a list of argv strings, or one command line (split without a shell).
+SyncCommand SpecChecker::sync_command(const Json& value, const std::string& path, bool may_disable) const {
+  if (may_disable && value.is_boolean() && !value.get<bool>()) return SyncCommand::disabled();
+  std::vector<std::string> argv;
+  if (value.is_string()) {
+    try {
+      argv = split_command(value.get<std::string>());
+    } catch (const TuneError& error) {
+      fail(path, error.what());
+    }
+  } else if (value.is_array()) {
+    for (size_t i = 0; i < value.size(); ++i) argv.push_back(string(value[i], child_path(path, std::to_string(i))));
+  } else {
+    fail(path, fmt::format("must be a command: a list like [rsync, -a, \"{{source}}\", \"{{target}}\"] or one string{}, "
+                           "got {}",
+                           may_disable ? " (or false for none)" : "", describe(value)));
+  }
+  try {
+    detail::fill_sync_argv(argv, "s", "t", path);
+  } catch (const TuneError& error) {
+    throw_at(locations_, path, error.what());
+  }
+  return SyncCommand(std::move(argv));
+}
+
+void SpecChecker::check_sync_config(const Json& value) {
+  if (value.is_null()) return;
+  mapping(value, "sync_config");
+  SyncConfig& sync = out_.options.sync_config;
+  for (const auto& [key, item] : ordered(value, "sync_config")) {
+    check_key(key, "sync_config", kSyncKeys);
+    const Json& v = *item;
+    const std::string path = child_path("sync_config", key);
+    if (v.is_null()) continue;
+    if (key == "upload_dir") {
+      sync.upload_dir = string(v, path);
+    } else if (key == "sync_to_cloud") {
+      sync.sync_to_cloud = sync_command(v, path, false);
+    } else if (key == "sync_to_driver") {
+      sync.sync_to_driver = sync_command(v, path, true);
+    } else if (key == "sync_period_s") {
+      sync.sync_period_s = number(v, path, 0);
+    } else if (key == "sync_on_checkpoint") {
+      sync.sync_on_checkpoint = boolean(v, path);
+    } else if (key == "sync_timeout_s") {
+      sync.sync_timeout_s = number(v, path, 0);
+      if (sync.sync_timeout_s == 0) fail(path, "must be > 0");
+    }
+  }
+  try {
+    detail::resolve_cloud_target(sync, "");
+  } catch (const TuneError& error) {
+    rethrow(error, "sync_config");
+  }
+}
+
 void SpecChecker::check_custom_resources(const Json& value) {
   mapping(value, "custom_resources");
   for (const auto& [name, amount] : ordered(value, "custom_resources")) {
@@ -947,7 +1010,6 @@ RunSpec SpecChecker::check() {
         fail(path, fmt::format("'{}' is not a resume mode; use true, false, LOCAL, PROMPT, ERRORED_ONLY or REMOTE{}",
                                resume_mode, did_you_mean(resume_mode, kResumeModes)));
       }
-      if (resume_mode == "REMOTE") unsupported(path, "resume = REMOTE", "it needs upload_dir syncing; LOCAL works");
       options.resume = resume_mode;
     } else if (key == "restore") {
       if (v.is_null()) continue;
@@ -984,6 +1046,8 @@ RunSpec SpecChecker::check() {
       if (!v.is_null()) check_custom_resources(v);
     } else if (key == "write_trial_files") {
       options.write_trial_files = boolean(v, path);
+    } else if (key == "sync_config") {
+      check_sync_config(v);
     }
   }
 
@@ -1001,6 +1065,12 @@ RunSpec SpecChecker::check() {
   options.mode = mode.value_or("");
   if (options.fail_fast && options.max_failures != 0) {
     fail("fail_fast", "cannot be combined with max_failures (fail_fast stops at the first failure)");
+  }
+  if (options.resume.value == "REMOTE" && options.sync_config.upload_dir.empty()) {
+    fail("resume", "REMOTE pulls the experiment from sync_config/upload_dir, which is not given");
+  }
+  if (options.resume.value == "REMOTE" && options.name.empty()) {
+    fail("resume", "REMOTE needs 'name' (the experiment to pull from sync_config/upload_dir)");
   }
   check_placeholders();
   if (has_search_alg_points_) {

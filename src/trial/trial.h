@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "analysis/experiment_state.h"
+#include "sync/placement.h"
 #include "tune/analysis.h"
 #include "tune/scheduler.h"
 #include "tune/callback.h"
@@ -49,6 +50,8 @@ struct Trial {
   // PAUSED until the source's checkpoint this exploit clones is committed.
   std::optional<SchedulerAction> awaiting_clone;
   bool has_run = false;  // started at least once (its log files may need a rollback)
+  // Where its files are when its executor runs it off the driver's filesystem (sync/placement.h).
+  std::optional<TrialPlacement> placement;
 };
 
 }  // namespace tune::detail

@@ -255,6 +255,32 @@ TEST(CliTest, RunsAPlainShellCommandThenListsAndAnalyzesIt) {
   EXPECT_EQ(answer["value"], 6.0);
 }
 
+// Uploads to a local "cloud" directory whose name a shell would misread, then resume = REMOTE
+// brings the deleted experiment back from it.
+TEST(CliTest, SyncConfigUploadsAndResumeRemotePullsItBack) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml", std::string(kPlainSpec) + R"(sync_config:
+  upload_dir: "cloud dir; touch PWNED; rm -rf "
+  sync_to_cloud: rsync -a {source} {target}
+  sync_period_s: 0.1
+)");
+  const Outcome first = tune_cli({"run", "spec.yaml"}, dir.path());
+  ASSERT_EQ(first.code, 0) << first.err;
+  const fs::path uploaded = dir.path() / "cloud dir; touch PWNED; rm -rf " / "plain";
+  EXPECT_EQ(read_file(uploaded / "experiment_state.jsonl"),
+            read_file(dir.path() / "results" / "plain" / "experiment_state.jsonl"));
+  EXPECT_FALSE(fs::exists(dir.path() / "PWNED"));
+
+  fs::remove_all(dir.path() / "results");
+  const Outcome again = tune_cli({"run", "spec.yaml", "--set", "resume=REMOTE"}, dir.path());
+  ASSERT_EQ(again.code, 0) << again.err;
+  const Outcome ls = tune_cli({"ls", (dir.path() / "results" / "plain").string(), "-o", "json"});
+  ASSERT_EQ(ls.code, 0) << ls.err;
+  const Json rows = Json::parse(ls.out);
+  ASSERT_EQ(rows.size(), 2u);
+  for (const Json& row : rows) EXPECT_EQ(row["status"], "TERMINATED");
+}
+
 // Needs the process executor.
 TEST(CliTest, FailedTrialExitsOneUnlessRaiseOnFailedTrialIsOff) {
   TempDir dir;

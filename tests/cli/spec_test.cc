@@ -349,10 +349,48 @@ TEST(SpecTest, LibraryErrorKeepsItsPathAndGetsTheLine) {
   EXPECT_EQ(error.key(), "config/lr");
 }
 
+TEST(SpecTest, SyncConfigKeysAndErrors) {
+  const RunSpec spec = parse(T + R"(name: up
+sync_config:
+  upload_dir: /tmp/cloud
+  sync_to_cloud: [rsync, -a, --exclude=*.tmp, "{source}", "{target}"]
+  sync_to_driver: rsync -az -e "ssh -p 2222" {source} {target}
+  sync_period_s: 60
+  sync_on_checkpoint: false
+  sync_timeout_s: 30
+resume: REMOTE
+)");
+  const SyncConfig& sync = spec.options.sync_config;
+  EXPECT_EQ(sync.upload_dir, "/tmp/cloud");
+  EXPECT_EQ(sync.sync_to_cloud.argv,
+            (std::vector<std::string>{"rsync", "-a", "--exclude=*.tmp", "{source}", "{target}"}));
+  EXPECT_EQ(sync.sync_to_driver.argv,
+            (std::vector<std::string>{"rsync", "-az", "-e", "ssh -p 2222", "{source}", "{target}"}));
+  EXPECT_EQ(sync.sync_period_s, 60);
+  EXPECT_FALSE(sync.sync_on_checkpoint);
+  EXPECT_EQ(sync.sync_timeout_s, 30);
+  EXPECT_EQ(spec.options.resume.value, "REMOTE");
+  EXPECT_TRUE(parse(T + "sync_config: {sync_to_driver: false}\n").options.sync_config.sync_to_driver.off);
+
+  EXPECT_THAT(error_of(T + "sync_config:\n  upload_dri: /x\n").what(),
+              StartsWith("spec.yaml:3: sync_config: unknown key 'upload_dri' (did you mean 'upload_dir'?)"));
+  EXPECT_THAT(error_of(T + "sync_config:\n  upload_dir: /x\n  sync_to_cloud: cp -r {source}\n").what(),
+              StartsWith("spec.yaml:4: sync_config/sync_to_cloud: the command template must contain both"));
+  EXPECT_THAT(error_of(T + "sync_config:\n  upload_dir: /x\n  sync_to_cloud: \"cp 'x {source} {target}\"\n").what(),
+              HasSubstr("unterminated"));
+  EXPECT_THAT(error_of(T + "sync_config:\n  upload_dir: ftp://x\n").what(),
+              StartsWith("spec.yaml:3: sync_config.upload_dir: 'ftp://x' has no default sync command"));
+  EXPECT_THAT(error_of(T + "sync_config:\n  sync_period_s: -1\n").what(),
+              StartsWith("spec.yaml:3: sync_config/sync_period_s: must be >= 0"));
+  EXPECT_THAT(error_of(T + "sync_config:\n  sync_to_cloud: 3\n").what(), HasSubstr("must be a command"));
+  EXPECT_THAT(error_of(T + "name: x\nresume: REMOTE\n").what(),
+              HasSubstr("resume: REMOTE pulls the experiment from sync_config/upload_dir, which is not given"));
+  EXPECT_THAT(error_of(T + "resume: REMOTE\nsync_config: {upload_dir: /x}\n").what(), HasSubstr("REMOTE needs 'name'"));
+}
+
 // Keys Ray Tune has that this version cannot run: valid at their defaults, refused otherwise.
 TEST(SpecTest, UnsupportedKeysAreAcceptedAtTheirDefaultAndRefusedOtherwise) {
   const std::vector<std::pair<std::string, std::string>> refused = {
-      {"resume: REMOTE", "not supported yet: resume = REMOTE"},
       {"reuse_actors: true", "not supported yet: reuse_actors = true"},
       {"scheduler: pb2", "not supported yet: scheduler 'pb2'"},
       {"scheduler: {type: resource_changing}", "not supported yet: scheduler 'resource_changing'"},
