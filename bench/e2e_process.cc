@@ -24,25 +24,13 @@
 #include <string>
 #include <vector>
 
+#include "minimal_worker.h"
 #include "tune/process.h"
 #include "tune/tune.h"
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// The minimal worker: one cheap result per step.
-class Minimal : public tune::Trainable {
- public:
-  tune::Result step() override { return {{"score", static_cast<double>(++i_)}}; }
-
- private:
-  int64_t i_ = 0;
-};
-
-}  // namespace
+using tune_bench::Clock;
+using tune_bench::Minimal;
+using tune_bench::seconds_since;
 
 TUNE_REGISTER_TRAINABLE(Minimal);
 

@@ -17,6 +17,13 @@ echo
 echo "== process trials =="
 ./build-bench/bench/e2e_process "$@" "$out" || true
 echo
+echo "== Slurm steps (a private local cluster) =="
+slurm_dir="$out/slurm"
+if eval "$(bash scripts/slurm_cluster.sh start "$slurm_dir")"; then
+  ./build-bench/bench/e2e_slurm "$@" "$out" || true
+  bash scripts/slurm_cluster.sh stop "$slurm_dir"
+fi
+echo
 echo "== pinned objects: memory of a shared array =="
 ./build-bench/bench/e2e_pinned_memory "$@" "$out"
 echo

@@ -14,6 +14,7 @@ packages=(
   protobuf-compiler libprotobuf-dev             # tests decode TensorBoard files with the official schema
   python3                                       # the Python client and its tests
   rsync                                         # default sync command (sync_config) and its tests
+  slurmctld slurmd slurm-client munge           # the Slurm executor's tests and bench: a private local cluster (scripts/slurm_cluster.sh)
 )
 
 missing=()

@@ -14,6 +14,9 @@ test_flags=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 -DTUNE_BUILD_BE
 echo "== build: ASan + UBSan =="
 bash scripts/build.sh build-asan "${test_flags[@]}" -DTUNE_SANITIZE=address,undefined
 echo "== test: ASan + UBSan =="
+# The Slurm tests start a private single-node cluster each (scripts/slurm_cluster.sh, on ports of
+# their own); here a missing Slurm is a failure, not a skip.
+export TUNE_TEST_REQUIRE_SLURM=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j "$jobs"
 

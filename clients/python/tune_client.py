@@ -68,6 +68,30 @@ def _encode(message):
     return (json.dumps(message, separators=(",", ":"), allow_nan=True, default=_to_json) + "\n").encode()
 
 
+def _claim_stdio_protocol():
+    """The protocol on stdin/stdout (TUNE_PROTOCOL_FDS=0,1: under Slurm, srun forwards nothing
+    else) is moved aside when this module is imported, so that what the script prints cannot
+    corrupt it; stdout then goes to $TUNE_TRIAL_DIR/stdout.log (stderr without a trial directory)."""
+    if os.environ.get("TUNE_PROTOCOL_FDS") != "0,1":
+        return
+    sys.stdout.flush()
+    fd_in, fd_out = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    trial_dir = os.environ.get("TUNE_TRIAL_DIR")
+    if trial_dir:
+        log = os.open(os.path.join(trial_dir, "stdout.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(log, 1)
+        os.close(log)
+    else:
+        os.dup2(2, 1)
+    os.environ["TUNE_PROTOCOL_FDS"] = "%d,%d" % (fd_in, fd_out)
+
+
+_claim_stdio_protocol()
+
+
 class _Client:
     def __init__(self):
         self.connected = False

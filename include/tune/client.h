@@ -17,6 +17,7 @@
 // Not thread-safe: call it from one thread.
 #pragma once
 
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -245,10 +246,43 @@ class Connection {
 };
 
 // Reads TUNE_PROTOCOL_FDS ("3,4": requests in, replies out); false when absent or malformed.
+// "0,1" is the protocol on stdin/stdout, as under Slurm (srun forwards nothing else): the two
+// are then moved to new descriptors, stdin reads /dev/null and stdout goes to
+// $TUNE_TRIAL_DIR/stdout.log (stderr without a trial directory), so what the program prints
+// cannot corrupt the protocol; TUNE_PROTOCOL_FDS is updated to the new pair.
 inline bool protocol_fds(int& in_fd, int& out_fd) {
   const char* fds = std::getenv("TUNE_PROTOCOL_FDS");
-  return fds != nullptr && std::sscanf(fds, "%d,%d", &in_fd, &out_fd) == 2 && in_fd >= 0 && out_fd >= 0;
+  if (fds == nullptr || std::sscanf(fds, "%d,%d", &in_fd, &out_fd) != 2 || in_fd < 0 || out_fd < 0) return false;
+  if (in_fd != 0 || out_fd != 1) return true;
+  std::fflush(stdout);
+  const int in = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
+  const int out = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
+  if (in < 0 || out < 0) return false;
+  if (const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC); null_fd >= 0) {
+    ::dup2(null_fd, 0);
+    ::close(null_fd);
+  }
+  int log = -1;
+  if (const char* dir = std::getenv("TUNE_TRIAL_DIR"); dir != nullptr && *dir != '\0') {
+    log = ::open((std::string(dir) + "/stdout.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
+  ::dup2(log >= 0 ? log : 2, 1);
+  if (log >= 0) ::close(log);
+  in_fd = in;
+  out_fd = out;
+  ::setenv("TUNE_PROTOCOL_FDS", (std::to_string(in) + "," + std::to_string(out)).c_str(), 1);
+  return true;
 }
+
+namespace detail {
+// With the protocol on stdin/stdout, it is moved aside before main() runs, so that nothing the
+// program prints before it first talks to tune lands in the protocol.
+inline bool claim_stdio_protocol() {
+  int in_fd = -1, out_fd = -1;
+  return protocol_fds(in_fd, out_fd);
+}
+inline const bool stdio_protocol_claimed = claim_stdio_protocol();
+}  // namespace detail
 
 // The process's side of the protocol for a function-style program.
 class Client {

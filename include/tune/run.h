@@ -25,6 +25,7 @@
 #include "tune/scheduler.h"
 #include "tune/search_space.h"
 #include "tune/searcher.h"
+#include "tune/slurm.h"
 #include "tune/stopper.h"
 #include "tune/sync.h"
 #include "tune/trainable.h"
@@ -124,6 +125,11 @@ struct RunOptions {
   std::map<std::string, double> custom_resources;
   // Everything sequential on the calling thread (debugging).
   bool local_mode = false;
+  // Set: every trial is a Slurm job step (tune/slurm.h); the trainable must run as a process
+  // (tune::isolated, process_trainable, a spec's trainable). The pool defaults to the
+  // allocation's CPUs and GPUs inside one, and is unbounded outside (Slurm queues the jobs;
+  // bound them with max_concurrent_trials or num_cpus).
+  std::optional<SlurmOptions> slurm;
   // Per-trial loggers; default JSON + CSV (+ TensorBoard).
   std::vector<LoggerFactory> loggers = default_loggers();
   // Experiment-wide callbacks, called after the loggers.

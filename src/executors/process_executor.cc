@@ -199,6 +199,7 @@ struct Child {
   std::filesystem::path err_path;  // stderr.log, read back for the crash report
   LineBuffer reply_buf, out_buf, err_buf;
   std::deque<std::string> err_tail;  // last lines of a piped stderr
+  std::vector<std::string> launcher_lines;  // stderr lines of the launcher (srun), bounded
   std::string unsent;                // requests the socket did not take yet
   State state = State::kStarting;
   std::string awaiting = "setup";  // the request whose reply is due, for messages
@@ -278,7 +279,7 @@ std::string stderr_tail(const Child& child) {
 
 std::vector<std::string> child_environment(const StartRequest& request, const ProcessSpec& spec,
                                            const std::filesystem::path& checkpoint_dir,
-                                           const std::string& pinned_objects) {
+                                           const std::string& pinned_objects, bool launched) {
   static const char* const kOwned[] = {"TUNE_TRIAL_ID",        "TUNE_TRIAL_NAME",       "TUNE_EXPERIMENT_ID",
                                        "TUNE_TRIAL_DIR",       "TUNE_CHECKPOINT_DIR",   "TUNE_RESTORE_FROM",
                                        "TUNE_PROTOCOL_FDS",    "TUNE_PROTOCOL_VERSION", "TUNE_WORKER",
@@ -300,11 +301,11 @@ std::vector<std::string> child_environment(const StartRequest& request, const Pr
   if (!info.restore_from.empty()) vars["TUNE_RESTORE_FROM"] = info.restore_from.string();
   std::string gpus;
   for (size_t i = 0; i < info.gpu_ids.size(); ++i) gpus += (i > 0 ? "," : "") + std::to_string(info.gpu_ids[i]);
-  vars["CUDA_VISIBLE_DEVICES"] = gpus;  // empty: no GPU access (the guide's rule)
+  if (!launched) vars["CUDA_VISIBLE_DEVICES"] = gpus;  // empty: no GPU access (the guide's rule)
   const double cpu = info.resources.cpu;
   vars["OMP_NUM_THREADS"] = std::to_string(std::isfinite(cpu) ? std::max<int64_t>(1, static_cast<int64_t>(cpu)) : 1);
   if (spec.protocol == ProcessSpec::Protocol::kWorker) {
-    vars["TUNE_PROTOCOL_FDS"] = "3,4";
+    vars["TUNE_PROTOCOL_FDS"] = launched ? "0,1" : "3,4";
     vars["TUNE_PROTOCOL_VERSION"] = std::to_string(client::kProtocolVersion);
   }
   if (!pinned_objects.empty()) vars[pinned::kEnvVar] = pinned_objects;
@@ -333,7 +334,8 @@ std::string spawn_error(int error, const std::string& command) {
 
 class ProcessExecutor final : public Executor {
  public:
-  explicit ProcessExecutor(Sink sink) : sink_(std::move(sink)) {}
+  ProcessExecutor(Sink sink, std::shared_ptr<ChildLauncher> launcher)
+      : sink_(std::move(sink)), launcher_(std::move(launcher)) {}
 
   ~ProcessExecutor() override {
     for (auto& child : children_) {
@@ -405,7 +407,8 @@ class ProcessExecutor final : public Executor {
                     {"experiment_id", request.info.experiment_id},
                     {"trial_dir", request.info.trial_dir.string()},
                     {"checkpoint_dir", checkpoint_dir_of(request.info).string()},
-                    {"gpu_ids", request.info.gpu_ids},
+                    // Launched: the launcher's scheduler picks the GPUs (CUDA_VISIBLE_DEVICES), not tune.
+                    {"gpu_ids", launcher_ ? std::vector<int>{} : request.info.gpu_ids},
                     {"resources", request.info.resources.to_json()}};
       Json setup = {{"type", "setup"},
                     {"version", client::kProtocolVersion},
@@ -532,7 +535,9 @@ class ProcessExecutor final : public Executor {
 
   void spawn(Child& child, const StartRequest& request) {
     const ProcessSpec& spec = *child.spec;
-    const std::vector<std::string> argv = substitute_argv(spec.argv, request.config);
+    std::vector<std::string> argv = substitute_argv(spec.argv, request.config);
+    const bool launched = launcher_ != nullptr;
+    if (launched) argv = launcher_->wrap(request, std::move(argv));
     const std::filesystem::path& trial_dir = request.info.trial_dir;
     std::filesystem::path working_dir = spec.working_dir.empty() ? trial_dir : spec.working_dir;
     if (!working_dir.empty()) {
@@ -542,25 +547,28 @@ class ProcessExecutor final : public Executor {
       }
     }
     // Pinned objects (tune/object_store.h) follow the protocol fds: 3.. (plain) or 5.. (worker).
-    const ChildPinnedObjects pinned = pinned_objects_for_child(child.plain ? 3 : 5);
-    const std::vector<std::string> env = child_environment(request, spec, checkpoint_dir_of(request.info), pinned.env);
+    // A launched child may run on another machine: no pinned objects, and its protocol is on 0/1.
+    const ChildPinnedObjects pinned = launched ? ChildPinnedObjects{} : pinned_objects_for_child(child.plain ? 3 : 5);
+    const std::vector<std::string> env =
+        child_environment(request, spec, checkpoint_dir_of(request.info), pinned.env, launched);
 
     // Where the child's stdout and stderr go. Straight to files when nothing needs to see them
     // on the way (cheapest, and they survive a driver crash); through pipes otherwise.
     const bool have_dir = !trial_dir.empty();
     UniqueFd out_target, err_target;  // the child's ends
     if (have_dir) child.err_path = trial_dir / "stderr.log";
-    if (child.plain || spec.echo_output) {
+    if (child.plain || spec.echo_output || launched) {
       int p[2];
       if (::pipe2(p, O_CLOEXEC) != 0) throw os_error("pipe2");
       UniqueFd read_end = lift(p[0]);
       out_target = lift(p[1]);
-      (child.plain ? child.reply : child.out) = std::move(read_end);
-      if (have_dir) child.out_log = open_log(trial_dir / "stdout.log");
+      (child.plain || launched ? child.reply : child.out) = std::move(read_end);
+      // A launched worker writes stdout.log itself (client.h moves its stdout there).
+      if (have_dir && (child.plain || !launched)) child.out_log = open_log(trial_dir / "stdout.log");
     } else if (have_dir) {
       out_target = open_log(trial_dir / "stdout.log");
     }
-    if (have_dir && !spec.echo_output) {
+    if (have_dir && !spec.echo_output && !launched) {
       err_target = open_log(child.err_path);
     } else {
       int p[2];
@@ -571,14 +579,17 @@ class ProcessExecutor final : public Executor {
     }
     UniqueFd request_target, reply_target;
     if (!child.plain) {
+      // (Launched: the reply pipe is the child's stdout, made above.)
       int s[2];
       if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) != 0) throw os_error("socketpair");
       child.request = lift(s[0]);
       request_target = lift(s[1]);
-      int p[2];
-      if (::pipe2(p, O_CLOEXEC) != 0) throw os_error("pipe2");
-      child.reply = lift(p[0]);
-      reply_target = lift(p[1]);
+      if (!launched) {
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC) != 0) throw os_error("pipe2");
+        child.reply = lift(p[0]);
+        reply_target = lift(p[1]);
+      }
     }
 
     posix_spawn_file_actions_t actions;
@@ -593,20 +604,23 @@ class ProcessExecutor final : public Executor {
         posix_spawnattr_destroy(b);
       }
     } cleanup{&actions, &attr};
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (launched && request_target)
+      posix_spawn_file_actions_adddup2(&actions, request_target.get(), 0);
+    else
+      posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     if (out_target)
       posix_spawn_file_actions_adddup2(&actions, out_target.get(), 1);
     else
       posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, err_target.get(), 2);
-    if (!child.plain) {
+    if (!child.plain && !launched) {
       posix_spawn_file_actions_adddup2(&actions, request_target.get(), 3);
       posix_spawn_file_actions_adddup2(&actions, reply_target.get(), 4);
     }
     for (const auto& [from, to] : pinned.dup2) posix_spawn_file_actions_adddup2(&actions, from, to);
     // Nothing else of the driver's leaks into the trial (the lifted fds are close-on-exec
     // already; this also covers descriptors the user's program opened without it).
-    posix_spawn_file_actions_addclosefrom_np(&actions, pinned.next_free_fd);
+    posix_spawn_file_actions_addclosefrom_np(&actions, launched ? 3 : pinned.next_free_fd);
     if (!working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup(&attr, 0);  // its own process group: kills reach its children
@@ -689,6 +703,7 @@ class ProcessExecutor final : public Executor {
     child.deadline = kNever;
     if (!child.alive()) return;
     child.killed_by_tune = true;
+    if (launcher_) launcher_->cancel(child.trial_name);
     ::kill(-child.pid, SIGKILL);
   }
 
@@ -826,6 +841,16 @@ class ProcessExecutor final : public Executor {
   }
 
   ExecutorEvent exit_event(const Child& child, const std::string& when) {
+    // The launcher knows more than the status: srun exits 0 after a node failure.
+    const std::string cluster = launcher_ && !child.killed_by_tune
+                                    ? launcher_->failure(child.launcher_lines, child.wait_status)
+                                    : std::string();
+    if (!cluster.empty()) {
+      std::string message = fmt::format("{} {}: {}{}", child.who(), describe_wait_status(child.wait_status, false),
+                                        cluster, when.empty() ? "" : " (" + when + ")");
+      message += stderr_tail(child);
+      return {child.key, ExecutorEvent::Type::kError, {}, std::move(message)};
+    }
     if (WIFEXITED(child.wait_status) && WEXITSTATUS(child.wait_status) == 0) {
       return {child.key, ExecutorEvent::Type::kFinished, {}, {}};
     }
@@ -901,6 +926,9 @@ class ProcessExecutor final : public Executor {
       std::string_view line;
       while (buffer.next(line)) {
         if (is_err) keep_tail(child.err_tail, line);
+        if (is_err && launcher_ && child.launcher_lines.size() < kStderrTailLines && launcher_->is_launcher_line(line)) {
+          child.launcher_lines.emplace_back(line.substr(0, kStderrTailLineBytes));
+        }
         if (child.spec->echo_output) echo(child, line, is_err);
       }
       if (buffer.pending() > kReadChunk) {  // an endless line: keep its start only
@@ -1177,6 +1205,7 @@ class ProcessExecutor final : public Executor {
   }
 
   Sink sink_;
+  std::shared_ptr<ChildLauncher> launcher_;  // null: children are started directly
   std::vector<std::unique_ptr<Child>> children_;  // every child not yet reaped (and the current ones)
   std::unordered_map<int64_t, Child*> by_key_;    // the current process of each running trial
   std::vector<Delivery> queued_;                  // events produced outside poll()
@@ -1192,8 +1221,8 @@ class ProcessExecutor final : public Executor {
 
 }  // namespace
 
-std::unique_ptr<Executor> make_process_executor(Executor::Sink sink) {
-  return std::make_unique<ProcessExecutor>(std::move(sink));
+std::unique_ptr<Executor> make_process_executor(Executor::Sink sink, std::shared_ptr<ChildLauncher> launcher) {
+  return std::make_unique<ProcessExecutor>(std::move(sink), std::move(launcher));
 }
 
 std::vector<std::string> substitute_argv(const std::vector<std::string>& argv, const Config& config) {

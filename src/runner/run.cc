@@ -12,6 +12,7 @@
 #include "analysis/experiment_state.h"
 #include "common/file_writer.h"
 #include "common/strings.h"
+#include "executors/slurm_executor.h"
 #include "runner/resource_manager.h"
 #include "runner/trial_runner.h"
 #include "sync/syncer.h"
@@ -31,7 +32,7 @@ void check_pool_amount(const std::optional<double>& amount, const char* field) {
 ResourcePool make_pool(const RunOptions& options) {
   check_pool_amount(options.num_cpus, "num_cpus");
   check_pool_amount(options.num_gpus, "num_gpus");
-  ResourcePool pool = ResourcePool::detect();
+  ResourcePool pool = options.slurm ? detail::slurm_pool() : ResourcePool::detect();
   if (options.num_cpus) pool.cpu = *options.num_cpus;
   if (options.num_gpus) pool.gpu = *options.num_gpus;
   for (const auto& [name, amount] : options.custom_resources) {
@@ -51,6 +52,13 @@ void validate(const TrainableSpec& trainable, RunOptions& options) {
   if (trainable.factory && trainable.function) {
     throw TuneError("trainable: give either a Trainable factory or a training function, not both");
   }
+  if (options.slurm && !trainable.process) {
+    throw TuneError(fmt::format("slurm: trials under Slurm run as processes, and '{}' runs in this process; use "
+                                "tune::isolated(\"{}\") for a registered trainable, or tune::process_trainable",
+                                trainable.name, trainable.name));
+  }
+  if (options.slurm && options.local_mode) throw TuneError("slurm: cannot be combined with local_mode");
+  if (options.slurm && options.slurm->srun.empty()) throw TuneError("slurm.srun: must name the srun program");
   if (options.num_samples == 0 || options.num_samples < -1) {
     throw TuneError(fmt::format("num_samples: must be >= 1, or -1 for no limit; got {}", options.num_samples));
   }

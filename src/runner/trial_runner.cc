@@ -15,6 +15,7 @@
 #include "common/file_writer.h"
 #include "common/strings.h"
 #include "executors/process_executor.h"
+#include "executors/slurm_executor.h"
 #include "trial/auto_fill.h"
 #include "tune/error.h"
 
@@ -67,10 +68,11 @@ TrialRunner::TrialRunner(const TrainableSpec& trainable, RunOptions options, Exp
       initial_checkpoint_(std::move(initial_checkpoint)) {
   experiment_.space = &options_.config;
   auto sink = [this](ExecutorEvent&& event) { handle_event(std::move(event)); };
-  executor_ = make_executor         ? make_executor(sink)
-              : trainable_.process  ? make_process_executor(sink)
-              : options_.local_mode ? make_local_executor(sink)
-                                    : make_thread_executor(sink);
+  executor_ = make_executor           ? make_executor(sink)
+              : options_.slurm        ? make_slurm_executor(sink, *options_.slurm, experiment_.dir)
+              : trainable_.process    ? make_process_executor(sink)
+              : options_.local_mode   ? make_local_executor(sink)
+                                      : make_thread_executor(sink);
   collect_domain_paths(options_.config, "", param_columns_);
   reporter_ = std::make_unique<StatusReporter>(options_.reporter, options_.metric, param_columns_);
   log_writer_ = std::make_unique<LogWriter>(

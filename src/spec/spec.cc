@@ -414,6 +414,7 @@ const std::vector<std::string> kTopKeys = {"checkpoint_at_end",
                                            "checkpoint_score_attr",
                                            "config",
                                            "custom_resources",
+                                           "executor",
                                            "fail_fast",
                                            "keep_checkpoints_num",
                                            "local_dir",
@@ -446,6 +447,9 @@ const std::vector<std::string> kUnsupportedKeys = {"reuse_actors", "search_alg"}
 const std::vector<std::string> kTrainableKeys = {
     "binary", "command",  "echo_output",    "env",          "max_message_bytes",
     "name",   "protocol", "step_timeout_s", "stop_grace_s", "working_dir"};
+const std::vector<std::string> kExecutorNames = {"process", "slurm"};
+const std::vector<std::string> kSlurmKeys = {"type",        "partition", "account", "time_limit",
+                                             "mem_per_cpu", "extra_srun_args", "srun"};
 const std::vector<std::string> kResourceKeys = {
     "cpu", "gpu", "memory", "extra_cpu", "extra_gpu", "extra_memory", "custom_resources", "extra_custom_resources"};
 // Ray Tune's scheduler and search algorithm names (tune.run(scheduler="asha") in 1.7+).
@@ -574,6 +578,7 @@ class SpecChecker {
   void check_sync_config(const Json& value);
   SyncCommand sync_command(const Json& value, const std::string& path, bool may_disable) const;
   void check_scheduler(const Json& value);
+  void check_executor(const Json& value);
   void check_search_alg(const Json& value);
   std::pair<std::string, std::string> plugin_type(const Json& value, const std::string& path, const std::string& what,
                                                   const std::string& example,
@@ -893,6 +898,42 @@ void SpecChecker::check_scheduler(const Json& value) {
   }
 }
 
+// "process" (the default: children of the driver) or "slurm" / {type: slurm, partition: ...}.
+void SpecChecker::check_executor(const Json& value) {
+  const std::string path = "executor";
+  if (value.is_null()) return;
+  const auto [type, type_path] = plugin_type(value, path, "executor", "slurm", kExecutorNames);
+  if (type == "process") {
+    if (value.is_object()) check_keys(value, path, {"type"});
+    out_.options.slurm.reset();
+    return;
+  }
+  SlurmOptions slurm;
+  if (value.is_object()) {
+    check_keys(value, path, kSlurmKeys);
+    for (const auto& [key, item] : ordered(value, path)) {
+      const std::string item_path = child_path(path, key);
+      if (key == "partition") slurm.partition = string(*item, item_path);
+      if (key == "account") slurm.account = string(*item, item_path);
+      if (key == "time_limit") {
+        // Slurm's minutes, or its text forms ("1:00:00", "2-0").
+        slurm.time_limit = item->is_number_integer() ? std::to_string(integer(*item, item_path, 1, 1 << 30, "must be >= 1 minute"))
+                                                     : string(*item, item_path);
+      }
+      if (key == "mem_per_cpu") slurm.mem_per_cpu = string(*item, item_path);
+      if (key == "srun") {
+        slurm.srun = string(*item, item_path);
+        if (slurm.srun.empty()) fail(item_path, "must name the srun program");
+      }
+      if (key == "extra_srun_args") {
+        if (!item->is_array()) fail(item_path, "must be a list of arguments ([--qos=short, ...]), got " + describe(*item));
+        for (size_t i = 0; i < item->size(); ++i) slurm.extra_srun_args.push_back(string((*item)[i], child_path(item_path, std::to_string(i))));
+      }
+    }
+  }
+  out_.options.slurm = std::move(slurm);
+}
+
 // "variant_generator" / "random", or {type: variant_generator, points_to_evaluate: [...]}.
 void SpecChecker::check_search_alg(const Json& value) {
   const std::string path = "search_alg";
@@ -975,6 +1016,8 @@ RunSpec SpecChecker::check() {
       if (options.local_dir.empty()) fail(path, "must not be empty");
     } else if (key == "scheduler") {
       check_scheduler(v);
+    } else if (key == "executor") {
+      check_executor(v);
     } else if (key == "search_alg") {
       check_search_alg(v);
     } else if (key == "checkpoint_freq") {

@@ -27,6 +27,7 @@ using namespace tune::testing;  // NOLINT: registered names are the bare class n
 TUNE_REGISTER_TRAINABLE(Counter);
 TUNE_REGISTER_TRAINABLE(Crasher);
 TUNE_REGISTER_TRAINABLE(PinnedReader);
+TUNE_REGISTER_TRAINABLE(Sleeper);
 TUNE_REGISTER_FUNCTION(count_fn);
 TUNE_REGISTER_TRAINABLE(Climb);
 TUNE_REGISTER_TRAINABLE(Shift);

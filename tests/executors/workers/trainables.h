@@ -164,4 +164,34 @@ class Shift : public Climb {
   int steps_ = 0;
 };
 
+// Sleeps `sleep_ms` per step and reports when the step ran (wall-clock seconds), the pid and
+// the CUDA_VISIBLE_DEVICES it sees; checkpoints its iteration. The Slurm tests read
+// concurrency and GPU placement from its results.
+class Sleeper : public Trainable {
+ public:
+  void setup(const Config& config) override { sleep_ms_ = config.value("sleep_ms", 100); }
+  Result step() override {
+    const auto now = [] {
+      return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    };
+    const double start = now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms_));
+    ++iteration_;
+    const char* gpus = std::getenv("CUDA_VISIBLE_DEVICES");
+    return {{"iter", iteration_},       {"start", start},
+            {"end", now()},             {"worker_pid", static_cast<int64_t>(getpid())},
+            {"cuda", gpus != nullptr ? gpus : "<unset>"}};
+  }
+  void save_checkpoint(const std::filesystem::path& dir) override {
+    std::ofstream(dir / "iteration") << iteration_ << "\n";
+  }
+  void load_checkpoint(const std::filesystem::path& dir) override {
+    std::ifstream(dir / "iteration") >> iteration_;
+  }
+
+ private:
+  int64_t sleep_ms_ = 100;
+  int64_t iteration_ = 0;
+};
+
 }  // namespace tune::testing
