@@ -114,8 +114,8 @@ class TPESearcher : public Searcher {
 // (argv[0] is looked up in PATH) and gets {"hello": ..., "space": <space JSON>, "metric",
 // "mode", "seed"}; suggest() asks it {"ask": trial_id}, on_trial_complete() tells it the
 // result. A program that dies, answers garbage or takes longer than timeout_s throws
-// TuneError (the run stops with that error). save() asks the program for its state when it
-// supports it, and always records the told history so restore() can replay it.
+// TuneError (the run stops with that error). save() is the ask/tell history; restore() sends
+// it to the (fresh) program as {"restore": history} so it can rebuild its model.
 class ExternalSearcher : public Searcher {
  public:
   struct Options {
@@ -200,8 +200,9 @@ class Repeater : public Searcher {
   int repeat_;
   bool set_index_;
   std::string metric_;
-  std::vector<Group> groups_;
-  std::map<std::string, size_t> group_of_;  // trial id -> index into groups_
+  std::map<int64_t, Group> groups_;          // open groups by number (finished ones are dropped)
+  int64_t next_group_ = 0;
+  std::map<std::string, int64_t> group_of_;  // trial id -> its group's number
 };
 
 // What make_searcher needs besides the spec: the run's seed when the spec gives none.

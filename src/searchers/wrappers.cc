@@ -82,15 +82,16 @@ void Repeater::set_search_properties(const std::string& metric, const std::strin
 }
 
 Suggestion Repeater::suggest(const std::string& trial_id) {
-  if (groups_.empty() || groups_.back().handed_out >= repeat_) {
+  const auto open = groups_.find(next_group_ - 1);
+  if (open == groups_.end() || open->second.handed_out >= repeat_) {
     Suggestion s = searcher_->suggest(trial_id);
     if (s.kind != Suggestion::Kind::kConfig) return s;
     Group group;
     group.primary = trial_id;
     group.suggestion = std::move(s);
-    groups_.push_back(std::move(group));
+    groups_.emplace(next_group_++, std::move(group));
   }
-  Group& group = groups_.back();
+  Group& group = groups_.at(next_group_ - 1);
   Suggestion s = group.suggestion;
   if (set_index_) {
     if (!s.config.is_object()) s.config = Json::object();
@@ -99,14 +100,15 @@ Suggestion Repeater::suggest(const std::string& trial_id) {
   if (group.handed_out > 0) s.tag += fmt::format(",__trial_index__={}", group.handed_out);
   ++group.handed_out;
   group.members.push_back(trial_id);
-  group_of_[trial_id] = groups_.size() - 1;
+  group_of_[trial_id] = next_group_ - 1;
   return s;
 }
 
 void Repeater::on_trial_complete(const std::string& trial_id, const Result& result, bool error) {
   const auto it = group_of_.find(trial_id);
   if (it == group_of_.end()) return;
-  Group& group = groups_[it->second];
+  const int64_t number = it->second;
+  Group& group = groups_.at(number);
   group_of_.erase(it);
   const auto value = error ? std::nullopt : detail::metric_of(result, metric_);
   group.scores.push_back(value ? *value : std::numeric_limits<double>::quiet_NaN());
@@ -127,7 +129,7 @@ void Repeater::on_trial_complete(const std::string& trial_id, const Result& resu
     mean[metric_] = sum / count;
     searcher_->on_trial_complete(group.primary, mean, false);
   }
-  group.suggestion.config = Json();  // done: keep only what identifies it
+  groups_.erase(number);  // every repeat was handed out and is in: nothing refers to it any more
 }
 
 std::optional<int64_t> Repeater::total_trials() const {
@@ -138,8 +140,9 @@ std::optional<int64_t> Repeater::total_trials() const {
 
 Json Repeater::save() const {
   Json groups = Json::array();
-  for (const auto& g : groups_) {
-    groups.push_back(Json{{"primary", g.primary},
+  for (const auto& [number, g] : groups_) {
+    groups.push_back(Json{{"number", number},
+                          {"primary", g.primary},
                           {"config", g.suggestion.config},
                           {"tag", g.suggestion.tag},
                           {"handed_out", g.handed_out},
@@ -148,7 +151,7 @@ Json Repeater::save() const {
   }
   Json open = Json::object();
   for (const auto& [id, index] : group_of_) open[id] = index;
-  return Json{{"type", "repeater"}, {"groups", std::move(groups)}, {"open", std::move(open)},
+  return Json{{"type", "repeater"}, {"groups", std::move(groups)}, {"open", std::move(open)}, {"next", next_group_},
               {"searcher", searcher_->save()}};
 }
 
@@ -164,9 +167,10 @@ void Repeater::restore(const Json& state) {
     group.handed_out = g.at("handed_out").get<int>();
     group.members = g.at("members").get<std::vector<std::string>>();
     group.scores = detail::from_json(g.at("scores"));
-    groups_.push_back(std::move(group));
+    groups_.emplace(g.at("number").get<int64_t>(), std::move(group));
   }
-  for (const auto& [id, index] : state.at("open").items()) group_of_[id] = index.get<size_t>();
+  next_group_ = state.at("next").get<int64_t>();
+  for (const auto& [id, number] : state.at("open").items()) group_of_[id] = number.get<int64_t>();
   searcher_->restore(state.at("searcher"));
 }
 

@@ -228,14 +228,13 @@ search_alg: {type: tpe, n_startup_trials: 3, multivariate: true, max_concurrent:
   auto* tpe = dynamic_cast<const TPESearcher*>(&limiter->searcher());
   ASSERT_NE(tpe, nullptr);
   EXPECT_EQ(tpe->seed(), 7u);
-  EXPECT_NE(dynamic_cast<TPESearcher*>(parse(kTrainable + "search_alg: tpe
-").options.search_alg.get()), nullptr);
+  EXPECT_NE(dynamic_cast<TPESearcher*>(parse(kTrainable + "search_alg: tpe\n").options.search_alg.get()), nullptr);
   const SpecError bad = error_of(kTrainable + "search_alg:\n  type: tpe\n  n_ei_candidates: 0\n");
   EXPECT_EQ(bad.line(), 4);
   EXPECT_THAT(bad.what(), HasSubstr("search_alg/n_ei_candidates: must be >= 1"));
   const SpecError unknown = error_of(kTrainable + "search_alg:\n  type: tpe\n  gama: 2\n");
   EXPECT_EQ(unknown.line(), 4);
-  EXPECT_THAT(unknown.what(), HasSubstr("search_alg/gama"));
+  EXPECT_THAT(unknown.what(), HasSubstr("search_alg: unknown key 'gama'"));
 }
 
 // ---- errors, each with its line ----
