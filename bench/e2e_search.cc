@@ -3,7 +3,8 @@
 //   e2e_search compare [--problems a,b] [--searchers tpe,random] [--seeds N] [--budget B]
 //       one JSON line per (problem, searcher, seed): the best value after each evaluation
 //       ("trace"), so every budget up to B is read off one run (all samplers here are
-//       sequential and do not know the budget).
+//       sequential and do not know the budget). --options '{"multivariate": true}' adds
+//       search_alg keys, --label names the result.
 //   e2e_search latency [--history 100,1000,5000] [--dims 10] [--repeats 20]
 //       TPE suggest + tell CPU time with that many completed trials already in the model.
 // Searchers are every make_searcher type that works in a plain ask/tell loop (searcher_names()),
@@ -57,11 +58,15 @@ tune::Space space_of(const tune::bench::Problem& p) {
   return space;
 }
 
-std::shared_ptr<tune::Searcher> make(const std::string& name, const tune::Space& space, uint64_t seed, int budget) {
+std::shared_ptr<tune::Searcher> make(const std::string& name, const tune::Space& space, uint64_t seed, int budget,
+                                     const Json& extra) {
   if (name == "random" || name == "variant_generator") {
     return std::make_shared<tune::BasicVariantGenerator>(space, budget, seed);
   }
-  return tune::make_searcher(Json{{"type", name}, {"seed", seed}});
+  Json spec = extra.is_object() ? extra : Json::object();
+  spec["type"] = name;
+  spec["seed"] = seed;
+  return tune::make_searcher(spec);
 }
 
 int compare(int argc, char** argv) {
@@ -74,6 +79,8 @@ int compare(int argc, char** argv) {
   const auto wanted = split(option(argc, argv, "--problems", ""));
   const int seeds = std::stoi(option(argc, argv, "--seeds", "20"));
   const int budget = std::stoi(option(argc, argv, "--budget", "200"));
+  const Json extra = Json::parse(option(argc, argv, "--options", "{}"));  // more search_alg keys
+  const std::string label = option(argc, argv, "--label", "");
   for (const auto& problem : tune::bench::problems()) {
     if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), problem.name) == wanted.end()) continue;
     const tune::Space space = space_of(problem);
@@ -81,7 +88,7 @@ int compare(int argc, char** argv) {
       for (int seed = 0; seed < seeds; ++seed) {
         std::shared_ptr<tune::Searcher> searcher;
         try {
-          searcher = make(name, space, static_cast<uint64_t>(seed), budget);
+          searcher = make(name, space, static_cast<uint64_t>(seed), budget, extra);
           searcher->set_search_properties("value", "min", space);
         } catch (const std::exception& e) {
           std::cerr << fmt::format("{}: skipped ({})\n", name, e.what());
@@ -102,7 +109,7 @@ int compare(int argc, char** argv) {
           trace.push_back(best);
         }
         const double seconds = cpu_seconds() - start;
-        std::cout << Json{{"side", "tune"}, {"problem", problem.name}, {"searcher", name}, {"seed", seed},
+        std::cout << Json{{"side", "tune"}, {"problem", problem.name}, {"searcher", label.empty() ? name : label}, {"seed", seed},
                           {"optimum", problem.optimum}, {"seconds", seconds}, {"trace", trace}}
                          .dump()
                   << std::endl;
