@@ -12,6 +12,7 @@
 #include "tune/scheduler.h"
 #include "tune/search_space.h"
 #include "tune/searcher.h"
+#include "tune/searchers.h"
 #include "tune/spec.h"
 #include "tune/stopper.h"
 #include "tune/tensorboard.h"

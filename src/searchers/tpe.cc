@@ -75,7 +75,10 @@ class Estimator {
  public:
   Estimator(const std::vector<const std::vector<double>*>& rows, const std::vector<double>& weights,
             const std::vector<Dimension>& dims, const TPESearcher::Options& o)
-      : dims_(dims), multivariate_(o.multivariate), prior_(o.consider_prior || rows.empty()) {
+      : dims_(dims),
+        multivariate_(o.multivariate),
+        prior_(o.consider_prior || rows.empty()),
+        scale_free_(o.scale_free_kernels) {
     const size_t d = dims.size();
     const size_t n = rows.size();
     const size_t k = n + (prior_ ? 1 : 0);
@@ -272,7 +275,7 @@ class Estimator {
       sigma_[i * d + j] = s;
       const double mu = mu_[i * d + j];
       const double z = detail::normal_cdf((1 - mu) / s) - detail::normal_cdf(-mu / s);
-      lconst_[i * d + j] = -std::log(s) - kHalfLog2Pi - std::log(std::max(z, 1e-300));
+      lconst_[i * d + j] = (scale_free_ ? 0.0 : -std::log(s)) - kHalfLog2Pi - std::log(std::max(z, 1e-300));
       p.log_w[r] = std::log(weight_[i] / total);
       c += weight_[i];
       p.cumulative[r] = c;
@@ -282,6 +285,7 @@ class Estimator {
   const std::vector<Dimension>& dims_;
   bool multivariate_;
   bool prior_;
+  bool scale_free_;
   size_t k_ = 0;
   std::vector<double> weight_;
   std::vector<double> mu_, sigma_, lconst_;  // k x d, row-major

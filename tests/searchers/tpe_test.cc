@@ -240,7 +240,7 @@ TEST(TPETest, BeatsRandomSearchOnA4DQuadratic) {
     const double d = (c["d"].get<double>() - 17) / 10;
     return a * a + b * b + lc * lc + d * d;
   };
-  std::vector<double> tpe_best, mv_best, random_best;
+  std::vector<double> tpe_best, mv_best, textbook_best, random_best;
   int wins = 0;
   for (uint64_t seed = 1; seed <= 11; ++seed) {
     TPESearcher tpe(seeded(seed, 10));
@@ -251,11 +251,17 @@ TEST(TPETest, BeatsRandomSearchOnA4DQuadratic) {
     TPESearcher mv(o);
     mv.set_search_properties("loss", "min", space);
     mv_best.push_back(best_of(optimise(mv, f, 60), f));
+    TPESearcher::Options t = seeded(seed, 10);
+    t.scale_free_kernels = false;
+    TPESearcher textbook(t);
+    textbook.set_search_properties("loss", "min", space);
+    textbook_best.push_back(best_of(optimise(textbook, f, 60), f));
     TPESearcher random(seeded(seed, 1000000));  // never leaves its startup phase
     random.set_search_properties("loss", "min", space);
     random_best.push_back(best_of(optimise(random, f, 60), f));
     wins += tpe_best.back() < random_best.back();
   }
+  EXPECT_LT(median(textbook_best), 0.5 * median(random_best));
   EXPECT_LT(median(tpe_best), 0.5 * median(random_best));
   EXPECT_LT(median(mv_best), 0.5 * median(random_best));
   EXPECT_GE(wins, 8);
