@@ -39,6 +39,8 @@ OUT=${TUNE_BENCH_OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 echo "== results in $OUT" >&2
 "$BIN" compare --seeds "$SEEDS" --budget "$BUDGET" >"$OUT/tune.jsonl"
+"$BIN" compare --seeds "$SEEDS" --budget "$BUDGET" --searchers tpe --options '{"scale_free_kernels": false}' \
+  --label tpe_textbook >"$OUT/tune_textbook.jsonl"
 for sampler in tpe cmaes random; do  # a fresh process per sampler
   "$PY" bench/optuna_side.py compare --sampler "$sampler" --seeds "$SEEDS" --budget "$BUDGET" >"$OUT/optuna_$sampler.jsonl"
 done

@@ -31,7 +31,7 @@ def quartiles(values):
 problems = list(dict.fromkeys(p for p, _ in runs))
 for problem in problems:
     names = [n for p, n in runs if p == problem]
-    print(f"\n### {problem} (optimum {optimum[problem]:g}); best value found, median [q1, q3] over "
+    print(f"\n#### {problem} (optimum {optimum[problem]:g}); best value found, median [q1, q3] over "
           f"{len(runs[(problem, names[0])])} seeds, lower is better\n")
     print("| searcher | " + " | ".join(f"{b} evals" for b in budgets) + " |")
     print("|---|" + "---|" * len(budgets))
@@ -49,7 +49,7 @@ for problem in problems:
         print(f"\nbest median at {b}: {best}", end="")
     print()
 if latency:
-    print("\n### suggest + tell latency, 10 parameters (CPU ms per trial)\n")
+    print("\n#### suggest + tell latency, 10 parameters (CPU ms per trial)\n")
     histories = sorted({h for _, h in latency})
     samplers = list(dict.fromkeys(s for s, _ in latency))
     print("| sampler | " + " | ".join(f"{h} trials" for h in histories) + " |")
