@@ -13,6 +13,7 @@
 #include "tune/search_space.h"
 #include "tune/searcher.h"
 #include "tune/slurm.h"
+#include "tune/searchers.h"
 #include "tune/spec.h"
 #include "tune/stopper.h"
 #include "tune/sync.h"

@@ -16,6 +16,7 @@
 #include "runner/resource_manager.h"
 #include "runner/trial_runner.h"
 #include "sync/syncer.h"
+#include "searchers/search_generator.h"
 #include "tune/error.h"
 #include "tune/run.h"
 
@@ -399,6 +400,10 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   if (!options.scheduler) options.scheduler = std::make_shared<FIFOScheduler>();
   if (!options.search_alg) {
     options.search_alg = std::make_shared<BasicVariantGenerator>(options.config, options.num_samples, options.seed);
+  }
+  if (detail::needs_search_generator(*options.search_alg)) {
+    // A model-based searcher: num_samples is the number of trials it is asked for.
+    options.search_alg = std::make_shared<detail::SearchGenerator>(options.search_alg, options.num_samples);
   }
   options.scheduler->set_search_properties(options.metric, options.mode);
   options.search_alg->set_search_properties(options.metric, options.mode, options.config);

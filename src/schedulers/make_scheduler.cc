@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "common/plugin_fields.h"
 #include "common/strings.h"
 #include "tune/error.h"
 #include "tune/scheduler.h"
@@ -10,63 +11,7 @@
 namespace tune {
 namespace {
 
-// Reads the keys of one scheduler's mapping, naming "scheduler/<key>" in every error.
-class Fields {
- public:
-  explicit Fields(const Json& spec) : spec_(spec) {}
-
-  void allow(const std::vector<std::string>& keys) const {
-    if (!spec_.is_object()) return;
-    std::vector<std::string> allowed = keys;
-    allowed.push_back("type");
-    for (const auto& [key, value] : spec_.items()) {
-      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-      const std::string hint = did_you_mean(key, allowed);
-      throw TuneError(fmt::format("scheduler/{}: unknown key{}", key,
-                                  hint.empty() ? fmt::format("; valid keys: {}", join(allowed, ", ")) : hint));
-    }
-  }
-  const Json* find(const std::string& key) const {
-    if (!spec_.is_object()) return nullptr;
-    auto it = spec_.find(key);
-    return it == spec_.end() || it->is_null() ? nullptr : &*it;
-  }
-  void get(const std::string& key, double& out) const {
-    if (const Json* v = find(key)) {
-      if (!v->is_number()) throw TuneError(fmt::format("scheduler/{}: must be a number, got {}", key, v->dump()));
-      out = v->get<double>();
-    }
-  }
-  void get(const std::string& key, int& out) const {
-    if (const Json* v = find(key)) {
-      if (!v->is_number_integer()) throw TuneError(fmt::format("scheduler/{}: must be an integer, got {}", key, v->dump()));
-      out = v->get<int>();
-    }
-  }
-  void get(const std::string& key, uint64_t& out) const {
-    if (const Json* v = find(key)) {
-      if (!v->is_number_unsigned()) {
-        throw TuneError(fmt::format("scheduler/{}: must be a non-negative integer, got {}", key, v->dump()));
-      }
-      out = v->get<uint64_t>();
-    }
-  }
-  void get(const std::string& key, bool& out) const {
-    if (const Json* v = find(key)) {
-      if (!v->is_boolean()) throw TuneError(fmt::format("scheduler/{}: must be true or false, got {}", key, v->dump()));
-      out = v->get<bool>();
-    }
-  }
-  void get(const std::string& key, std::string& out) const {
-    if (const Json* v = find(key)) {
-      if (!v->is_string()) throw TuneError(fmt::format("scheduler/{}: must be a string, got {}", key, v->dump()));
-      out = v->get<std::string>();
-    }
-  }
-
- private:
-  const Json& spec_;
-};
+using Fields = detail::PluginFields;
 
 template <typename Scheduler, typename Options>
 std::shared_ptr<TrialScheduler> build(Options options) {
@@ -119,7 +64,7 @@ std::shared_ptr<TrialScheduler> make_scheduler(const Json& spec) {
   } else {
     throw TuneError(fmt::format("scheduler: must be a scheduler name or {{type: NAME, ...}}, got {}", spec.dump()));
   }
-  const Fields f(spec);
+  const Fields f(spec, "scheduler");
   const std::vector<std::string> metric_keys = {"time_attr", "metric", "mode"};
   auto with_metric = [&](std::vector<std::string> keys) {
     keys.insert(keys.end(), metric_keys.begin(), metric_keys.end());

@@ -15,6 +15,8 @@ constexpr double kNormalClip = 1e-6;
 
 double clamp01(double u) { return std::isnan(u) ? 0.5 : std::clamp(u, 0.0, 1.0); }
 
+}  // namespace
+
 // Acklam's rational approximation of the standard normal quantile, refined by one Halley
 // step: relative error far below what a search needs.
 double normal_quantile(double p) {
@@ -48,6 +50,8 @@ double normal_quantile(double p) {
 }
 
 double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+namespace {
 
 // The allowed integers of an integer domain, as [first, first + count * step).
 struct IntegerGrid {

@@ -26,6 +26,7 @@
 #include "executors/process_executor.h"
 #include "sync/syncer.h"
 #include "tune/process.h"
+#include "tune/searchers.h"
 
 namespace tune {
 namespace {
@@ -443,7 +444,7 @@ const std::vector<std::string> kTopKeys = {"checkpoint_at_end",
 // Ray's SyncConfig (tune.run(sync_config=...), 1.1+), periods in seconds as everywhere here.
 const std::vector<std::string> kSyncKeys = {"upload_dir",    "sync_to_cloud",      "sync_to_driver",
                                             "sync_period_s", "sync_on_checkpoint", "sync_timeout_s"};
-const std::vector<std::string> kUnsupportedKeys = {"reuse_actors", "search_alg"};
+const std::vector<std::string> kUnsupportedKeys = {"reuse_actors"};
 const std::vector<std::string> kTrainableKeys = {
     "binary", "command",  "echo_output",    "env",          "max_message_bytes",
     "name",   "protocol", "step_timeout_s", "stop_grace_s", "working_dir"};
@@ -480,7 +481,6 @@ std::vector<std::string> scheduler_keys(const std::string& type) {
 const std::vector<std::string> kSearcherNames = {
     "variant_generator", "random",    "ax",     "blendsearch", "bohb",  "cfo",   "dragonfly", "hebo",
     "hyperopt",          "nevergrad", "optuna", "sigopt",      "skopt", "zoopt", "bayesopt"};
-const std::vector<std::string> kSupportedSearchers = {"variant_generator", "random"};
 
 std::string describe(const Json& value) {
   if (value.is_null()) return "nothing (null)";
@@ -595,6 +595,7 @@ class SpecChecker {
   bool registered_ = false;
   std::vector<Config> points_to_evaluate_;
   bool has_search_alg_points_ = false;
+  Json search_alg_;  // as written, when given
 };
 
 void SpecChecker::check_trainable(const Json& value) {
@@ -934,16 +935,26 @@ void SpecChecker::check_executor(const Json& value) {
   out_.options.slurm = std::move(slurm);
 }
 
-// "variant_generator" / "random", or {type: variant_generator, points_to_evaluate: [...]}.
+// "tpe" / "variant_generator" / ..., or {type: tpe, points_to_evaluate: [...], ...}: the keys are
+// checked here (with line numbers); the searcher is built by make_searcher once the seed is known.
 void SpecChecker::check_search_alg(const Json& value) {
   const std::string path = "search_alg";
   if (value.is_null()) return;
-  const auto [type, type_path] = plugin_type(value, path, "search algorithm", "variant_generator", kSearcherNames);
-  if (std::find(kSupportedSearchers.begin(), kSupportedSearchers.end(), type) == kSupportedSearchers.end()) {
-    unsupported(type_path, fmt::format("search_alg '{}'", type), "only 'variant_generator' (grid + random) works");
+  std::vector<std::string> known = searcher_names();
+  for (const auto& name : kSearcherNames) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) known.push_back(name);
   }
+  const auto [type, type_path] = plugin_type(value, path, "search algorithm", "tpe", known);
+  const std::vector<std::string> supported = searcher_names();
+  if (std::find(supported.begin(), supported.end(), type) == supported.end()) {
+    unsupported(type_path, fmt::format("search_alg '{}'", type), fmt::format("{} work", join(supported, ", ")));
+  }
+  search_alg_ = value;
   if (!value.is_object()) return;
-  check_keys(value, path, {"type", "points_to_evaluate"});
+  std::vector<std::string> keys = {"type", "points_to_evaluate", "max_concurrent", "batch", "repeat"};
+  const std::vector<std::string> own = searcher_keys(type);
+  keys.insert(keys.end(), own.begin(), own.end());
+  check_keys(value, path, keys);
   if (const auto it = value.find("points_to_evaluate"); it != value.end()) {
     const std::string points_path = child_path(path, "points_to_evaluate");
     if (!it->is_array()) fail(points_path, "must be a list of (partial) configs, got " + describe(*it));
@@ -1116,7 +1127,16 @@ RunSpec SpecChecker::check() {
     fail("resume", "REMOTE needs 'name' (the experiment to pull from sync_config/upload_dir)");
   }
   check_placeholders();
-  if (has_search_alg_points_) {
+  if (!search_alg_.is_null()) {
+    try {
+      SearcherContext context;
+      context.seed = options.seed;
+      options.search_alg = make_searcher(search_alg_, context);
+    } catch (const TuneError& error) {
+      rethrow(error, "search_alg");  // "search_alg/n_ei_candidates: ..." at that key's line
+    }
+  }
+  if (has_search_alg_points_ && !options.search_alg) {
     try {
       options.search_alg = std::make_shared<BasicVariantGenerator>(options.config, options.num_samples, options.seed,
                                                                    points_to_evaluate_);

@@ -281,6 +281,49 @@ TEST(CliTest, SyncConfigUploadsAndResumeRemotePullsItBack) {
   for (const Json& row : rows) EXPECT_EQ(row["status"], "TERMINATED");
 }
 
+TEST(CliTest, RunsATpeSearch) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml", R"(name: tpe
+trainable:
+  command: [sh, -c, 'echo "{\"loss\": {x}}"']
+  protocol: plain
+config:
+  x: {uniform: [0, 10]}
+  n: {randint: [1, 4]}
+num_samples: 8
+search_alg: {type: tpe, n_startup_trials: 3, seed: 1, points_to_evaluate: [{x: 5}]}
+local_dir: results
+metric: loss
+mode: min
+verbose: 0
+)");
+  const Outcome run = tune_cli({"run", "spec.yaml"}, dir.path());
+  ASSERT_EQ(run.code, 0) << run.err;
+  const Outcome ls = tune_cli({"ls", (dir.path() / "results" / "tpe").string(), "--columns", "status,config/x", "-o", "json"});
+  ASSERT_EQ(ls.code, 0) << ls.err;
+  const Json rows = Json::parse(ls.out);
+  ASSERT_EQ(rows.size(), 8u);
+  bool saw_point = false;
+  for (const auto& row : rows) {
+    EXPECT_EQ(row["status"], "TERMINATED");
+    saw_point = saw_point || row["config/x"] == 5;
+  }
+  EXPECT_TRUE(saw_point);
+  // A searcher cannot take grid_search: refused before anything starts.
+  write(dir.path() / "grid.yaml", R"(name: grid
+trainable: {command: [sh, -c, 'echo 1'], protocol: plain}
+config: {x: {grid_search: [1, 2]}}
+search_alg: tpe
+metric: loss
+mode: min
+local_dir: results
+)");
+  const Outcome grid = tune_cli({"run", "grid.yaml"}, dir.path());
+  EXPECT_EQ(grid.code, 2) << grid.err;
+  EXPECT_THAT(grid.err, HasSubstr("config/x: grid_search cannot be used"));
+  EXPECT_FALSE(fs::exists(dir.path() / "results" / "grid"));
+}
+
 // Needs the process executor.
 TEST(CliTest, FailedTrialExitsOneUnlessRaiseOnFailedTrialIsOff) {
   TempDir dir;

@@ -10,6 +10,7 @@
 
 #include "support/temp_dir.h"
 #include "tune/process.h"
+#include "tune/searchers.h"
 
 namespace tune {
 namespace {
@@ -213,6 +214,27 @@ seed: 1
   ASSERT_NE(generator, nullptr);
   EXPECT_EQ(generator->generate(0).config["x"], 0.25);
   EXPECT_EQ(generator->seed(), 1u);
+}
+
+TEST(SpecTest, SearchAlgTpeWithWrappersAndTheRunsSeed) {
+  RunSpec spec = parse(kTrainable + R"(config: {x: {uniform: [0, 1]}}
+metric: loss
+mode: min
+seed: 7
+search_alg: {type: tpe, n_startup_trials: 3, multivariate: true, max_concurrent: 2}
+)");
+  auto* limiter = dynamic_cast<ConcurrencyLimiter*>(spec.options.search_alg.get());
+  ASSERT_NE(limiter, nullptr);
+  auto* tpe = dynamic_cast<const TPESearcher*>(&limiter->searcher());
+  ASSERT_NE(tpe, nullptr);
+  EXPECT_EQ(tpe->seed(), 7u);
+  EXPECT_NE(dynamic_cast<TPESearcher*>(parse(kTrainable + "search_alg: tpe\n").options.search_alg.get()), nullptr);
+  const SpecError bad = error_of(kTrainable + "search_alg:\n  type: tpe\n  n_ei_candidates: 0\n");
+  EXPECT_EQ(bad.line(), 4);
+  EXPECT_THAT(bad.what(), HasSubstr("search_alg/n_ei_candidates: must be >= 1"));
+  const SpecError unknown = error_of(kTrainable + "search_alg:\n  type: tpe\n  gama: 2\n");
+  EXPECT_EQ(unknown.line(), 4);
+  EXPECT_THAT(unknown.what(), HasSubstr("search_alg: unknown key 'gama'"));
 }
 
 // ---- errors, each with its line ----

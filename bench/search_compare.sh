@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Side-by-side searcher benchmark: tune's searchers (every make_searcher type) against Optuna's
+# TPE, CMA-ES and random on Branin, Hartmann6, Rosenbrock-10, Styblinski-Tang-10 and Ackley-5,
+# budgets 50/100/200, 20 seeds; then suggest latency of both TPEs at 100/1,000/5,000 trials.
+# Each side runs in fresh processes under the same environment. Installs python3-optuna with
+# apt when it is missing (Debian, as root).
+#
+#   bash bench/search_compare.sh            # the full comparison (a few minutes, mostly Optuna)
+#   bash bench/search_compare.sh --quick    # 3 seeds, budget 50, history 100/1000: a smoke run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+QUICK=0
+[[ "${1:-}" == "--quick" ]] && QUICK=1
+if ((QUICK)); then
+  SEEDS=3 BUDGETS=20,50 HISTORY=100,1000 REPEATS=5
+else
+  SEEDS=20 BUDGETS=50,100,200 HISTORY=100,1000,5000 REPEATS=20
+fi
+BUDGET=${BUDGETS##*,}
+
+PY=/usr/bin/python3
+if ! "$PY" -c 'import optuna' 2>/dev/null; then
+  echo "== installing python3-optuna (apt)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-optuna >&2
+fi
+"$PY" -c 'import optuna; print("optuna", optuna.__version__)' >&2
+
+BIN=${TUNE_BENCH_BIN:-}  # a prebuilt e2e_search, or build one
+if [[ -z "$BIN" ]]; then
+  BUILD=${TUNE_BENCH_BUILD:-build-bench}
+  if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
+    cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTUNE_BUILD_TESTS=OFF -DTUNE_BUILD_EXAMPLES=OFF >&2
+  fi
+  ninja -C "$BUILD" -j"${TUNE_BENCH_JOBS:-1}" bench_e2e_search >&2
+  BIN="$BUILD/bench/e2e_search"
+fi
+
+OUT=${TUNE_BENCH_OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
+echo "== results in $OUT" >&2
+"$BIN" compare --seeds "$SEEDS" --budget "$BUDGET" >"$OUT/tune.jsonl"
+"$BIN" compare --seeds "$SEEDS" --budget "$BUDGET" --searchers tpe --options '{"scale_free_kernels": false}' \
+  --label tpe_textbook >"$OUT/tune_textbook.jsonl"
+for sampler in tpe cmaes random; do  # a fresh process per sampler
+  "$PY" bench/optuna_side.py compare --sampler "$sampler" --seeds "$SEEDS" --budget "$BUDGET" >"$OUT/optuna_$sampler.jsonl"
+done
+"$BIN" latency --history "$HISTORY" --repeats "$REPEATS" >"$OUT/tune_latency.jsonl"
+"$PY" bench/optuna_side.py latency --history "$HISTORY" --repeats "$REPEATS" >"$OUT/optuna_latency.jsonl"
+echo "== $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
+"$PY" bench/search_report.py "$BUDGETS" "$OUT"/*.jsonl

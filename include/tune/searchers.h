@@ -1,0 +1,229 @@
+// tune/searchers.h — search algorithms beyond grid/random, and the wrappers that combine them.
+//
+//   TPESearcher        Tree-structured Parzen Estimator (Optuna's algorithm: univariate or
+//                      multivariate, constant liar for running trials)
+//   ExternalSearcher   any program speaking the ask/tell JSON-lines protocol
+//                      (docs/searcher_protocol.md), e.g. python/tune_optuna_bridge.py
+//   ConcurrencyLimiter at most N trials of a searcher run at once
+//   Repeater           every suggestion is tried N times; the searcher sees the mean
+//   make_searcher      the spec file's `search_alg: {type: NAME, ...}` to a searcher
+//
+// Model-based searchers need metric and mode (RunOptions::metric/mode, handed over once by
+// set_search_properties) and a space of distributions: grid_search or sample_from throw a
+// TuneError naming the path before anything runs. tune::run asks such a searcher for at most
+// num_samples configs (num_samples = number of trials, -1 = until the searcher is finished).
+// Thread-safety: searchers are called from the driver thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tune/json.h"
+#include "tune/search_space.h"
+#include "tune/searcher.h"
+
+namespace tune {
+
+namespace detail {
+class UnitSpace;
+}
+
+// Tree-structured Parzen Estimator, as Optuna's TPESampler (3.x) does it, on the space mapped
+// to [0, 1]^d (log domains on a log axis, integers as equal bins, choices as categories).
+// The first n_startup_trials configs are random; after that the completed trials are split
+// into the best gamma(n) ("below") and the rest ("above"), a Parzen estimator (truncated
+// normal kernels, Scott-like bandwidth with Optuna's magic clip; prior-smoothed counts for
+// categories) is fitted to each, n_ei_candidates are drawn from "below" and the one with the
+// largest l(x)/g(x) is suggested (by default scored as Optuna 3.1.0 does, see
+// Options::scale_free_kernels). Running trials join "above" (constant liar) so concurrent
+// suggestions spread out; ERROR trials and results without the metric are left out.
+// A dimension an observation lacks (add_evaluated_point with a partial config) is fitted on
+// the observations that have it. save() holds the whole history: a restored searcher
+// continues with the same suggestions an uninterrupted one would make.
+class TPESearcher : public Searcher {
+ public:
+  struct Options {
+    int n_startup_trials = 10;  // random configs before the model is used
+    int n_ei_candidates = 24;   // candidates drawn from l(x) per suggestion
+    // gamma(n): how many of the n completed trials are "good". Default: Optuna's
+    // min(ceil(0.1 n), 25).
+    std::function<int(int)> gamma;
+    // weights(n): the weight of each of n observations, oldest first. Default: Optuna's
+    // (1 for n < 25, else a ramp from 1/n to 1 over the oldest n - 25, then 1).
+    std::function<std::vector<double>(int)> weights;
+    double prior_weight = 1.0;        // weight of the prior kernel (uniform-ish over [0, 1])
+    bool consider_prior = true;
+    bool consider_magic_clip = true;  // bandwidths at least range / min(100, 1 + n)
+    bool consider_endpoints = false;
+    bool multivariate = false;        // one joint kernel per observation instead of per dimension
+    bool constant_liar = true;        // running trials count as bad observations
+    // Score candidates with kernels lacking their 1/sigma factor, as Optuna 3.1.0 (Debian's)
+    // does: sparse regions count more. Better on 4 of the 5 problems of bench/search_compare.sh
+    // (README); false gives the textbook Parzen density.
+    bool scale_free_kernels = true;
+    // "Above" keeps at most this many observations (drawn in proportion to their weights,
+    // deterministically); 0 = all. Keeps suggest() cost flat past a few thousand trials.
+    int max_above = 1000;
+    std::optional<uint64_t> seed;     // none: drawn from std::random_device and kept
+    // Configs tried first (possibly partial: the rest is drawn at random); they count as
+    // startup trials and their results are learned like any other.
+    std::vector<Config> points_to_evaluate;
+  };
+
+  TPESearcher();
+  explicit TPESearcher(Options options);
+  ~TPESearcher() override;
+
+  void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  Suggestion suggest(const std::string& trial_id) override;
+  void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
+  Json save() const override;
+  void restore(const Json& state) override;
+
+  // Learns a config evaluated elsewhere (Ray's add_evaluated_point). Paths the config lacks
+  // stay unknown for this observation. Needs set_search_properties first.
+  void add_evaluated_point(const Config& config, const Result& result, bool error = false);
+  // Completed observations in the model (errors excluded).
+  size_t num_observations() const;
+  uint64_t seed() const { return seed_; }
+
+ private:
+  struct Observation {
+    std::vector<double> u;  // NaN where the config lacked the dimension
+    double loss = 0;        // metric, negated for mode max
+  };
+  std::vector<double> sample_random(uint64_t stream) const;
+  std::vector<double> sample_model(uint64_t stream) const;
+  std::optional<double> loss_of(const Result& result) const;
+  void add_observation(std::vector<double> u, double loss);
+
+  Options options_;
+  uint64_t seed_ = 0;
+  std::string metric_;
+  bool maximize_ = false;
+  std::unique_ptr<detail::UnitSpace> space_;
+  std::vector<Observation> observations_;       // completion order
+  std::vector<size_t> by_loss_;                 // indices into observations_, best first, kept sorted
+  std::map<std::string, std::vector<double>> pending_;  // suggested, not completed
+  int64_t num_suggested_ = 0;
+};
+
+// Drives a program that speaks the ask/tell protocol of docs/searcher_protocol.md on its
+// stdin/stdout (one JSON object a line). The program is started by set_search_properties
+// (argv[0] is looked up in PATH) and gets {"hello": ..., "space": <space JSON>, "metric",
+// "mode", "seed"}; suggest() asks it {"ask": trial_id}, on_trial_complete() tells it the
+// result. A program that dies, answers garbage or takes longer than timeout_s throws
+// TuneError (the run stops with that error). save() is the ask/tell history; restore() sends
+// it to the (fresh) program as {"restore": history} so it can rebuild its model.
+class ExternalSearcher : public Searcher {
+ public:
+  struct Options {
+    std::vector<std::string> argv;  // the program and its arguments
+    std::optional<uint64_t> seed;
+    double timeout_s = 600;          // per answer
+    std::vector<Config> points_to_evaluate;  // sent in hello: the program tries them first
+  };
+  explicit ExternalSearcher(Options options);
+  ~ExternalSearcher() override;
+
+  void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  Suggestion suggest(const std::string& trial_id) override;
+  void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
+  Json save() const override;
+  void restore(const Json& state) override;
+
+ private:
+  Json request(const Json& message);
+  void start();
+  void stop();
+
+  Options options_;
+  std::string metric_, mode_;
+  Json space_json_;
+  int pid_ = -1;
+  int to_child_ = -1;
+  int from_child_ = -1;
+  std::string buffer_;
+  Json history_ = Json::array();  // [{"ask": id, "config": c}, {"tell": id, ...}] in order
+  std::set<std::string> asked_;   // trial ids it suggested and has not been told about
+  bool finished_ = false;
+};
+
+// At most max_concurrent of the searcher's trials are live; suggest() says "not now" when the
+// limit is reached. With batch = true, completions are handed to the searcher only once
+// max_concurrent of them are in, all together (a synchronous batch).
+class ConcurrencyLimiter : public Searcher {
+ public:
+  ConcurrencyLimiter(std::shared_ptr<Searcher> searcher, int max_concurrent, bool batch = false);
+  void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  Suggestion suggest(const std::string& trial_id) override;
+  void on_trial_result(const std::string& trial_id, const Result& result) override;
+  void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
+  std::optional<int64_t> total_trials() const override { return searcher_->total_trials(); }
+  Json save() const override;
+  void restore(const Json& state) override;
+  const Searcher& searcher() const { return *searcher_; }
+
+ private:
+  std::shared_ptr<Searcher> searcher_;
+  int max_concurrent_;
+  bool batch_;
+  std::set<std::string> live_;
+  std::vector<std::pair<std::string, std::pair<Result, bool>>> cached_;  // batch: completed, not yet handed on
+};
+
+// Each suggestion of the searcher runs `repeat` times: the trials share the config (with
+// config["__trial_index__"] = 0..repeat-1 when set_index), and once all of them completed
+// the searcher is told the mean of their metric (NaN and ERROR trials left out; all of them
+// failing is an error for the searcher). Use num_samples as a multiple of repeat.
+class Repeater : public Searcher {
+ public:
+  Repeater(std::shared_ptr<Searcher> searcher, int repeat, bool set_index = true);
+  void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  Suggestion suggest(const std::string& trial_id) override;
+  void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
+  std::optional<int64_t> total_trials() const override;
+  Json save() const override;
+  void restore(const Json& state) override;
+  const Searcher& searcher() const { return *searcher_; }
+
+ private:
+  struct Group {
+    std::string primary;  // the trial id the searcher suggested for
+    Suggestion suggestion;
+    int handed_out = 0;
+    std::vector<std::string> members;
+    std::vector<double> scores;  // NaN for failed members
+  };
+  std::shared_ptr<Searcher> searcher_;
+  int repeat_;
+  bool set_index_;
+  std::string metric_;
+  std::map<int64_t, Group> groups_;          // open groups by number (finished ones are dropped)
+  int64_t next_group_ = 0;
+  std::map<std::string, int64_t> group_of_;  // trial id -> its group's number
+};
+
+// What make_searcher needs besides the spec: the run's seed when the spec gives none.
+struct SearcherContext {
+  std::optional<uint64_t> seed;
+};
+
+// A searcher from its spec-file form: "tpe" or {type: tpe, n_startup_trials: 5, seed: 1,
+// points_to_evaluate: [...], max_concurrent: 4, batch: false, repeat: 3}. Types:
+// searcher_names() ("variant_generator"/"random" give nullptr: the run's own
+// BasicVariantGenerator). max_concurrent wraps the result in a ConcurrencyLimiter, repeat in
+// a Repeater (inside the limiter). Throws TuneError naming "search_alg/<key>".
+std::shared_ptr<Searcher> make_searcher(const Json& spec, const SearcherContext& context = {});
+// The types make_searcher knows, in registry order.
+std::vector<std::string> searcher_names();
+// The keys a type accepts besides type, points_to_evaluate, max_concurrent, batch and repeat.
+std::vector<std::string> searcher_keys(const std::string& type);
+
+}  // namespace tune

@@ -1,0 +1,156 @@
+// make_searcher: the spec file's `search_alg: {type: NAME, ...}` to a searcher object.
+//
+// One row of kTypes per searcher type: its name, its own keys and how to build it. Common keys
+// (points_to_evaluate, max_concurrent, batch, repeat) are handled here for every type.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "common/plugin_fields.h"
+#include "common/strings.h"
+#include "tune/error.h"
+#include "tune/searchers.h"
+
+namespace tune {
+namespace {
+
+using Fields = detail::PluginFields;
+
+using Build = std::function<std::shared_ptr<Searcher>(const Fields&, const SearcherContext&, std::vector<Config>)>;
+
+struct SearcherType {
+  std::string name;
+  std::vector<std::string> keys;  // besides the common ones
+  Build build;                    // nullptr result: the run's own BasicVariantGenerator
+};
+
+template <typename S, typename Options>
+std::shared_ptr<Searcher> build(Options options) {
+  try {
+    return std::make_shared<S>(std::move(options));
+  } catch (const TuneError& e) {
+    throw TuneError(std::string("search_alg/") + e.what());  // "search_alg/n_ei_candidates: must be >= 1"
+  }
+}
+
+const std::vector<SearcherType>& types() {
+  static const std::vector<SearcherType> kTypes = {
+      {"variant_generator", {}, [](const Fields&, const SearcherContext&, std::vector<Config>) {
+         return std::shared_ptr<Searcher>();
+       }},
+      {"random", {}, [](const Fields&, const SearcherContext&, std::vector<Config>) {
+         return std::shared_ptr<Searcher>();
+       }},
+      {"tpe",
+       {"n_startup_trials", "n_ei_candidates", "prior_weight", "consider_prior", "consider_magic_clip",
+        "consider_endpoints", "multivariate", "constant_liar", "scale_free_kernels", "max_above", "seed"},
+       [](const Fields& f, const SearcherContext& context, std::vector<Config> points) {
+         TPESearcher::Options o;
+         o.seed = context.seed;
+         f.get("n_startup_trials", o.n_startup_trials);
+         f.get("n_ei_candidates", o.n_ei_candidates);
+         f.get("prior_weight", o.prior_weight);
+         f.get("consider_prior", o.consider_prior);
+         f.get("consider_magic_clip", o.consider_magic_clip);
+         f.get("consider_endpoints", o.consider_endpoints);
+         f.get("multivariate", o.multivariate);
+         f.get("constant_liar", o.constant_liar);
+         f.get("scale_free_kernels", o.scale_free_kernels);
+         f.get("max_above", o.max_above);
+         f.get("seed", o.seed);
+         o.points_to_evaluate = std::move(points);
+         return build<TPESearcher>(std::move(o));
+       }},
+      {"external",
+       {"command", "seed", "timeout_s"},
+       [](const Fields& f, const SearcherContext& context, std::vector<Config> points) {
+         ExternalSearcher::Options o;
+         o.seed = context.seed;
+         f.get("command", o.argv);
+         if (o.argv.empty()) throw TuneError("search_alg/command: the external searcher needs a command to run");
+         f.get("seed", o.seed);
+         f.get("timeout_s", o.timeout_s);
+         if (!(o.timeout_s > 0)) throw TuneError("search_alg/timeout_s: must be > 0");
+         o.points_to_evaluate = std::move(points);
+         return build<ExternalSearcher>(std::move(o));
+       }},
+  };
+  return kTypes;
+}
+
+const std::vector<std::string> kCommonKeys = {"type", "points_to_evaluate", "max_concurrent", "batch", "repeat"};
+
+const SearcherType& type_of(const std::string& name) {
+  for (const auto& t : types()) {
+    if (t.name == name) return t;
+  }
+  const std::vector<std::string> names = searcher_names();
+  throw TuneError(fmt::format("search_alg/type: unknown search algorithm '{}'{}; known: {}", name,
+                              did_you_mean(name, names), join(names, ", ")));
+}
+
+}  // namespace
+
+std::vector<std::string> searcher_names() {
+  std::vector<std::string> out;
+  for (const auto& t : types()) out.push_back(t.name);
+  return out;
+}
+
+std::vector<std::string> searcher_keys(const std::string& type) { return type_of(type).keys; }
+
+std::shared_ptr<Searcher> make_searcher(const Json& spec, const SearcherContext& context) {
+  std::string name;
+  if (spec.is_string()) {
+    name = spec.get<std::string>();
+  } else if (spec.is_object() && spec.contains("type") && spec.at("type").is_string()) {
+    name = spec.at("type").get<std::string>();
+  } else {
+    throw TuneError(fmt::format("search_alg: must be a search algorithm name or {{type: NAME, ...}}, got {}", spec.dump()));
+  }
+  const SearcherType& type = type_of(name);
+  const Fields f(spec, "search_alg");
+  std::vector<std::string> allowed = kCommonKeys;
+  allowed.insert(allowed.end(), type.keys.begin(), type.keys.end());
+  allowed.erase(allowed.begin());  // "type": allow() adds it
+  f.allow(allowed, fmt::format("search_alg '{}'", name));
+  std::vector<Config> points;
+  if (const Json* p = f.find("points_to_evaluate")) {
+    if (!p->is_array()) throw f.error("points_to_evaluate", "must be a list of (partial) configs", *p);
+    for (size_t i = 0; i < p->size(); ++i) {
+      if (!(*p)[i].is_object()) {
+        throw TuneError(fmt::format("search_alg/points_to_evaluate/{}: must be a mapping, got {}", i, (*p)[i].dump()));
+      }
+      points.push_back((*p)[i]);
+    }
+  }
+  std::shared_ptr<Searcher> searcher = type.build(f, context, std::move(points));
+  int repeat = 1;
+  int max_concurrent = 0;
+  bool batch = false;
+  f.get("repeat", repeat);
+  f.get("max_concurrent", max_concurrent);
+  f.get("batch", batch);
+  if (!searcher) {
+    if (f.find("repeat") || f.find("max_concurrent") || f.find("batch")) {
+      throw TuneError(fmt::format("search_alg/{}: applies to model-based searchers; for '{}' use "
+                                  "max_concurrent_trials",
+                                  f.find("repeat") ? "repeat" : (f.find("batch") ? "batch" : "max_concurrent"), name));
+    }
+    return nullptr;
+  }
+  if (f.find("repeat")) {
+    if (repeat < 1) throw f.error("repeat", "must be >= 1", *f.find("repeat"));
+    searcher = std::make_shared<Repeater>(searcher, repeat);
+  }
+  if (f.find("max_concurrent")) {
+    if (max_concurrent < 1) throw f.error("max_concurrent", "must be >= 1", *f.find("max_concurrent"));
+    searcher = std::make_shared<ConcurrencyLimiter>(searcher, max_concurrent, batch);
+  } else if (f.find("batch")) {
+    throw TuneError("search_alg/batch: needs max_concurrent (the batch size)");
+  }
+  return searcher;
+}
+
+}  // namespace tune

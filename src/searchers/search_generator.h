@@ -1,0 +1,35 @@
+// Internal: what tune::run wraps a searcher in when the searcher does not count its own
+// trials (Ray's SearchGenerator): it asks for at most num_samples configs (-1 = no limit),
+// then says finished. Everything else passes through.
+#pragma once
+
+#include <memory>
+
+#include "tune/searcher.h"
+
+namespace tune::detail {
+
+class SearchGenerator : public Searcher {
+ public:
+  SearchGenerator(std::shared_ptr<Searcher> searcher, int64_t num_samples);
+  void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  Suggestion suggest(const std::string& trial_id) override;
+  void on_trial_result(const std::string& trial_id, const Result& result) override;
+  void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
+  std::optional<int64_t> total_trials() const override;
+  Json save() const override;
+  void restore(const Json& state) override;
+  const Searcher& searcher() const { return *searcher_; }
+
+ private:
+  std::shared_ptr<Searcher> searcher_;
+  int64_t num_samples_;
+  int64_t suggested_ = 0;
+  bool finished_ = false;
+};
+
+// True when tune::run must wrap this searcher in a SearchGenerator: it does not know how
+// many trials it makes (a BasicVariantGenerator, also inside wrappers, counts its own).
+bool needs_search_generator(const Searcher& searcher);
+
+}  // namespace tune::detail

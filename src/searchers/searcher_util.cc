@@ -1,0 +1,91 @@
+#include "searchers/searcher_util.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "searchers/unit_space.h"
+#include "tune/error.h"
+#include "tune/searcher.h"
+
+namespace tune::detail {
+
+uint64_t mix64(uint64_t x) {
+  uint64_t z = x + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+uint64_t random_seed() {
+  std::random_device device;
+  return (static_cast<uint64_t>(device()) << 32) ^ device();
+}
+
+void require_metric_mode(std::string_view searcher, const std::string& metric, const std::string& mode) {
+  if (metric.empty()) {
+    throw TuneError(fmt::format("metric: search_alg {} needs the metric to optimise (set metric and mode)", searcher));
+  }
+  if (mode != "min" && mode != "max") {
+    throw TuneError(fmt::format("mode: search_alg {} needs mode 'min' or 'max' (got '{}')", searcher, mode));
+  }
+}
+
+std::optional<double> metric_of(const Json& result, const std::string& metric) {
+  if (!result.is_object()) return std::nullopt;
+  const Json* value = nullptr;
+  if (const auto it = result.find(metric); it != result.end()) {
+    value = &*it;
+  } else {
+    value = find_path(result, metric);
+  }
+  if (!value || !value->is_number()) return std::nullopt;
+  const double x = value->get<double>();
+  if (!std::isfinite(x)) return std::nullopt;
+  return x;
+}
+
+void check_points(const UnitSpace& space, const std::vector<Config>& points) {
+  for (size_t i = 0; i < points.size(); ++i) {
+    if (!points[i].is_object()) {
+      throw TuneError(fmt::format("points_to_evaluate/{}: must be a mapping of config values, got {}", i,
+                                  points[i].dump()));
+    }
+    try {
+      (void)space.encode_partial(points[i]);
+    } catch (const TuneError& e) {
+      throw TuneError(fmt::format("points_to_evaluate/{}: {}", i, e.what()));
+    }
+  }
+}
+
+Config overlay(Config config, const Config& point) {
+  if (!point.is_object() || !config.is_object()) return point;
+  for (const auto& [key, value] : point.items()) {
+    auto it = config.find(key);
+    config[key] = it == config.end() ? value : overlay(*it, value);
+  }
+  return config;
+}
+
+std::string make_tag(int64_t n, const Space& space, const Config& config) {
+  const std::string vars = format_vars(space, config);
+  return vars.empty() ? std::to_string(n) : fmt::format("{}_{}", n, vars);
+}
+
+Json to_json(const std::vector<double>& values) {
+  Json out = Json::array();
+  for (double v : values) out.push_back(std::isnan(v) ? Json(nullptr) : Json(v));
+  return out;
+}
+
+std::vector<double> from_json(const Json& values) {
+  std::vector<double> out;
+  out.reserve(values.size());
+  for (const auto& v : values) out.push_back(v.is_number() ? v.get<double>() : std::numeric_limits<double>::quiet_NaN());
+  return out;
+}
+
+}  // namespace tune::detail
