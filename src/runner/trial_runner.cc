@@ -2,6 +2,7 @@
 #include "runner/trial_runner.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -1234,6 +1235,21 @@ void TrialRunner::restore_state(ResumeState&& resume) {
                                                                                      : experiment_.dir / logdir;
     if (auto it = state.find("checkpoints"); it != state.end() && it->is_array()) {
       for (const auto& c : *it) trial->checkpoints.push_back(CheckpointEntry::from_json(c));
+    }
+    // A checkpoint the journal names but the disk lacks (an upload copied while the run went
+    // on, a directory deleted by hand) cannot be restored: the trial falls back to the newest
+    // one that is complete, or to the start, instead of restoring nothing and going on as if.
+    std::vector<std::string> missing;
+    std::erase_if(trial->checkpoints, [&](const CheckpointEntry& c) {
+      std::error_code ec;
+      if (trial->logdir.empty() || std::filesystem::exists(trial->logdir / c.dir / ".tune_metadata", ec)) return false;
+      missing.push_back(c.dir);
+      return true;
+    });
+    if (!missing.empty()) {
+      std::cerr << fmt::format("tune: {}: checkpoint {} missing or incomplete in {}; it continues from {}\n", trial->name,
+                               fmt::join(missing, ", "), trial->logdir.string(),
+                               trial->checkpoints.empty() ? std::string("the start") : trial->checkpoints.back().dir);
     }
     trial->iteration = trial->checkpoints.empty() ? 0 : trial->checkpoints.back().iteration;
     trial->has_run = !trial->logdir.empty();

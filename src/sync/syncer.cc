@@ -189,36 +189,47 @@ std::vector<std::string> fill_sync_argv(const std::vector<std::string>& argv, co
   return out;
 }
 
+namespace {
+
+// Copies one file unless the copy there is as large and as new; a file that vanished meanwhile
+// (a checkpoint renamed into place, an old one deleted) is simply not copied this time.
+void copy_if_changed(const std::filesystem::path& from, const std::filesystem::path& to) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto from_size = fs::file_size(from, ec);
+  if (ec) return;
+  const auto to_size = fs::file_size(to, ec);
+  if (!ec && to_size == from_size && fs::last_write_time(to, ec) >= fs::last_write_time(from, ec) && !ec) return;
+  ec.clear();
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+  if (ec && fs::exists(from)) throw std::system_error(ec, fmt::format("cannot copy {} to {}", from.string(), to.string()));
+}
+
+bool is_experiment_state(const std::filesystem::path& relative) {
+  return !relative.has_parent_path() && relative.filename().string().starts_with("experiment_state");
+}
+
+}  // namespace
+
 void copy_tree(const std::filesystem::path& source, const std::filesystem::path& target) {
   namespace fs = std::filesystem;
   fs::create_directories(target);
   std::error_code ec;
+  // The experiment's state first: every checkpoint it names was committed before the copy
+  // began, so the copy of the trial directories that follows holds it.
+  for (const char* name : {"experiment_state.json", "experiment_state.jsonl"}) copy_if_changed(source / name, target / name);
   fs::recursive_directory_iterator it(source, fs::directory_options::skip_permission_denied, ec);
   if (ec) throw std::system_error(ec, "cannot read " + source.string());
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
     const fs::path relative = it->path().lexically_relative(source);
-    const fs::path to = target / relative;
     std::error_code entry_ec;
     if (it->is_directory(entry_ec)) {
-      fs::create_directories(to, entry_ec);
+      fs::create_directories(target / relative, entry_ec);
       continue;
     }
-    if (!it->is_regular_file(entry_ec)) continue;
-    // Files of a running experiment come and go (a checkpoint renamed into place): a file that
-    // vanished is simply not copied this time.
-    const auto from_size = fs::file_size(it->path(), entry_ec);
-    if (entry_ec) continue;
-    const auto to_size = fs::file_size(to, entry_ec);
-    if (!entry_ec && to_size == from_size &&
-        fs::last_write_time(to, entry_ec) >= fs::last_write_time(it->path(), entry_ec) && !entry_ec) {
-      continue;
-    }
-    entry_ec.clear();
-    fs::copy_file(it->path(), to, fs::copy_options::overwrite_existing, entry_ec);
-    if (entry_ec && fs::exists(it->path())) {
-      throw std::system_error(entry_ec, fmt::format("cannot copy {} to {}", it->path().string(), to.string()));
-    }
+    if (!it->is_regular_file(entry_ec) || is_experiment_state(relative)) continue;
+    copy_if_changed(it->path(), target / relative);
   }
   if (ec && ec != std::errc::no_such_file_or_directory) throw std::system_error(ec, "cannot read " + source.string());
 }

@@ -52,19 +52,6 @@ class Ticker : public Trainable {
   int sleep_ms_ = 20;
 };
 
-// Runs `f` when a trial reports iteration `at`.
-class AtIteration : public Callback {
- public:
-  AtIteration(int at, std::function<void()> f) : at_(at), f_(std::move(f)) {}
-  void on_trial_result(const TrialView&, const Result& result) override {
-    if (result.value("training_iteration", 0) == at_) f_();
-  }
-
- private:
-  int at_;
-  std::function<void()> f_;
-};
-
 TEST(SyncRunTest, UploadsToAPlainDirectoryPeriodicallyAndAtTheEnd) {
   TempDir dir;
   RunOptions options = quiet_options(dir);
@@ -74,12 +61,19 @@ TEST(SyncRunTest, UploadsToAPlainDirectoryPeriodicallyAndAtTheEnd) {
   options.sync_config.sync_period_s = 0.1;
   options.sync_config.sync_on_checkpoint = false;
   const fs::path remote = dir.path() / "cloud" / "exp";
-  bool uploaded_mid_run = false;
-  options.callbacks.push_back(std::make_shared<AtIteration>(30, [&] {
-    uploaded_mid_run = uploaded_mid_run || fs::exists(remote / "experiment_state.jsonl");
-  }));
+  // At step 20 each trial waits (up to 10 s: a loaded machine starts rsync slowly) for a
+  // periodic upload; the run is then still going, so that upload was not the final one.
+  std::atomic<bool> uploaded_mid_run{false};
+  Ticker::on_step = [&](int value) {
+    if (value != 20) return;
+    for (int i = 0; i < 1000 && !fs::exists(remote / "experiment_state.jsonl"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (fs::exists(remote / "experiment_state.jsonl")) uploaded_mid_run = true;
+  };
   const ExperimentAnalysis analysis = run<Ticker>(std::move(options));
-  EXPECT_TRUE(uploaded_mid_run) << "no upload in the first 30 iterations with sync_period_s = 0.1";
+  Ticker::on_step = nullptr;
+  EXPECT_TRUE(uploaded_mid_run.load()) << "no periodic upload while the trials ran, with sync_period_s = 0.1";
   ASSERT_EQ(analysis.trials().size(), 2u);
   for (const TrialRecord& trial : analysis.trials()) {
     const fs::path uploaded = remote / trial.logdir().filename();
