@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -147,15 +148,27 @@ TEST(RunTest, SeedMakesConfigsReproducible) {
 }
 
 // Counts how many trials run at once.
+// Counts how many trials run at once. A trial that enters waits (up to 10 s) until
+// `expected` trials are in, or every one of the `total` has entered, so the peak is what the
+// runner allows however slowly a loaded machine starts threads; a runner that allows more
+// shows a higher peak, one that allows fewer a lower one.
 struct Concurrency {
+  Concurrency(int expected_, int total_) : expected(expected_), total(total_) {}
+  const int expected;
+  const int total;
   std::mutex mutex;
+  std::condition_variable changed;
   int now = 0;
+  int entered = 0;
   int peak = 0;
   std::set<std::vector<int>> gpu_sets;
   void enter(const std::vector<int>& gpus) {
-    std::lock_guard lock(mutex);
+    std::unique_lock lock(mutex);
     peak = std::max(peak, ++now);
+    ++entered;
     gpu_sets.insert(gpus);
+    changed.notify_all();
+    changed.wait_for(lock, std::chrono::seconds(10), [&] { return now >= expected || entered == total; });
   }
   void leave() {
     std::lock_guard lock(mutex);
@@ -174,7 +187,7 @@ TrainFunction concurrency_probe(Concurrency& c) {
 
 TEST(RunTest, CpuRequestsLimitConcurrency) {
   TempDir dir;
-  Concurrency c;
+  Concurrency c{2, 8};
   RunOptions options = quiet_options(dir);
   options.num_cpus = 4;
   options.num_samples = 8;
@@ -185,7 +198,7 @@ TEST(RunTest, CpuRequestsLimitConcurrency) {
 
 TEST(RunTest, DefaultConcurrencyIsOneCpuPerTrial) {
   TempDir dir;
-  Concurrency c;
+  Concurrency c{3, 9};
   RunOptions options = quiet_options(dir);
   options.num_cpus = 3;
   options.num_samples = 9;
@@ -195,7 +208,7 @@ TEST(RunTest, DefaultConcurrencyIsOneCpuPerTrial) {
 
 TEST(RunTest, FractionalGpusPackTwoPerGpu) {
   TempDir dir;
-  Concurrency c;
+  Concurrency c{2, 6};
   RunOptions options = quiet_options(dir);
   options.num_cpus = 8;
   options.num_gpus = 1;
@@ -208,7 +221,7 @@ TEST(RunTest, FractionalGpusPackTwoPerGpu) {
 
 TEST(RunTest, WholeGpusAreNeverShared) {
   TempDir dir;
-  Concurrency c;
+  Concurrency c{2, 6};
   std::mutex mutex;
   std::vector<int> busy(2, 0);
   bool shared = false;
@@ -241,7 +254,7 @@ TEST(RunTest, WholeGpusAreNeverShared) {
 
 TEST(RunTest, ExtraCpuIsReservedToo) {
   TempDir dir;
-  Concurrency c;
+  Concurrency c{2, 4};
   RunOptions options = quiet_options(dir);
   options.num_cpus = 4;
   options.num_samples = 4;
@@ -252,7 +265,7 @@ TEST(RunTest, ExtraCpuIsReservedToo) {
 
 TEST(RunTest, CustomResourcesComeFromThePool) {
   TempDir dir;
-  Concurrency c;
+  Concurrency c{1, 3};
   RunOptions options = quiet_options(dir);
   options.num_cpus = 8;
   options.custom_resources = {{"license", 1}};
@@ -266,7 +279,7 @@ TEST(RunTest, CustomResourcesComeFromThePool) {
 
 TEST(RunTest, MaxConcurrentTrialsCapsParallelism) {
   TempDir dir;
-  Concurrency c;
+  Concurrency c{2, 6};
   RunOptions options = quiet_options(dir);
   options.num_cpus = 8;
   options.num_samples = 6;
