@@ -1,6 +1,7 @@
 // Table: the analysis' row/column view and its CSV export (RFC 4180 quoting).
 #include <cmath>
 
+#include "analysis/table_text.h"
 #include "tune/analysis.h"
 
 namespace tune {
@@ -19,6 +20,10 @@ void append_field(std::string& out, const std::string& text) {
   out += '"';
 }
 
+}  // namespace
+
+namespace detail {
+
 std::string cell_text(const Json& cell) {
   if (cell.is_null()) return {};
   if (cell.is_string()) return cell.get_ref<const std::string&>();
@@ -31,7 +36,7 @@ std::string cell_text(const Json& cell) {
   return cell.dump();  // numbers, bools, and nested arrays/objects as JSON text
 }
 
-}  // namespace
+}  // namespace detail
 
 std::string Table::to_csv() const {
   std::string out;
@@ -43,7 +48,7 @@ std::string Table::to_csv() const {
   for (const auto& row : rows) {
     for (size_t i = 0; i < columns.size(); ++i) {
       if (i) out += ',';
-      if (i < row.size()) append_field(out, cell_text(row[i]));
+      if (i < row.size()) append_field(out, detail::cell_text(row[i]));
     }
     out += '\n';
   }

@@ -8,11 +8,14 @@
 #include <cmath>
 #include <regex>
 
+#include "analysis/table_text.h"
 #include "common/strings.h"
 #include "tune/error.h"
 
 namespace tune::cli {
 namespace {
+
+using detail::cell_text;
 
 size_t column_index(const Table& table, const std::string& name, const std::string& option) {
   if (std::optional<size_t> index = table.column(name)) return *index;
@@ -26,18 +29,6 @@ std::optional<double> as_number(const std::string& text) {
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
   return value;
-}
-
-// A cell as text, as a user would type it in a filter (strings unquoted).
-std::string cell_text(const Json& cell) {
-  if (cell.is_null()) return {};
-  if (cell.is_string()) return cell.get_ref<const std::string&>();
-  if (cell.is_number_float()) {
-    const double value = cell.get<double>();
-    if (std::isnan(value)) return "nan";
-    if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  }
-  return cell.dump();
 }
 
 struct Filter {
