@@ -367,5 +367,57 @@ TEST(ResumeTest, JournalRecordsTrialEventsAndATornTailIsIgnored) {
   EXPECT_LT(stored.journal_valid_bytes, stored.journal_file_bytes);
 }
 
+// A journal that names a checkpoint missing on disk (an upload copied while the run went on,
+// a directory deleted by hand): the trial goes on from the newest checkpoint that is there,
+// with its results after it rolled back, not from nothing with the iteration count of the
+// missing one. (Steps checkpoints at 3 and 6 by checkpoint_freq, and at 5 by itself.)
+TEST(ResumeTest, ACheckpointMissingOnDiskFallsBackToTheNewestOneThere) {
+  TempDir dir;
+  RunOptions options = quiet_options(dir);
+  options.stop = {{"training_iteration", 8}};
+  options.checkpoint_freq = 3;
+  run<Steps>(std::move(options));
+  const fs::path exp = dir.path() / "exp";
+  // Make it a driver that died right after journaling checkpoint_6: cut the journal there.
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(exp / "experiment_state.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      lines.push_back(line);
+      const Json record = Json::parse(line);
+      if (record.at("e") == "ckpt" && record.at("c").at("dir") == "checkpoint_6") break;
+    }
+  }
+  ASSERT_EQ(Json::parse(lines.back()).at("e"), "ckpt");
+  {
+    std::ofstream out(exp / "experiment_state.jsonl", std::ios::trunc);
+    for (const auto& line : lines) out << line << "\n";
+  }
+  fs::remove(exp / "experiment_state.json");
+  const fs::path logdir = detail::read_stored_experiment(exp).unfinished.at(0).at("logdir").get<std::string>();
+  const fs::path trial_dir = logdir.is_absolute() ? logdir : exp / logdir;
+  fs::remove_all(trial_dir / "checkpoint_6");
+
+  Steps::restores = 0;
+  RunOptions again = quiet_options(dir);
+  again.stop = {{"training_iteration", 8}};
+  again.checkpoint_freq = 3;
+  again.resume = true;
+  ::testing::internal::CaptureStderr();
+  const ExperimentAnalysis analysis = run<Steps>(std::move(again));
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(err, HasSubstr("checkpoint_6 missing or incomplete"));
+  EXPECT_THAT(err, HasSubstr("it continues from checkpoint_5"));
+  EXPECT_EQ(Steps::restores.load(), 1);
+  ASSERT_EQ(analysis.trials().size(), 1u);
+  EXPECT_EQ(analysis.trials()[0].status(), TrialStatus::kTerminated);
+  const std::vector<Json> results = results_of(trial_dir);
+  ASSERT_EQ(results.size(), 8u);
+  for (size_t i = 0; i < results.size(); ++i) {
+    EXPECT_EQ(results[i]["training_iteration"], i + 1);
+    EXPECT_EQ(results[i]["value"], i + 1) << "the state did not come from checkpoint_5";
+  }
+}
+
 }  // namespace
 }  // namespace tune
