@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Installs tune from a plain build into a temporary prefix, then builds and runs a
-# downstream project that finds it with find_package(tune CONFIG).
+# Installs tune into a temporary prefix, then builds and runs a downstream project that finds
+# it with find_package(tune CONFIG): tests/install/check_install.sh [BUILD_DIR]
+# BUILD_DIR is an existing build tree to install from (scripts/test.sh passes its ASan tree,
+# so the check costs no third build; a sanitized tune carries its -fsanitize link flags to
+# its users); without one, a plain library-only tree is built first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-build=build-install
-bash scripts/build.sh "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 -DTUNE_BUILD_TESTS=OFF \
-  -DTUNE_BUILD_EXAMPLES=OFF -DTUNE_BUILD_BENCH=OFF
+build=${1:-}
+if [ -z "$build" ]; then
+  build=build-install
+  bash scripts/build.sh "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 -DTUNE_BUILD_TESTS=OFF \
+    -DTUNE_BUILD_EXAMPLES=OFF -DTUNE_BUILD_BENCH=OFF
+elif [ ! -f "$build/build.ninja" ]; then
+  echo "check_install.sh: $build is not a configured build tree (scripts/build.sh $build)" >&2
+  exit 2
+fi
 prefix=$(mktemp -d)
 work=$(mktemp -d)
 trap 'rm -rf "$prefix" "$work"' EXIT
