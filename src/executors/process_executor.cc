@@ -654,8 +654,11 @@ class ProcessExecutor final : public Executor {
   }
 
   void poll(std::chrono::milliseconds timeout) override {
-    std::vector<Delivery> deliveries;
-    deliveries.swap(queued_);
+    // One vector, its capacity kept from poll to poll: no allocation per round of results.
+    std::vector<Delivery> deliveries = std::move(spare_deliveries_);
+    deliveries.clear();
+    std::move(queued_.begin(), queued_.end(), std::back_inserter(deliveries));
+    queued_.clear();
     std::vector<uint64_t> wake;
     wake.swap(wake_);
     for (uint64_t serial : wake) {
@@ -676,6 +679,8 @@ class ProcessExecutor final : public Executor {
       if (child == nullptr || child->serial != delivery.serial) continue;
       sink_(std::move(delivery.event));
     }
+    deliveries.clear();
+    spare_deliveries_ = std::move(deliveries);
   }
 
  private:
@@ -1464,6 +1469,20 @@ class ProcessExecutor final : public Executor {
                        deliveries);
       return;
     }
+    // The reply of nearly every step, {"type":"result","result":{...}}: only the result is parsed.
+    // Anything unusual about it goes the general way below, which words the errors.
+    if ((child.state == Child::State::kStarting || child.state == Child::State::kStepping) &&
+        line.starts_with(client::wire::kResultPrefix) && line.back() == '}') {
+      try {
+        Result result =
+            client::wire::parse_line(line.substr(client::wire::kResultPrefix.size(),
+                                                 line.size() - client::wire::kResultPrefix.size() - 1));
+        accept_result(child, std::move(result), deliveries);
+        return;
+      } catch (const Json::parse_error&) {
+        // e.g. more fields after the result
+      }
+    }
     Json message;
     try {
       message = client::wire::parse_line(line);
@@ -1514,17 +1533,7 @@ class ProcessExecutor final : public Executor {
       return;
     }
     if (kind == "result" && answering) {
-      const auto now = Clock::now();
-      Result result = message.contains("result") ? std::move(message["result"]) : Json();
-      try {
-        child.filler->fill(result, seconds(now - child.step_start));
-      } catch (const TuneError& e) {
-        protocol_failure(child, e.what(), deliveries);
-        return;
-      }
-      child.state = Child::State::kWaiting;
-      child.deadline = kNever;
-      deliveries.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kResult, std::move(result), {}}});
+      accept_result(child, message.contains("result") ? std::move(message["result"]) : Json(), deliveries);
       return;
     }
     if (kind == "error") {
@@ -1560,6 +1569,19 @@ class ProcessExecutor final : public Executor {
                                  answering ? "waiting for the reply to '" + child.awaiting + "'"
                                            : std::string("no request was pending")),
                      deliveries);
+  }
+
+  // A step's result: auto-filled and handed to the runner; the child waits for the decision.
+  void accept_result(Child& child, Result result, std::vector<Delivery>& deliveries) {
+    try {
+      child.filler->fill(result, seconds(Clock::now() - child.step_start));
+    } catch (const TuneError& e) {
+      protocol_failure(child, e.what(), deliveries);
+      return;
+    }
+    child.state = Child::State::kWaiting;
+    child.deadline = kNever;
+    deliveries.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kResult, std::move(result), {}}});
   }
 
   void plain_line(Child& child, std::string_view line, std::vector<Delivery>& deliveries) {
@@ -1688,6 +1710,7 @@ class ProcessExecutor final : public Executor {
   std::vector<std::unique_ptr<Child>> children_;  // every child not yet reaped (and the current ones)
   std::unordered_map<int64_t, Child*> by_key_;    // the current process of each running trial
   std::vector<Delivery> queued_;                  // events produced outside poll()
+  std::vector<Delivery> spare_deliveries_;        // poll()'s, kept for its capacity
   std::vector<uint64_t> wake_;                    // plain children to look at again
   uint64_t next_serial_ = 0;
   std::vector<std::shared_ptr<Zygote>> zygotes_;        // every zygote process not yet reaped

@@ -88,7 +88,7 @@ class ProtocolReporter final : public Reporter {
 
   void report(Result result) override {
     flush_user_output();
-    connection_.send(Json{{"type", "result"}, {"result", std::move(result)}});
+    connection_.send_result(result);
     wait_for_step();
   }
   const TrialInfo& trial_info() const override { return info_; }
@@ -96,7 +96,10 @@ class ProtocolReporter final : public Reporter {
   // Blocks until the driver asks for the next step; throws TrialStopped when it says stop.
   void wait_for_step() {
     while (true) {
-      const Json request = connection_.receive();
+      std::string_view line;
+      if (!connection_.next_line(line)) throw TrialStopped{};  // the driver is gone: as stop
+      if (line == client::wire::kStepRequest) return;           // the common case, unparsed
+      const Json request = client::wire::parse_line(line);
       const std::string type = request.is_object() ? request.value("type", "") : "";
       if (request.is_null() || type == "stop") throw TrialStopped{};
       if (type == "step") return;
@@ -166,7 +169,15 @@ class Worker {
       flush_user_output();
       connection_.send({{"type", "ready"}, {"version", client::kProtocolVersion}});
       while (true) {
-        const Json request = connection_.receive();
+        std::string_view line;
+        if (!connection_.next_line(line)) break;  // the driver is gone: as stop
+        if (line == client::wire::kStepRequest) {  // the common case: no JSON tree either way
+          const Result result = trainable->step();
+          flush_user_output();
+          connection_.send_result(result);
+          continue;
+        }
+        const Json request = client::wire::parse_line(line);
         const std::string type = request.is_object() ? request.value("type", "") : "";
         if (request.is_null() || type == "stop") break;
         Json reply;
