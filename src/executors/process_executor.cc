@@ -30,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "executors/flat_json.h"
 #include "executors/zygote.h"
 #include "object_store/object_store.h"
 #include "trial/auto_fill.h"
@@ -1473,10 +1474,15 @@ class ProcessExecutor final : public Executor {
     // Anything unusual about it goes the general way below, which words the errors.
     if ((child.state == Child::State::kStarting || child.state == Child::State::kStepping) &&
         line.starts_with(client::wire::kResultPrefix) && line.back() == '}') {
+      const std::string_view inner =
+          line.substr(client::wire::kResultPrefix.size(), line.size() - client::wire::kResultPrefix.size() - 1);
+      Result result;
+      if (parse_flat_object(inner, result)) {  // the usual flat object of metrics
+        accept_result(child, std::move(result), deliveries);
+        return;
+      }
       try {
-        Result result =
-            client::wire::parse_line(line.substr(client::wire::kResultPrefix.size(),
-                                                 line.size() - client::wire::kResultPrefix.size() - 1));
+        result = client::wire::parse_line(inner);
         accept_result(child, std::move(result), deliveries);
         return;
       } catch (const Json::parse_error&) {
