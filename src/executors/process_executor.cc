@@ -988,17 +988,18 @@ class ProcessExecutor final : public Executor {
     };
     const bool have_dir = !trial_dir.empty();
     if (have_dir) child.err_path = trial_dir / "stderr.log";
-    // As for an exec'd worker: straight to the files unless output is echoed.
+    // As for an exec'd worker: straight to the files unless output is echoed; the child opens
+    // them itself (an error to open them is its trial's error).
     if (spec.echo_output) {
       UniqueFd write_end;
       make_pipe(child.out, write_end);
       attach(std::move(write_end), 1);
       if (have_dir) child.out_log = open_log_here(trial_dir / "stdout.log");
     } else if (have_dir) {
-      attach(open_log_here(trial_dir / "stdout.log"), 1);
+      fork.opens.emplace_back(1, (trial_dir / "stdout.log").string());
     }  // else: the zygote's /dev/null
     if (have_dir && !spec.echo_output) {
-      attach(open_log_here(child.err_path), 2);
+      fork.opens.emplace_back(2, child.err_path.string());
     } else {
       UniqueFd write_end;
       make_pipe(child.err, write_end);

@@ -224,6 +224,7 @@ class Server {
     ::close(signals_);
     int top = 3;
     for (int target : request.targets) top = std::max(top, target + 1);
+    for (const auto& [target, path] : request.opens) top = std::max(top, target + 1);
     const bool has_reply_fd = std::find(request.targets.begin(), request.targets.end(), 4) != request.targets.end();
     // Out of the targets' way first, so that no dup2 below overwrites a descriptor still to come.
     for (int& fd : fds) {
@@ -235,6 +236,13 @@ class Server {
     }
     for (size_t i = 0; i < fds.size(); ++i) {
       if (::dup2(fds[i], request.targets[i]) < 0) child_fails(std::string("dup2: ") + std::strerror(errno), false);
+    }
+    for (const auto& [target, path] : request.opens) {
+      const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (fd < 0 || ::dup2(fd, target) < 0) {
+        child_fails("cannot open " + path + ": " + std::strerror(errno), has_reply_fd);
+      }
+      ::close(fd);
     }
     ::closefrom(top);  // the received copies, and anything else of the zygote's
     ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr);
@@ -347,6 +355,12 @@ std::string encode_fork(const ForkRequest& request) {
     out += entry;
     out += '\0';
   }
+  put<uint32_t>(out, static_cast<uint32_t>(request.opens.size()));
+  for (const auto& [target, path] : request.opens) {
+    put<uint32_t>(out, static_cast<uint32_t>(target));
+    put<uint32_t>(out, static_cast<uint32_t>(path.size()));
+    out += path;
+  }
   return out;
 }
 
@@ -372,6 +386,16 @@ bool decode_fork(std::string_view message, ForkRequest& out) {
     if (end == std::string_view::npos) return false;
     out.env.emplace_back(in.rest.substr(0, end));
     in.rest.remove_prefix(end + 1);
+  }
+  const auto opens = in.get<uint32_t>();
+  if (!in.ok || opens > kMaxFds) return false;
+  out.opens.clear();
+  for (uint32_t i = 0; i < opens; ++i) {
+    const auto target = in.get<uint32_t>();
+    const auto length = in.get<uint32_t>();
+    const std::string_view path = in.bytes(length);
+    if (!in.ok || target > 1u << 20) return false;
+    out.opens.emplace_back(static_cast<int>(target), std::string(path));
   }
   return in.ok && in.rest.empty();
 }

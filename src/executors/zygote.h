@@ -14,8 +14,11 @@
 //
 //   driver -> zygote   {"type":"zygote","version":1,"grace_s":5}\n         hello
 //                      'F' u64 serial, u32 n, u32 target[n], u32 cwd_len, cwd,
-//                          u32 env_count, env strings each ending in NUL   fork; n descriptors
-//                                                                          attached, in order
+//                          u32 env_count, env strings each ending in NUL,
+//                          u32 m, m x (u32 target, u32 len, path)          fork; n descriptors
+//                                                                          attached, in order;
+//                                                                          the child opens the
+//                                                                          m paths (its logs)
 //                      'R' i32 pid ...                                     reap these (their
 //                                                                          'X' was read)
 //   zygote -> driver   {"type":"zygote","version":1,"pid":N}\n             hello
@@ -64,6 +67,9 @@ struct ForkRequest {
   std::vector<int> targets;  // descriptor numbers in the child, one per attached descriptor
   std::string cwd;           // empty: stay where the zygote is
   std::vector<std::string> env;
+  // Files the child opens itself (write, create, append) as these descriptors: its stdout.log
+  // and stderr.log, so that creating them costs the driver nothing.
+  std::vector<std::pair<int, std::string>> opens;
 };
 
 std::string encode_fork(const ForkRequest& request);
