@@ -245,6 +245,12 @@ class Server {
       ::close(fd);
     }
     ::closefrom(top);  // the received copies, and anything else of the zygote's
+    for (int fd = 3; fd < top; ++fd) {  // below top: only what the request put there stays
+      const bool wanted = std::find(request.targets.begin(), request.targets.end(), fd) != request.targets.end() ||
+                          std::any_of(request.opens.begin(), request.opens.end(),
+                                      [fd](const auto& open) { return open.first == fd; });
+      if (!wanted) ::close(fd);
+    }
     ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr);
     ::clearenv();
     for (const std::string& entry : request.env) {
