@@ -709,6 +709,26 @@ TEST_P(ProcessLaunchTest, WorkerProcessLooksTheSameOnBothLaunchPaths) {
   }
 }
 
+TEST_P(ProcessLaunchTest, EchoedWorkerOutputReachesTheConsoleAndTheLogs) {
+  TempDir dir;
+  ProcessSpec spec = launch_spec();
+  spec.echo_output = true;  // stdout and stderr through pipes to the driver
+  RunOptions options = quiet_options(dir);
+  options.stop = {{"training_iteration", 1}};
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  const auto trials = by_id(run(isolated("EnvReporter", spec), std::move(options)));
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(trials.size(), 1u);
+  ASSERT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
+  EXPECT_THAT(out, HasSubstr("[" + trials[0].name() + "] env reporter on stdout\n"));
+  EXPECT_THAT(err, HasSubstr("[" + trials[0].name() + "] env reporter on stderr\n"));
+  EXPECT_THAT(read_file(trials[0].logdir() / "stdout.log"), HasSubstr("env reporter on stdout\n"));
+  EXPECT_THAT(read_file(trials[0].logdir() / "stderr.log"), HasSubstr("env reporter on stderr\n"));
+  EXPECT_EQ(trials[0].last_result()["fds"], Json({0, 1, 2, 3, 4}));
+}
+
 INSTANTIATE_TEST_SUITE_P(BothLaunches, ProcessLaunchTest,
                          ::testing::Values(ProcessSpec::Launch::kZygote, ProcessSpec::Launch::kExec), launch_name);
 
