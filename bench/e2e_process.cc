@@ -5,13 +5,20 @@
 //               start -> end time (from per-trial timestamps) and wall time x 2 / trials
 //   lockstep    100 concurrent process trials x 1,000 steps of a trivial worker: steps/s
 //   floor       what the machine itself charges: posix_spawn + exit + waitpid of /bin/true and
-//               of this binary as a worker that finds no setup (no tune involved), median of 200
+//               of this binary as a worker that finds no setup (no tune involved), median of 200;
+//               and the lockstep exchange alone (forked children answering lines, no tune)
 //
 // Both run with the default loggers (per-trial files on) and again with per-trial files off.
-// Usage: e2e_process [--quick] [--only floor|launch|lockstep] [DIR]   (DIR: where results go, default .)
+// Each row also gives the CPU time per trial or step, of the driver and of its children
+// (getrusage), which other load on a shared machine disturbs less than the wall time.
+// Usage: e2e_process [--quick] [--only floor|launch|lockstep] [--files on|off] [DIR]
+//   (DIR: where results go, default .; --files: only that half of the launch and lockstep rows)
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <spawn.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,7 +73,29 @@ class TrialClock : public tune::Callback {
 };
 
 struct Row {
-  std::string name, measure, value, target, verdict;
+  std::string name, measure, value, target, verdict, cpu;
+};
+
+// CPU seconds (user + system) of this process and of its reaped descendants (the trials and
+// zygotes: their own children are counted once their parent is reaped), so that a run's CPU
+// cost per step can be read apart from the wall time, which other load on the machine inflates.
+struct CpuTimes {
+  double self = 0, children = 0;
+  static CpuTimes now() {
+    auto seconds = [](const rusage& u) {
+      return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+             static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+    };
+    rusage self{}, children{};
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+    return {seconds(self), seconds(children)};
+  }
+  // "driver X µs + children Y µs" per unit, since `start`.
+  std::string per(const CpuTimes& start, double units) const {
+    return fmt::format("driver {:.1f} + children {:.1f} us", (self - start.self) / units * 1e6,
+                       (children - start.children) / units * 1e6);
+  }
 };
 
 Row launch(const std::filesystem::path& dir, int64_t trials, bool files) {
@@ -76,15 +105,17 @@ Row launch(const std::filesystem::path& dir, int64_t trials, bool files) {
   options.stop = {{"training_iteration", 1}};
   auto clock = std::make_shared<TrialClock>();
   options.callbacks.push_back(clock);
+  const CpuTimes cpu = CpuTimes::now();
   const auto start = Clock::now();
   tune::run("Minimal", std::move(options));
   const double wall = seconds_since(start);
+  const std::string cpu_per_trial = CpuTimes::now().per(cpu, static_cast<double>(trials));
   const double median_ms = clock->median() * 1e3;
   const double amortised_ms = wall * 2 / static_cast<double>(trials) * 1e3;
   const bool full = trials == 1000;
   return {"launch", fmt::format("{} one-step trials, 2 at a time, files {}", trials, files ? "on" : "off"),
           fmt::format("median {:.2f} ms ({:.2f} ms amortised)", median_ms, amortised_ms), "median < 3 ms",
-          full ? (median_ms < 3 ? "met" : "MISSED") : "(quick)"};
+          full ? (median_ms < 3 ? "met" : "MISSED") : "(quick)", cpu_per_trial + " per trial"};
 }
 
 Row lockstep(const std::filesystem::path& dir, int64_t trials, int64_t steps, bool files) {
@@ -92,14 +123,16 @@ Row lockstep(const std::filesystem::path& dir, int64_t trials, int64_t steps, bo
   options.num_samples = trials;
   options.num_cpus = static_cast<double>(trials);
   options.stop = {{"training_iteration", steps}};
+  const CpuTimes cpu = CpuTimes::now();
   const auto start = Clock::now();
   tune::run("Minimal", std::move(options));
   const double wall = seconds_since(start);
+  const std::string cpu_per_step = CpuTimes::now().per(cpu, static_cast<double>(trials * steps));
   const double rate = static_cast<double>(trials * steps) / wall;
   const bool full = trials == 100 && steps == 1000;
   return {"lockstep", fmt::format("{} trials x {} steps, files {}", trials, steps, files ? "on" : "off"),
           fmt::format("{:.0f} steps/s ({:.2f} s)", rate, wall), ">= 50,000 steps/s",
-          full ? (rate >= 50000 ? "met" : "MISSED") : "(quick)"};
+          full ? (rate >= 50000 ? "met" : "MISSED") : "(quick)", cpu_per_step + " per step"};
 }
 
 // Median of spawning `argv` and waiting for it, 200 times; fds 3 and 4 are /dev/null.
@@ -135,7 +168,69 @@ Row floor_row() {
   const double true_ms = spawn_floor_ms({"/bin/true"}, {});
   const double self_ms = spawn_floor_ms({"/proc/self/exe"}, {"TUNE_WORKER=Minimal", "TUNE_PROTOCOL_FDS=3,4"});
   return {"floor", "spawn+exit+wait: /bin/true, this binary", fmt::format("{:.2f} ms, {:.2f} ms", true_ms, self_ms),
-          "(the machine's)", ""};
+          "(the machine's)", "", ""};
+}
+
+// The lockstep exchange with no tune at all: `children` forked processes, each answering a
+// request line on a socket with a reply line on a pipe, `steps` times, driven by one poll()
+// loop that sends the next request as soon as a reply is read (the transport and wakeups
+// the process executor cannot avoid).
+Row lockstep_floor_row(int children, int steps) {
+  std::vector<int> requests, replies;
+  std::vector<pid_t> pids;
+  for (int i = 0; i < children; ++i) {
+    int s[2], p[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) != 0 || pipe2(p, O_CLOEXEC) != 0) break;
+    const pid_t pid = fork();
+    if (pid == 0) {
+      for (size_t j = 0; j < requests.size(); ++j) {
+        close(requests[j]);
+        close(replies[j]);
+      }
+      close(s[0]);
+      close(p[0]);
+      static const char kReply[] = "{\"type\":\"result\",\"result\":{\"score\":1}}\n";
+      char buffer[256];
+      while (read(s[1], buffer, sizeof buffer) > 0) {
+        if (write(p[1], kReply, sizeof kReply - 1) < 0) break;
+      }
+      _exit(0);
+    }
+    close(s[1]);
+    close(p[1]);
+    requests.push_back(s[0]);
+    replies.push_back(p[0]);
+    pids.push_back(pid);
+  }
+  static const char kStep[] = "{\"type\":\"step\"}\n";
+  const CpuTimes cpu = CpuTimes::now();
+  const auto start = Clock::now();
+  std::vector<int> left(requests.size(), steps);
+  int64_t done = 0;
+  const int64_t total = static_cast<int64_t>(requests.size()) * steps;
+  for (int fd : requests) send(fd, kStep, sizeof kStep - 1, MSG_NOSIGNAL);
+  std::vector<pollfd> fds(requests.size());
+  char buffer[4096];
+  while (done < total) {
+    for (size_t i = 0; i < replies.size(); ++i) fds[i] = {replies[i], POLLIN, 0};
+    if (poll(fds.data(), fds.size(), 1000) <= 0) break;
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].revents == 0 || read(replies[i], buffer, sizeof buffer) <= 0) continue;
+      ++done;
+      if (--left[i] > 0) send(requests[i], kStep, sizeof kStep - 1, MSG_NOSIGNAL);
+    }
+  }
+  const double wall = seconds_since(start);
+  for (int fd : requests) close(fd);
+  for (pid_t pid : pids) waitpid(pid, nullptr, 0);
+  for (int fd : replies) close(fd);
+  const std::string cpu_per_step = CpuTimes::now().per(cpu, static_cast<double>(total));
+  return {"floor",
+          fmt::format("lockstep IPC alone: {} forked children x {}", requests.size(), steps),
+          fmt::format("{:.0f} steps/s", static_cast<double>(done) / wall),
+          "(the machine's)",
+          "",
+          cpu_per_step + " per step"};
 }
 
 }  // namespace
@@ -143,21 +238,27 @@ Row floor_row() {
 int main(int argc, char** argv) {
   if (int rc = tune::worker_main(argc, argv); rc >= 0) return rc;
   bool quick = false;
-  std::string only;
+  std::string only, files_only;
   std::filesystem::path dir = ".";
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0)
       quick = true;
     else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc)
       only = argv[++i];
+    else if (std::strcmp(argv[i], "--files") == 0 && i + 1 < argc)
+      files_only = argv[++i];
     else
       dir = argv[i];
   }
   dir /= fmt::format("tune_bench_process_{}", getpid());
   std::vector<Row> rows;
   try {
-    if (only.empty() || only == "floor") rows.push_back(floor_row());
+    if (only.empty() || only == "floor") {
+      rows.push_back(floor_row());
+      rows.push_back(lockstep_floor_row(quick ? 20 : 100, quick ? 200 : 1000));
+    }
     for (bool files : {true, false}) {
+      if (!files_only.empty() && files != (files_only == "on")) continue;
       if (only.empty() || only == "launch") rows.push_back(launch(dir, quick ? 100 : 1000, files));
       if (only.empty() || only == "lockstep")
         rows.push_back(lockstep(dir, quick ? 20 : 100, quick ? 200 : 1000, files));
@@ -168,12 +269,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::filesystem::remove_all(dir);
-  std::cout << fmt::format("| {:<9} | {:<44} | {:<36} | {:<18} | {:<7} |\n", "benchmark", "measure", "value", "target",
-                           "verdict");
-  std::cout << fmt::format("|{:-<11}|{:-<46}|{:-<38}|{:-<20}|{:-<9}|\n", "", "", "", "", "");
+  std::cout << fmt::format("| {:<9} | {:<44} | {:<36} | {:<18} | {:<7} | {:<46} |\n", "benchmark", "measure", "value",
+                           "target", "verdict", "CPU");
+  std::cout << fmt::format("|{:-<11}|{:-<46}|{:-<38}|{:-<20}|{:-<9}|{:-<48}|\n", "", "", "", "", "", "");
   for (const auto& r : rows) {
-    std::cout << fmt::format("| {:<9} | {:<44} | {:<36} | {:<18} | {:<7} |\n", r.name, r.measure, r.value, r.target,
-                             r.verdict);
+    std::cout << fmt::format("| {:<9} | {:<44} | {:<36} | {:<18} | {:<7} | {:<46} |\n", r.name, r.measure, r.value,
+                             r.target, r.verdict, r.cpu);
   }
   return 0;
 }

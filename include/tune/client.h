@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -109,6 +110,24 @@ inline std::string dump_line(const Json& value) {
   return out;
 }
 
+// The two messages of every step, written and recognised without building a JSON tree: the
+// request {"type":"step"} and the reply {"type":"result","result":...}. Any other spelling of
+// them is just as valid; these are the fast paths both ends take.
+inline constexpr std::string_view kStepRequest = "{\"type\":\"step\"}";
+inline constexpr std::string_view kResultPrefix = "{\"type\":\"result\",\"result\":";
+
+// {"type":"result","result":<result>}\n
+inline std::string result_line(const Json& result) {
+  std::string inner = dump_line(result);
+  inner.pop_back();  // its '\n'
+  std::string out;
+  out.reserve(kResultPrefix.size() + inner.size() + 2);
+  out += kResultPrefix;
+  out += inner;
+  out += "}\n";
+  return out;
+}
+
 inline const std::string& nonfinite_marker(int which) {
   // Strings no real value contains (they start with NUL), standing for the three tokens.
   static const std::string markers[3] = {std::string("\0tune:NaN", 9), std::string("\0tune:+Inf", 10),
@@ -187,20 +206,46 @@ class Connection {
 
   // The next request, or null at end of input (the driver is gone: treat it as stop).
   Json receive() {
-    std::string line;
-    if (!read_line(line)) return nullptr;
+    std::string_view line;
+    if (!next_line(line)) return nullptr;
     return wire::parse_line(line);
+  }
+
+  // The next request line without its '\n', valid until the next call; false at end of input.
+  bool next_line(std::string_view& line) {
+    while (true) {
+      const char* begin = buffer_.data() + start_;
+      if (const void* newline = std::memchr(begin, '\n', end_ - start_); newline != nullptr) {
+        const size_t length = static_cast<size_t>(static_cast<const char*>(newline) - begin);
+        line = std::string_view(begin, length);
+        start_ += length + 1;
+        return true;
+      }
+      // Keep the partial line at the front; grow only for a line longer than the buffer.
+      if (start_ > 0) {
+        std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+        end_ -= start_;
+        start_ = 0;
+      }
+      if (end_ == buffer_.size()) buffer_.resize(std::max<size_t>(4096, buffer_.size() * 2));
+      const ssize_t n = ::read(in_, buffer_.data() + end_, buffer_.size() - end_);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      end_ += static_cast<size_t>(n);
+    }
   }
 
   // True when a request can be read without blocking.
   bool readable() {
-    if (start_ < buffer_.size() && buffer_.find('\n', start_) != std::string::npos) return true;
+    if (start_ < end_ && std::memchr(buffer_.data() + start_, '\n', end_ - start_) != nullptr) return true;
     pollfd p{in_, POLLIN, 0};
     return ::poll(&p, 1, 0) > 0;
   }
 
   // One write() per message in the common case: the driver reads whole lines.
   void send(const Json& message) { write_all(wire::dump_line(message)); }
+  // A step's reply (wire::result_line).
+  void send_result(const Json& result) { write_all(wire::result_line(result)); }
 
   void write_all(const std::string& data) {
     size_t done = 0;
@@ -215,34 +260,13 @@ class Connection {
   }
 
  private:
-  bool read_line(std::string& line) {
-    while (true) {
-      const size_t newline = buffer_.find('\n', start_);
-      if (newline != std::string::npos) {
-        line.assign(buffer_, start_, newline - start_);
-        start_ = newline + 1;
-        if (start_ == buffer_.size()) {
-          buffer_.clear();
-          start_ = 0;
-        }
-        return true;
-      }
-      if (start_ > 0) {
-        buffer_.erase(0, start_);
-        start_ = 0;
-      }
-      char chunk[65536];
-      const ssize_t n = ::read(in_, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      buffer_.append(chunk, static_cast<size_t>(n));
-    }
-  }
-
   int in_;
   int out_;
-  std::string buffer_;
+  // Read requests: the unread ones are [start_, end_). Reads go straight in (no copy, no big
+  // stack buffer to touch on every step).
+  std::vector<char> buffer_ = std::vector<char>(4096);
   size_t start_ = 0;
+  size_t end_ = 0;
 };
 
 // Reads TUNE_PROTOCOL_FDS ("3,4": requests in, replies out); false when absent or malformed.
@@ -308,9 +332,8 @@ class Client {
     }
     if (stopped_) throw Stopped{};
     if (!step_pending_) wait_for_step();
-    Json reply = {{"type", "result"}, {"result", result}};
     flush_output();
-    connection_->send(reply);
+    connection_->send_result(result);
     step_pending_ = false;
     wait_for_step();
   }
@@ -394,7 +417,16 @@ class Client {
   }
 
   void wait_for_step() {
-    while (!step_pending_ && !stopped_) handle(connection_->receive());
+    while (!step_pending_ && !stopped_) {
+      std::string_view line;
+      if (!connection_->next_line(line)) {
+        handle(nullptr);
+      } else if (line == wire::kStepRequest) {
+        step_pending_ = true;
+      } else {
+        handle(wire::parse_line(line));
+      }
+    }
     if (stopped_) throw Stopped{};
   }
 

@@ -39,6 +39,20 @@ struct ProcessSpec {
   // as-is, other values as JSON), "{{" / "}}" are literal braces. No shell is involved.
   std::vector<std::string> argv;
   Protocol protocol = Protocol::kWorker;
+  // How a kWorker child is started.
+  enum class Launch {
+    kAuto,    // isolated() / run(name): kZygote; process_trainable(): kExec
+    kExec,    // posix_spawn of argv for every trial
+    // argv is started once as a fork server (a "zygote": the binary, calling tune::worker_main,
+    // serves TUNE_WORKER from `env`), which forks one child per trial: no exec, no dynamic
+    // loading, no static initialisers per trial. The child gets its own descriptors,
+    // environment, working directory and process group, so it behaves as an exec'd worker
+    // does. Needs a binary that starts no threads and no GPU context before worker_main (fork
+    // copies neither). Trials are exec'd instead when their substituted argv differs from
+    // `argv`, under Slurm, or when the binary cannot serve as a zygote (an older tune).
+    kZygote,
+  };
+  Launch launch = Launch::kAuto;
   std::map<std::string, std::string> env;  // extra environment
   std::filesystem::path working_dir;       // empty: the trial directory (or the driver's when none)
   double step_timeout_s = 0;               // no reply within this: killed, counted as a failure (0 = none)
@@ -48,13 +62,15 @@ struct ProcessSpec {
 };
 
 // A trainable whose trials run `spec` as child processes. Throws TuneError for an empty argv,
-// a negative or non-finite timeout, or a zero max_message_bytes.
+// a negative or non-finite timeout, a zero max_message_bytes, or launch = kZygote with the
+// plain protocol or without TUNE_WORKER in env.
 TrainableSpec process_trainable(std::string name, ProcessSpec spec);
 
 // The registered trainable `registered_name` with every trial in its own child process: this
 // binary (/proc/self/exe) re-run as a worker (TUNE_WORKER=<name>), so a crash kills only its
 // trial. `options` sets timeouts, env and echo; a non-empty options.argv names another binary
-// that registers the same name and calls worker_main. Keeps the registered
+// that registers the same name and calls worker_main. launch kAuto becomes kZygote: the binary
+// is started once and forks each trial (ProcessSpec::Launch). Keeps the registered
 // default_resource_request. Throws TuneError when the name is not registered here and
 // options.argv is empty.
 TrainableSpec isolated(const std::string& registered_name, ProcessSpec options = {});

@@ -26,9 +26,12 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
+#include "executors/flat_json.h"
+#include "executors/zygote.h"
 #include "object_store/object_store.h"
 #include "trial/auto_fill.h"
 #include "tune/client.h"
@@ -52,6 +55,10 @@ constexpr size_t kMaxBufferedResults = 256;
 // Our pipe ends live at or above this fd, so the child's dup2 onto 0..4 never hits one of them.
 constexpr int kFdFloor = 10;
 constexpr int kPoliteSignal = SIGTERM;
+// A zygote that has not said hello by then is given up (its trials are exec'd).
+constexpr double kZygoteHelloTimeoutS = 60;
+// After this many zygotes of one trainable died while serving, its trials are exec'd.
+constexpr int kMaxZygoteLosses = 3;
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -71,6 +78,7 @@ class UniqueFd {
   ~UniqueFd() { reset(); }
   int get() const { return fd_; }
   explicit operator bool() const { return fd_ >= 0; }
+  int release() { return std::exchange(fd_, -1); }
   void reset(int fd = -1) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
@@ -95,15 +103,22 @@ UniqueFd lift(int fd) {
   return UniqueFd(lifted);
 }
 
+// For our fresh pipe and socket ends only: F_SETFL replaces the status flags, and theirs are
+// just the access mode (which F_SETFL ignores), so one call does it.
 void set_nonblocking(int fd) {
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) throw os_error("fcntl(O_NONBLOCK)");
+  if (::fcntl(fd, F_SETFL, O_NONBLOCK) < 0) throw os_error("fcntl(O_NONBLOCK)");
 }
 
-UniqueFd open_log(const std::filesystem::path& path) {
+UniqueFd open_log_here(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw os_error("cannot open " + path.string());
-  return lift(fd);
+  return UniqueFd(fd);
+}
+
+// A log for a posix_spawn'ed child: lifted out of the way of its dup2 actions.
+UniqueFd open_log(const std::filesystem::path& path) {
+  UniqueFd fd = open_log_here(path);
+  return lift(fd.release());
 }
 
 void write_fully(int fd, const char* data, size_t size) {
@@ -173,6 +188,38 @@ struct LineBuffer {
   }
 };
 
+// A fork server of ours (zygote.h), for the trials of one registered trainable (and one
+// OMP_NUM_THREADS value: OpenMP reads it once, when the binary loads).
+struct Zygote {
+  enum class State {
+    kStarting,  // started, hello sent; its hello not read yet
+    kReady,     // forks on request
+    kDead,      // exited, or given up (its process reaped or about to be)
+  };
+  // A message the control socket did not take yet, with the descriptors it carries.
+  struct Outgoing {
+    std::string bytes;
+    std::vector<int> fds;                                    // attached, in order
+    std::vector<UniqueFd> owned;                             // closed once sent
+    std::vector<std::shared_ptr<const PinnedRegion>> keep;  // pinned objects, open until sent
+  };
+  const ProcessSpec* spec = nullptr;
+  std::string omp;
+  pid_t pid = -1;
+  UniqueFd pidfd;
+  UniqueFd control;  // SOCK_SEQPACKET
+  State state = State::kStarting;
+  bool exited = false;
+  bool killed_by_tune = false;
+  int wait_status = 0;
+  Clock::time_point hello_deadline = kNever;
+  std::deque<uint64_t> waiting;  // children to fork once it is ready (serials)
+  std::deque<Outgoing> outgoing;
+  std::vector<char> buffer;  // received messages
+
+  std::string who() const { return fmt::format("zygote '{}' (pid {})", spec->argv[0], pid); }
+};
+
 struct Child {
   enum class State {
     kStarting,  // setup (and the first step) sent; no reply yet
@@ -224,9 +271,18 @@ struct Child {
   std::filesystem::path trial_dir;
   std::filesystem::path checkpoint_dir;
   std::optional<ExecutorEvent> stashed;                      // worker: what happened while the runner was deciding
+  // Forked by this zygote (null: exec'd). Its pid is -1 until the zygote says it forked; its
+  // exit status comes from the zygote too.
+  std::shared_ptr<Zygote> zygote;
+  std::unique_ptr<StartRequest> deferred;  // not started yet: waits for its zygote's hello
+  bool kill_pending = false;               // killed before its pid was known
+  std::string lost;                        // why it was killed without an exit status of its own
 
   bool alive() const { return !exited; }
-  std::string who() const { return fmt::format("trial process '{}' (pid {})", command, pid); }
+  std::string who() const {
+    return pid > 0 ? fmt::format("trial process '{}' (pid {})", command, pid)
+                   : fmt::format("trial process '{}' (not started yet)", command);
+  }
 };
 
 std::string stderr_tail_of_file(const std::filesystem::path& path) {
@@ -277,13 +333,13 @@ std::string stderr_tail(const Child& child) {
                      child.err_path.empty() ? "not kept: no trial directory" : child.err_path.string());
 }
 
-std::vector<std::string> child_environment(const StartRequest& request, const ProcessSpec& spec,
-                                           const std::filesystem::path& checkpoint_dir,
-                                           const std::string& pinned_objects, bool launched) {
+// The driver's environment without the variables tune sets for its children.
+std::map<std::string, std::string> inherited_environment() {
   static const char* const kOwned[] = {"TUNE_TRIAL_ID",        "TUNE_TRIAL_NAME",       "TUNE_EXPERIMENT_ID",
                                        "TUNE_TRIAL_DIR",       "TUNE_CHECKPOINT_DIR",   "TUNE_RESTORE_FROM",
                                        "TUNE_PROTOCOL_FDS",    "TUNE_PROTOCOL_VERSION", "TUNE_WORKER",
-                                       "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",       pinned::kEnvVar};
+                                       "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",       pinned::kEnvVar,
+                                       zygote::kEnvVar};
   std::map<std::string, std::string> vars;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     const char* eq = std::strchr(*e, '=');
@@ -292,6 +348,26 @@ std::vector<std::string> child_environment(const StartRequest& request, const Pr
     if (std::find(std::begin(kOwned), std::end(kOwned), name) != std::end(kOwned)) continue;
     vars[std::move(name)] = eq + 1;
   }
+  return vars;
+}
+
+std::string omp_threads(const TrialInfo& info, const ProcessSpec& spec) {
+  if (auto it = spec.env.find("OMP_NUM_THREADS"); it != spec.env.end()) return it->second;
+  const double cpu = info.resources.cpu;
+  return std::to_string(std::isfinite(cpu) ? std::max<int64_t>(1, static_cast<int64_t>(cpu)) : 1);
+}
+
+std::vector<std::string> as_environment(const std::map<std::string, std::string>& vars) {
+  std::vector<std::string> out;
+  out.reserve(vars.size());
+  for (const auto& [name, value] : vars) out.push_back(name + "=" + value);
+  return out;
+}
+
+std::vector<std::string> child_environment(const StartRequest& request, const ProcessSpec& spec,
+                                           const std::filesystem::path& checkpoint_dir,
+                                           const std::string& pinned_objects, bool launched) {
+  std::map<std::string, std::string> vars = inherited_environment();
   const TrialInfo& info = request.info;
   vars["TUNE_TRIAL_ID"] = info.trial_id;
   vars["TUNE_TRIAL_NAME"] = info.trial_name;
@@ -302,19 +378,69 @@ std::vector<std::string> child_environment(const StartRequest& request, const Pr
   std::string gpus;
   for (size_t i = 0; i < info.gpu_ids.size(); ++i) gpus += (i > 0 ? "," : "") + std::to_string(info.gpu_ids[i]);
   if (!launched) vars["CUDA_VISIBLE_DEVICES"] = gpus;  // empty: no GPU access (the guide's rule)
-  const double cpu = info.resources.cpu;
-  vars["OMP_NUM_THREADS"] = std::to_string(std::isfinite(cpu) ? std::max<int64_t>(1, static_cast<int64_t>(cpu)) : 1);
+  vars["OMP_NUM_THREADS"] = omp_threads(info, spec);
   if (spec.protocol == ProcessSpec::Protocol::kWorker) {
     vars["TUNE_PROTOCOL_FDS"] = launched ? "0,1" : "3,4";
     vars["TUNE_PROTOCOL_VERSION"] = std::to_string(client::kProtocolVersion);
   }
   if (!pinned_objects.empty()) vars[pinned::kEnvVar] = pinned_objects;
   for (const auto& [name, value] : spec.env) vars[name] = value;
-  std::vector<std::string> out;
-  out.reserve(vars.size());
-  for (const auto& [name, value] : vars) out.push_back(name + "=" + value);
-  return out;
+  return as_environment(vars);
 }
+
+// A zygote's own environment: the driver's, the worker protocol's (so that a binary of an older
+// tune takes it for a worker and fails at once), no GPU, and its trainable's env.
+std::vector<std::string> zygote_environment(const ProcessSpec& spec, const std::string& omp) {
+  std::map<std::string, std::string> vars = inherited_environment();
+  vars[zygote::kEnvVar] = "3";
+  vars["TUNE_PROTOCOL_FDS"] = "3,4";
+  vars["TUNE_PROTOCOL_VERSION"] = std::to_string(client::kProtocolVersion);
+  vars["CUDA_VISIBLE_DEVICES"] = "";
+  for (const auto& [name, value] : spec.env) vars[name] = value;
+  vars["OMP_NUM_THREADS"] = omp;
+  return as_environment(vars);
+}
+
+// posix_spawn's file actions and attributes, freed on every path. The child leads its own
+// process group (a kill reaches what it starts; a terminal's ^C is the driver's to handle),
+// with no signal blocked and the common ones at their defaults.
+class SpawnSetup {
+ public:
+  SpawnSetup() {
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    sigemptyset(&defaults);
+    for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM}) {
+      sigaddset(&defaults, sig);
+    }
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+  ~SpawnSetup() {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+
+  // posix_spawnp(argv[0]); the error number on failure (0: started).
+  int spawn(pid_t& pid, const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+    std::vector<char*> argv_ptrs;
+    for (const auto& a : argv) argv_ptrs.push_back(const_cast<char*>(a.c_str()));
+    argv_ptrs.push_back(nullptr);
+    std::vector<char*> env_ptrs;
+    for (const auto& e : env) env_ptrs.push_back(const_cast<char*>(e.c_str()));
+    env_ptrs.push_back(nullptr);
+    return posix_spawnp(&pid, argv[0].c_str(), &actions, &attr, argv_ptrs.data(), env_ptrs.data());
+  }
+
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+};
 
 std::string spawn_error(int error, const std::string& command) {
   if (error == ENOENT) {
@@ -333,6 +459,12 @@ std::string spawn_error(int error, const std::string& command) {
 }
 
 class ProcessExecutor final : public Executor {
+  struct Delivery {
+    int64_t key;
+    uint64_t serial;
+    ExecutorEvent event;
+  };
+
  public:
   ProcessExecutor(Sink sink, std::shared_ptr<ChildLauncher> launcher)
       : sink_(std::move(sink)), launcher_(std::move(launcher)) {}
@@ -342,30 +474,48 @@ class ProcessExecutor final : public Executor {
       if (child->alive() && child->state != Child::State::kStopping && child->kill_at == kNever) ask_to_stop(*child);
     }
     by_key_.clear();
-    // Wait for every child: politely until its grace runs out, then SIGKILL.
+    // Wait for every child: politely until its grace runs out, then SIGKILL. Forked ones are
+    // heard of through their zygotes.
+    std::vector<Delivery> ignored;
     while (std::any_of(children_.begin(), children_.end(), [](const auto& c) { return c->alive(); })) {
       std::vector<pollfd> fds;
-      std::vector<Child*> owners;
       Clock::time_point next = kNever;
+      bool blind = false;
       for (auto& child : children_) {
         if (!child->alive()) continue;
-        if (child->pidfd) {
+        if (child->pidfd)
           fds.push_back({child->pidfd.get(), POLLIN, 0});
-          owners.push_back(child.get());
-        }
+        else if (!child->zygote)
+          blind = true;  // no pidfd: look again soon
         next = std::min(next, child->kill_at);
       }
-      int wait_ms = 10;  // a child without pidfd: look again soon
-      if (owners.size() == live_count()) {
-        wait_ms = next == kNever
-                      ? 1000
-                      : static_cast<int>(std::clamp(seconds(next - Clock::now()) * 1000.0 + 1.0, 0.0, 1000.0));
+      for (auto& z : zygotes_) {
+        if (z->state == Zygote::State::kDead) continue;
+        if (z->control) {
+          fds.push_back({z->control.get(), static_cast<short>(POLLIN | (z->outgoing.empty() ? 0 : POLLOUT)), 0});
+        }
+        if (z->pidfd) fds.push_back({z->pidfd.get(), POLLIN, 0});
       }
+      int wait_ms = next == kNever
+                        ? 1000
+                        : static_cast<int>(std::clamp(seconds(next - Clock::now()) * 1000.0 + 1.0, 0.0, 1000.0));
+      if (blind) wait_ms = std::min(wait_ms, 10);
       ::poll(fds.data(), fds.size(), wait_ms);
+      for (const auto& z : std::vector<std::shared_ptr<Zygote>>(zygotes_)) serve_zygote(*z, ignored);
       for (auto& child : children_) {
         if (!child->alive()) continue;
-        try_reap(*child);
+        if (!child->zygote) try_reap(*child);
         if (child->alive() && Clock::now() >= child->kill_at) kill_group(*child);
+      }
+      ignored.clear();
+    }
+    // A zygote ends when its control socket closes (it has no children left).
+    for (auto& z : zygotes_) z->control.reset();
+    const Clock::time_point give_up = after(2);
+    for (auto& z : zygotes_) {
+      while (!reap_zygote(*z, Clock::now() >= give_up)) {
+        pollfd p{z->pidfd.get(), POLLIN, 0};
+        ::poll(&p, z->pidfd ? 1 : 0, 10);
       }
     }
   }
@@ -390,14 +540,40 @@ class ProcessExecutor final : public Executor {
     child.checkpoint_dir = checkpoint_dir_of(request.info);
     children_.push_back(std::move(owned));
     by_key_[request.key] = &child;
+    launch(child, std::make_unique<StartRequest>(std::move(request)), queued_);
+  }
+
+  // Starts the child: forked by its zygote, or exec'd; or queued until its zygote is ready.
+  void launch(Child& child, std::unique_ptr<StartRequest> request, std::vector<Delivery>& deliveries) {
+    child.zygote.reset();
     try {
-      spawn(child, request);
+      if (std::shared_ptr<Zygote> z = zygote_for(child, *request)) {
+        child.zygote = z;
+        if (z->state != Zygote::State::kReady || !fork_from(*z, child, *request)) {
+          if (z->state == Zygote::State::kReady) {
+            child.zygote.reset();  // too big a request for the zygote
+            spawn(child, *request);
+          } else {
+            child.deferred = std::move(request);
+            z->waiting.push_back(child.serial);
+            return;
+          }
+        }
+      } else {
+        spawn(child, *request);
+      }
     } catch (const std::exception& e) {
       child.state = Child::State::kEnded;
       child.exited = true;  // nothing to wait for
-      queued_.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kError, {}, e.what()}});
+      child.zygote.reset();
+      deliveries.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kError, {}, e.what()}});
       return;
     }
+    launched(child, *request);
+  }
+
+  // The process runs (or its fork is asked for): setup and the first step go to it.
+  void launched(Child& child, const StartRequest& request) {
     child.spawned_at = child.step_start = child.last_result_at = Clock::now();
     child.state = child.plain ? Child::State::kStepping : Child::State::kStarting;
     arm_step_timeout(child);
@@ -479,8 +655,11 @@ class ProcessExecutor final : public Executor {
   }
 
   void poll(std::chrono::milliseconds timeout) override {
-    std::vector<Delivery> deliveries;
-    deliveries.swap(queued_);
+    // One vector, its capacity kept from poll to poll: no allocation per round of results.
+    std::vector<Delivery> deliveries = std::move(spare_deliveries_);
+    deliveries.clear();
+    std::move(queued_.begin(), queued_.end(), std::back_inserter(deliveries));
+    queued_.clear();
     std::vector<uint64_t> wake;
     wake.swap(wake_);
     for (uint64_t serial : wake) {
@@ -494,20 +673,18 @@ class ProcessExecutor final : public Executor {
       auto it = by_key_.find(c->key);
       return it == by_key_.end() || it->second != c.get();
     });
+    std::erase_if(zygotes_, [](const std::shared_ptr<Zygote>& z) { return z->state == Zygote::State::kDead && z->exited; });
     for (auto& delivery : deliveries) {
       // The runner may have stopped or restarted the trial since (inside an earlier sink call).
       Child* child = owned(delivery.key);
       if (child == nullptr || child->serial != delivery.serial) continue;
       sink_(std::move(delivery.event));
     }
+    deliveries.clear();
+    spare_deliveries_ = std::move(deliveries);
   }
 
  private:
-  struct Delivery {
-    int64_t key;
-    uint64_t serial;
-    ExecutorEvent event;
-  };
   static constexpr const char* kStepLine = "{\"type\":\"step\"}\n";
 
   Child* owned(int64_t key) {
@@ -533,19 +710,25 @@ class ProcessExecutor final : public Executor {
     child.deadline = child.spec->step_timeout_s > 0 ? after(child.spec->step_timeout_s) : kNever;
   }
 
+  // Where the child runs: checked here, so a missing directory is the trial's clear error.
+  static std::filesystem::path working_dir_of(const ProcessSpec& spec, const StartRequest& request) {
+    std::filesystem::path working_dir = spec.working_dir.empty() ? request.info.trial_dir : spec.working_dir;
+    if (!working_dir.empty() && !spec.working_dir.empty()) {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(working_dir, ec)) {
+        throw TuneError(fmt::format("working_dir: {} is not a directory", working_dir.string()));
+      }
+    }
+    return working_dir;
+  }
+
   void spawn(Child& child, const StartRequest& request) {
     const ProcessSpec& spec = *child.spec;
     std::vector<std::string> argv = substitute_argv(spec.argv, request.config);
     const bool launched = launcher_ != nullptr;
     if (launched) argv = launcher_->wrap(request, std::move(argv));
     const std::filesystem::path& trial_dir = request.info.trial_dir;
-    std::filesystem::path working_dir = spec.working_dir.empty() ? trial_dir : spec.working_dir;
-    if (!working_dir.empty()) {
-      std::error_code ec;
-      if (!std::filesystem::is_directory(working_dir, ec)) {
-        throw TuneError(fmt::format("working_dir: {} is not a directory", working_dir.string()));
-      }
-    }
+    const std::filesystem::path working_dir = working_dir_of(spec, request);
     // Pinned objects (tune/object_store.h) follow the protocol fds: 3.. (plain) or 5.. (worker).
     // A launched child may run on another machine: no pinned objects, and its protocol is on 0/1.
     const ChildPinnedObjects pinned = launched ? ChildPinnedObjects{} : pinned_objects_for_child(child.plain ? 3 : 5);
@@ -592,18 +775,8 @@ class ProcessExecutor final : public Executor {
       }
     }
 
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    struct Cleanup {
-      posix_spawn_file_actions_t* a;
-      posix_spawnattr_t* b;
-      ~Cleanup() {
-        posix_spawn_file_actions_destroy(a);
-        posix_spawnattr_destroy(b);
-      }
-    } cleanup{&actions, &attr};
+    SpawnSetup setup;
+    posix_spawn_file_actions_t& actions = setup.actions;
     if (launched && request_target)
       posix_spawn_file_actions_adddup2(&actions, request_target.get(), 0);
     else
@@ -622,25 +795,8 @@ class ProcessExecutor final : public Executor {
     // already; this also covers descriptors the user's program opened without it).
     posix_spawn_file_actions_addclosefrom_np(&actions, launched ? 3 : pinned.next_free_fd);
     if (!working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&attr, 0);  // its own process group: kills reach its children
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attr, &none);
-    sigemptyset(&defaults);
-    for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM}) {
-      sigaddset(&defaults, sig);
-    }
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-
-    std::vector<char*> argv_ptrs;
-    for (const auto& a : argv) argv_ptrs.push_back(const_cast<char*>(a.c_str()));
-    argv_ptrs.push_back(nullptr);
-    std::vector<char*> env_ptrs;
-    for (const auto& e : env) env_ptrs.push_back(const_cast<char*>(e.c_str()));
-    env_ptrs.push_back(nullptr);
     pid_t pid = -1;
-    const int rc = posix_spawnp(&pid, argv[0].c_str(), &actions, &attr, argv_ptrs.data(), env_ptrs.data());
+    const int rc = setup.spawn(pid, argv, env);
     if (rc != 0) {
       // A working_dir removed in between also lands here as ENOENT; it was checked just above.
       throw TuneError(spawn_error(rc, argv[0]));
@@ -686,9 +842,18 @@ class ProcessExecutor final : public Executor {
     if (child.unsent.empty()) ::shutdown(child.request.get(), SHUT_WR);
   }
 
+  // A child still waiting for its zygote never runs: nothing to stop or wait for.
+  static bool abandon_unstarted(Child& child) {
+    if (!child.deferred) return false;
+    child.deferred.reset();
+    child.exited = true;
+    child.deadline = child.kill_at = kNever;
+    return true;
+  }
+
   void ask_to_stop(Child& child) {
     child.deadline = kNever;
-    if (!child.alive()) return;
+    if (!child.alive() || abandon_unstarted(child)) return;
     if (child.plain) {
       ::kill(-child.pid, kPoliteSignal);
     } else {
@@ -701,15 +866,20 @@ class ProcessExecutor final : public Executor {
   void kill_group(Child& child) {
     child.kill_at = kNever;
     child.deadline = kNever;
-    if (!child.alive()) return;
+    if (!child.alive() || abandon_unstarted(child)) return;
     child.killed_by_tune = true;
     if (launcher_) launcher_->cancel(child.trial_name);
+    if (child.pid <= 0) {
+      child.kill_pending = true;  // forked, but its pid is not known yet: killed when it is
+      return;
+    }
     ::kill(-child.pid, SIGKILL);
   }
 
   // True when the process has exited (and is now reaped).
   bool try_reap(Child& child) {
     if (!child.alive()) return true;
+    if (child.zygote) return false;  // not our child: its zygote reports the exit
     siginfo_t info{};
     if (::waitid(P_PID, static_cast<id_t>(child.pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
       if (errno == EINTR) return false;
@@ -727,6 +897,296 @@ class ProcessExecutor final : public Executor {
     child.exited = true;
     child.wait_status = status;
     child.pidfd.reset();
+    return true;
+  }
+
+
+  // ---- zygotes (zygote.h) ----
+
+  using ZygoteKey = std::pair<const ProcessSpec*, std::string>;
+
+  // The zygote that is to fork this trial, started if need be; null: exec it.
+  std::shared_ptr<Zygote> zygote_for(const Child& child, const StartRequest& request) {
+    const ProcessSpec& spec = *child.spec;
+    if (launcher_ || child.plain || spec.launch != ProcessSpec::Launch::kZygote) return nullptr;
+    // The zygote runs argv as it is; a trial whose placeholders make another argv needs its own exec.
+    bool has_placeholder = false;
+    for (const std::string& arg : spec.argv) has_placeholder = has_placeholder || arg.find('{') != std::string::npos;
+    if (has_placeholder && substitute_argv(spec.argv, request.config) != spec.argv) return nullptr;
+    ZygoteKey key{&spec, omp_threads(request.info, spec)};
+    if (exec_only_.contains(key)) return nullptr;
+    if (auto it = zygote_for_.find(key); it != zygote_for_.end() && it->second->state != Zygote::State::kDead) {
+      return it->second;
+    }
+    if (zygote_losses_[&spec] >= kMaxZygoteLosses) return nullptr;
+    try {
+      auto z = start_zygote(spec, key.second);
+      zygote_for_[key] = z;
+      return z;
+    } catch (const std::exception&) {
+      // Its exec would fail the same way, with the message the trial should show.
+      exec_only_.insert(key);
+      return nullptr;
+    }
+  }
+
+  std::shared_ptr<Zygote> start_zygote(const ProcessSpec& spec, const std::string& omp) {
+    auto z = std::make_shared<Zygote>();
+    z->spec = &spec;
+    z->omp = omp;
+    int s[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s) != 0) throw os_error("socketpair");
+    z->control = UniqueFd(s[0]);
+    const UniqueFd theirs = lift(s[1]);
+    const std::vector<std::string> env = zygote_environment(spec, omp);
+    SpawnSetup setup;
+    posix_spawn_file_actions_t& actions = setup.actions;
+    // stdin and stdout: nothing (a trial's own are set after its fork); stderr: the driver's, for
+    // what goes wrong in the zygote itself.
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, theirs.get(), 3);
+    posix_spawn_file_actions_adddup2(&actions, theirs.get(), 4);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 5);
+    pid_t pid = -1;
+    if (const int rc = setup.spawn(pid, spec.argv, env); rc != 0) {
+      throw TuneError(spawn_error(rc, spec.argv[0]));
+    }
+    z->pid = pid;
+    z->pidfd.reset(open_pidfd(pid));
+    set_nonblocking(z->control.get());
+    const double grace = std::isfinite(spec.stop_grace_s) ? spec.stop_grace_s : 5.0;
+    zygote::send_message(z->control.get(), zygote::hello_line(fmt::format(",\"grace_s\":{}", grace)));
+    z->hello_deadline = after(kZygoteHelloTimeoutS);
+    zygotes_.push_back(z);
+    return z;
+  }
+
+  // Asks `z` to fork the child: false when the request is too big for it (exec it instead).
+  bool fork_from(Zygote& z, Child& child, const StartRequest& request) {
+    const ProcessSpec& spec = *child.spec;
+    const std::filesystem::path& trial_dir = request.info.trial_dir;
+    const std::filesystem::path working_dir = working_dir_of(spec, request);
+    ChildPinnedObjects pinned = pinned_objects_for_child(5);
+    std::vector<std::string> env = child_environment(request, spec, checkpoint_dir_of(request.info), pinned.env, false);
+    size_t bytes = 64 + working_dir.native().size() + 8 * (5 + pinned.dup2.size());
+    for (const auto& e : env) bytes += e.size() + 1;
+    if (bytes > zygote::kMaxMessage || 4 + pinned.dup2.size() > zygote::kMaxFds) return false;
+
+    Zygote::Outgoing out;
+    zygote::ForkRequest fork;
+    auto attach = [&](UniqueFd fd, int target) {
+      out.fds.push_back(fd.get());
+      fork.targets.push_back(target);
+      out.owned.push_back(std::move(fd));
+    };
+    auto make_pipe = [](UniqueFd& read_end, UniqueFd& write_end) {
+      int p[2];
+      if (::pipe2(p, O_CLOEXEC) != 0) throw os_error("pipe2");
+      read_end = UniqueFd(p[0]);
+      write_end = UniqueFd(p[1]);
+    };
+    const bool have_dir = !trial_dir.empty();
+    if (have_dir) child.err_path = trial_dir / "stderr.log";
+    // As for an exec'd worker: straight to the files unless output is echoed; the child opens
+    // them itself (an error to open them is its trial's error).
+    if (spec.echo_output) {
+      UniqueFd write_end;
+      make_pipe(child.out, write_end);
+      attach(std::move(write_end), 1);
+      if (have_dir) child.out_log = open_log_here(trial_dir / "stdout.log");
+    } else if (have_dir) {
+      fork.opens.emplace_back(1, (trial_dir / "stdout.log").string());
+    }  // else: the zygote's /dev/null
+    if (have_dir && !spec.echo_output) {
+      fork.opens.emplace_back(2, child.err_path.string());
+    } else {
+      UniqueFd write_end;
+      make_pipe(child.err, write_end);
+      attach(std::move(write_end), 2);
+      if (have_dir) child.err_log = open_log_here(child.err_path);
+    }
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) throw os_error("socketpair");
+    child.request = UniqueFd(sp[0]);
+    attach(UniqueFd(sp[1]), 3);
+    UniqueFd reply_write;
+    make_pipe(child.reply, reply_write);
+    attach(std::move(reply_write), 4);
+    for (const auto& [from, to] : pinned.dup2) {
+      out.fds.push_back(from);
+      fork.targets.push_back(to);
+    }
+    out.keep = std::move(pinned.keep);
+    fork.serial = child.serial;
+    fork.cwd = working_dir.string();
+    fork.env = std::move(env);
+    out.bytes = zygote::encode_fork(fork);
+    child.pid = -1;
+    child.command = spec.argv[0];
+    for (const UniqueFd* fd : {&child.request, &child.reply, &child.out, &child.err}) {
+      if (*fd) set_nonblocking(fd->get());
+    }
+    send_to_zygote(z, std::move(out));
+    return true;
+  }
+
+  void send_to_zygote(Zygote& z, Zygote::Outgoing out) {
+    if (z.outgoing.empty() && (!z.control || zygote::send_message(z.control.get(), out.bytes, out.fds) ||
+                               (errno != EAGAIN && errno != EWOULDBLOCK))) {
+      return;  // sent, or the zygote is gone (its end says so: its trials fail then)
+    }
+    z.outgoing.push_back(std::move(out));
+  }
+
+  void flush_zygote(Zygote& z) {
+    while (!z.outgoing.empty() && z.control) {
+      const Zygote::Outgoing& out = z.outgoing.front();
+      if (!zygote::send_message(z.control.get(), out.bytes, out.fds) && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return;
+      }
+      z.outgoing.pop_front();
+    }
+  }
+
+  // Everything the zygote says, its exit included.
+  void serve_zygote(Zygote& z, std::vector<Delivery>& deliveries) {
+    if (z.state == Zygote::State::kDead) return;
+    flush_zygote(z);
+    std::string_view message;
+    std::vector<int> fds;
+    while (z.control) {
+      bool truncated = false;
+      fds.clear();
+      const ssize_t n = zygote::receive_message(z.control.get(), z.buffer, message, fds, truncated);
+      for (int fd : fds) ::close(fd);  // a zygote sends none
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n <= 0) {  // it exited (or closed its end): its wait status tells
+        zygote_died(z, deliveries, "");
+        return;
+      }
+      if (z.state == Zygote::State::kStarting) {
+        if (!is_hello(message)) {
+          // An older tune's worker answers our hello with an error: no zygote there.
+          zygote_died(z, deliveries, "did not answer as a zygote: " + quoted_excerpt(message));
+          return;
+        }
+        z.state = Zygote::State::kReady;
+        z.hello_deadline = kNever;
+        start_waiting(z, deliveries);
+        continue;
+      }
+      on_zygote_message(z, message, deliveries);
+    }
+    if (z.pidfd) {
+      pollfd p{z.pidfd.get(), POLLIN, 0};
+      if (::poll(&p, 1, 0) > 0) zygote_died(z, deliveries, "");
+    }
+  }
+
+  static bool is_hello(std::string_view message) {
+    try {
+      const Json hello = Json::parse(message);
+      return hello.is_object() && hello.value("type", "") == "zygote" && hello.value("version", 0) == zygote::kVersion;
+    } catch (const Json::exception&) {
+      return false;
+    }
+  }
+
+  void start_waiting(Zygote& z, std::vector<Delivery>& deliveries) {
+    std::deque<uint64_t> waiting;
+    waiting.swap(z.waiting);
+    for (uint64_t serial : waiting) {
+      Child* child = by_serial(serial);
+      if (child == nullptr || !child->deferred) continue;  // stopped meanwhile
+      launch(*child, std::move(child->deferred), deliveries);
+    }
+  }
+
+  void on_zygote_message(Zygote& z, std::string_view message, std::vector<Delivery>& deliveries) {
+    auto read_i32 = [&](size_t at) {
+      int32_t v = 0;
+      if (message.size() >= at + sizeof v) std::memcpy(&v, message.data() + at, sizeof v);
+      return v;
+    };
+    if (message[0] == 'P' && message.size() >= 13) {
+      uint64_t serial = 0;
+      std::memcpy(&serial, message.data() + 1, sizeof serial);
+      const int32_t pid = read_i32(9);
+      Child* child = by_serial(serial);
+      if (child == nullptr || child->zygote.get() != &z) {
+        if (pid > 0) ::kill(-pid, SIGKILL);  // nobody wants it any more; its exit is reaped below
+        return;
+      }
+      if (pid <= 0) {
+        child->exited = true;
+        child->lost = fmt::format("{} could not fork it: {}", z.who(), std::strerror(-pid));
+        on_exited(*child, deliveries);
+        return;
+      }
+      child->pid = pid;
+      if (child->kill_pending) ::kill(-pid, SIGKILL);
+    } else if (message[0] == 'X' && message.size() >= 9) {
+      const int32_t pid = read_i32(1);
+      const int32_t status = read_i32(5);
+      send_to_zygote(z, {zygote::encode_reap({pid}), {}, {}, {}});
+      for (auto& child : children_) {
+        if (child->zygote.get() != &z || child->pid != pid || child->exited) continue;
+        child->exited = true;
+        child->wait_status = status;
+        on_exited(*child, deliveries);
+        break;
+      }
+    }
+  }
+
+  // The zygote is gone (or given up): trials waiting for it start otherwise; the ones it forked,
+  // whose exit it can no longer tell, are killed and fail.
+  void zygote_died(Zygote& z, std::vector<Delivery>& deliveries, const std::string& why) {
+    if (z.state == Zygote::State::kDead) return;
+    const bool served = z.state == Zygote::State::kReady;
+    z.state = Zygote::State::kDead;
+    z.control.reset();
+    z.outgoing.clear();
+    if (!z.exited) {
+      ::kill(z.pid, SIGKILL);
+      z.killed_by_tune = true;
+      reap_zygote(z, true);
+    }
+    const std::string what = fmt::format(
+        "{} {}", z.who(), !why.empty() ? why : describe_wait_status(z.wait_status, z.killed_by_tune));
+    const ZygoteKey key{z.spec, z.omp};
+    if (auto it = zygote_for_.find(key); it != zygote_for_.end() && it->second.get() == &z) zygote_for_.erase(it);
+    if (served) {
+      ++zygote_losses_[z.spec];
+    } else {
+      exec_only_.insert(key);
+    }
+    for (auto& child : children_) {
+      if (child->zygote.get() != &z || child->exited || child->deferred) continue;
+      if (child->pid > 0) ::kill(-child->pid, SIGKILL);
+      child->killed_by_tune = true;
+      child->exited = true;
+      child->wait_status = SIGKILL;
+      child->lost = what;
+      on_exited(*child, deliveries);
+    }
+    start_waiting(z, deliveries);
+  }
+
+  // True when the zygote's process is reaped; `wait`: block for it.
+  static bool reap_zygote(Zygote& z, bool wait) {
+    if (z.exited) return true;
+    if (wait) ::kill(z.pid, SIGKILL);
+    int status = 0;
+    pid_t got;
+    while ((got = ::waitpid(z.pid, &status, wait ? 0 : WNOHANG)) < 0 && errno == EINTR) {
+    }
+    if (got == 0) return false;
+    z.exited = true;
+    z.wait_status = got > 0 ? status : 0;
+    z.pidfd.reset();
     return true;
   }
 
@@ -751,9 +1211,21 @@ class ProcessExecutor final : public Executor {
       if (!c.unsent.empty()) watch(c.request, POLLOUT, 3);
       if (c.pidfd)
         watch(c.pidfd, POLLIN, 4);
-      else
+      else if (!c.zygote)
         blind = true;
       next = std::min({next, c.deadline, c.kill_at});
+    }
+    for (auto& z : zygotes_) {
+      if (z->state == Zygote::State::kDead) continue;
+      if (z->control) {
+        pollfds_.push_back({z->control.get(), static_cast<short>(POLLIN | (z->outgoing.empty() ? 0 : POLLOUT)), 0});
+        watches_.push_back({nullptr, 5, z.get()});
+      }
+      if (z->pidfd) {
+        pollfds_.push_back({z->pidfd.get(), POLLIN, 0});
+        watches_.push_back({nullptr, 5, z.get()});
+      }
+      next = std::min(next, z->hello_deadline);
     }
     int wait_ms = static_cast<int>(timeout.count());
     if (next != kNever) {
@@ -769,6 +1241,10 @@ class ProcessExecutor final : public Executor {
       if (n > 0) {
         for (size_t i = 0; i < pollfds_.size(); ++i) {
           if (pollfds_[i].revents == 0) continue;
+          if (watches_[i].zygote != nullptr) {
+            serve_zygote(*watches_[i].zygote, deliveries);
+            continue;
+          }
           Child& c = *watches_[i].child;
           switch (watches_[i].which) {
             case 0:
@@ -792,7 +1268,7 @@ class ProcessExecutor final : public Executor {
     }
     if (blind) {
       for (auto& c : children_) {
-        if (c->alive() && !c->pidfd && try_reap(*c)) on_exited(*c, deliveries);
+        if (c->alive() && !c->pidfd && !c->zygote && try_reap(*c)) on_exited(*c, deliveries);
       }
     }
   }
@@ -841,6 +1317,11 @@ class ProcessExecutor final : public Executor {
   }
 
   ExecutorEvent exit_event(const Child& child, const std::string& when) {
+    if (!child.lost.empty()) {
+      std::string message = fmt::format("{} was lost{}: {}", child.who(), when.empty() ? "" : " " + when, child.lost);
+      message += stderr_tail(child);
+      return {child.key, ExecutorEvent::Type::kError, {}, std::move(message)};
+    }
     // The launcher knows more than the status: srun exits 0 after a node failure.
     const std::string cluster = launcher_ && !child.killed_by_tune
                                     ? launcher_->failure(child.launcher_lines, child.wait_status)
@@ -990,6 +1471,25 @@ class ProcessExecutor final : public Executor {
                        deliveries);
       return;
     }
+    // The reply of nearly every step, {"type":"result","result":{...}}: only the result is parsed.
+    // Anything unusual about it goes the general way below, which words the errors.
+    if ((child.state == Child::State::kStarting || child.state == Child::State::kStepping) &&
+        line.starts_with(client::wire::kResultPrefix) && line.back() == '}') {
+      const std::string_view inner =
+          line.substr(client::wire::kResultPrefix.size(), line.size() - client::wire::kResultPrefix.size() - 1);
+      Result result;
+      if (parse_flat_object(inner, result)) {  // the usual flat object of metrics
+        accept_result(child, std::move(result), deliveries);
+        return;
+      }
+      try {
+        result = client::wire::parse_line(inner);
+        accept_result(child, std::move(result), deliveries);
+        return;
+      } catch (const Json::parse_error&) {
+        // e.g. more fields after the result
+      }
+    }
     Json message;
     try {
       message = client::wire::parse_line(line);
@@ -1040,17 +1540,7 @@ class ProcessExecutor final : public Executor {
       return;
     }
     if (kind == "result" && answering) {
-      const auto now = Clock::now();
-      Result result = message.contains("result") ? std::move(message["result"]) : Json();
-      try {
-        child.filler->fill(result, seconds(now - child.step_start));
-      } catch (const TuneError& e) {
-        protocol_failure(child, e.what(), deliveries);
-        return;
-      }
-      child.state = Child::State::kWaiting;
-      child.deadline = kNever;
-      deliveries.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kResult, std::move(result), {}}});
+      accept_result(child, message.contains("result") ? std::move(message["result"]) : Json(), deliveries);
       return;
     }
     if (kind == "error") {
@@ -1086,6 +1576,19 @@ class ProcessExecutor final : public Executor {
                                  answering ? "waiting for the reply to '" + child.awaiting + "'"
                                            : std::string("no request was pending")),
                      deliveries);
+  }
+
+  // A step's result: auto-filled and handed to the runner; the child waits for the decision.
+  void accept_result(Child& child, Result result, std::vector<Delivery>& deliveries) {
+    try {
+      child.filler->fill(result, seconds(Clock::now() - child.step_start));
+    } catch (const TuneError& e) {
+      protocol_failure(child, e.what(), deliveries);
+      return;
+    }
+    child.state = Child::State::kWaiting;
+    child.deadline = kNever;
+    deliveries.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kResult, std::move(result), {}}});
   }
 
   void plain_line(Child& child, std::string_view line, std::vector<Delivery>& deliveries) {
@@ -1184,6 +1687,11 @@ class ProcessExecutor final : public Executor {
 
   void check_deadlines(std::vector<Delivery>& deliveries) {
     const auto now = Clock::now();
+    for (const auto& z : std::vector<std::shared_ptr<Zygote>>(zygotes_)) {
+      if (z->state == Zygote::State::kStarting && z->hello_deadline <= now) {
+        zygote_died(*z, deliveries, fmt::format("said no hello within {:g} s", kZygoteHelloTimeoutS));
+      }
+    }
     for (auto& owned_child : children_) {
       Child& c = *owned_child;
       if (!c.alive()) continue;
@@ -1209,12 +1717,18 @@ class ProcessExecutor final : public Executor {
   std::vector<std::unique_ptr<Child>> children_;  // every child not yet reaped (and the current ones)
   std::unordered_map<int64_t, Child*> by_key_;    // the current process of each running trial
   std::vector<Delivery> queued_;                  // events produced outside poll()
+  std::vector<Delivery> spare_deliveries_;        // poll()'s, kept for its capacity
   std::vector<uint64_t> wake_;                    // plain children to look at again
   uint64_t next_serial_ = 0;
+  std::vector<std::shared_ptr<Zygote>> zygotes_;        // every zygote process not yet reaped
+  std::map<ZygoteKey, std::shared_ptr<Zygote>> zygote_for_;  // the current one of each key
+  std::map<const ProcessSpec*, int> zygote_losses_;         // zygotes that died serving
+  std::set<ZygoteKey> exec_only_;                           // keys whose zygote could not start
   std::vector<pollfd> pollfds_;
   struct WatchEntry {
     Child* child;
     int which;
+    Zygote* zygote = nullptr;
   };
   std::vector<WatchEntry> watches_;
 };

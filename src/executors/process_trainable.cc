@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "executors/executor.h"
+#include "executors/zygote.h"
 #include "tune/client.h"
 #include "tune/error.h"
 #include "tune/process.h"
@@ -87,7 +88,7 @@ class ProtocolReporter final : public Reporter {
 
   void report(Result result) override {
     flush_user_output();
-    connection_.send(Json{{"type", "result"}, {"result", std::move(result)}});
+    connection_.send_result(result);
     wait_for_step();
   }
   const TrialInfo& trial_info() const override { return info_; }
@@ -95,7 +96,10 @@ class ProtocolReporter final : public Reporter {
   // Blocks until the driver asks for the next step; throws TrialStopped when it says stop.
   void wait_for_step() {
     while (true) {
-      const Json request = connection_.receive();
+      std::string_view line;
+      if (!connection_.next_line(line)) throw TrialStopped{};  // the driver is gone: as stop
+      if (line == client::wire::kStepRequest) return;           // the common case, unparsed
+      const Json request = client::wire::parse_line(line);
       const std::string type = request.is_object() ? request.value("type", "") : "";
       if (request.is_null() || type == "stop") throw TrialStopped{};
       if (type == "step") return;
@@ -165,7 +169,15 @@ class Worker {
       flush_user_output();
       connection_.send({{"type", "ready"}, {"version", client::kProtocolVersion}});
       while (true) {
-        const Json request = connection_.receive();
+        std::string_view line;
+        if (!connection_.next_line(line)) break;  // the driver is gone: as stop
+        if (line == client::wire::kStepRequest) {  // the common case: no JSON tree either way
+          const Result result = trainable->step();
+          flush_user_output();
+          connection_.send_result(result);
+          continue;
+        }
+        const Json request = client::wire::parse_line(line);
         const std::string type = request.is_object() ? request.value("type", "") : "";
         if (request.is_null() || type == "stop") break;
         Json reply;
@@ -238,6 +250,15 @@ TrainableSpec process_trainable(std::string name, ProcessSpec spec) {
   check_finite_nonnegative(spec.step_timeout_s, "step_timeout_s");
   check_finite_nonnegative(spec.stop_grace_s, "stop_grace_s");
   if (spec.max_message_bytes == 0) throw TuneError("max_message_bytes: must be > 0");
+  if (spec.launch == ProcessSpec::Launch::kZygote) {
+    if (spec.protocol != ProcessSpec::Protocol::kWorker) {
+      throw TuneError("launch: kZygote needs protocol kWorker (a zygote is a binary that calls tune::worker_main)");
+    }
+    if (!spec.env.contains("TUNE_WORKER")) {
+      throw TuneError(
+          "launch: kZygote serves a registered trainable, named by TUNE_WORKER in env (tune::isolated sets it)");
+    }
+  }
   for (const auto& [key, value] : spec.env) {
     if (key.empty() || key.find('=') != std::string::npos || key.find('\0') != std::string::npos ||
         value.find('\0') != std::string::npos) {
@@ -272,6 +293,7 @@ TrainableSpec isolated(const std::string& registered_name, ProcessSpec options) 
   }
   options.protocol = ProcessSpec::Protocol::kWorker;
   options.env["TUNE_WORKER"] = registered_name;
+  if (options.launch == ProcessSpec::Launch::kAuto) options.launch = ProcessSpec::Launch::kZygote;
   TrainableSpec spec = process_trainable(registered_name, std::move(options));
   if (it != registry().end()) spec.default_resource_request = it->second.default_resource_request;
   return spec;
@@ -311,6 +333,16 @@ ExperimentAnalysis run(const std::string& name, RunOptions options) {
 int worker_main(int argc, char** argv) {
   (void)argc;
   (void)argv;
+  if (const char* control = std::getenv(detail::zygote::kEnvVar); control != nullptr) {
+    // A fork server: returns here in the zygote when it is done, and in each forked child,
+    // whose descriptors and environment are then its trial's (TUNE_ZYGOTE no longer set).
+    const int fd = std::atoi(control);
+    ::unsetenv(detail::zygote::kEnvVar);
+    if (fd < 3) return 1;
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    const detail::zygote::Outcome outcome = detail::zygote::serve(fd);
+    if (!outcome.trial) return outcome.exit_code;
+  }
   const char* name = std::getenv("TUNE_WORKER");
   int in_fd = -1, out_fd = -1;
   if (name == nullptr || !client::protocol_fds(in_fd, out_fd)) return -1;

@@ -446,7 +446,7 @@ const std::vector<std::string> kSyncKeys = {"upload_dir",    "sync_to_cloud",   
                                             "sync_period_s", "sync_on_checkpoint", "sync_timeout_s"};
 const std::vector<std::string> kUnsupportedKeys = {"reuse_actors"};
 const std::vector<std::string> kTrainableKeys = {
-    "binary", "command",  "echo_output",    "env",          "max_message_bytes",
+    "binary", "command",  "echo_output",    "env",          "launch",     "max_message_bytes",
     "name",   "protocol", "step_timeout_s", "stop_grace_s", "working_dir"};
 const std::vector<std::string> kExecutorNames = {"process", "slurm"};
 const std::vector<std::string> kSlurmKeys = {"type",        "partition", "account", "time_limit",
@@ -649,6 +649,16 @@ void SpecChecker::check_trainable(const Json& value) {
         else
           fail(env_path, "must be a string, number or bool, got " + describe(*env_value));
       }
+    } else if (key == "launch") {
+      if (!has_binary) fail(item_path, "only applies to 'binary' (a command is always started by exec)");
+      const std::string launch = string(v, item_path);
+      if (launch == "zygote")
+        process_.launch = ProcessSpec::Launch::kZygote;
+      else if (launch == "exec")
+        process_.launch = ProcessSpec::Launch::kExec;
+      else
+        fail(item_path, fmt::format("must be 'zygote' or 'exec', got '{}'{}", launch,
+                                    did_you_mean(launch, {"zygote", "exec"})));
     } else if (key == "working_dir") {
       const std::string dir = string(v, item_path);
       if (dir.empty()) fail(item_path, "must not be empty (leave it out to run in the trial directory)");

@@ -334,6 +334,10 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"binary without name", "trainable:\n  binary: /bin/sh\n", 1, "trainable: 'binary' needs 'name'"},
         ErrorCase{"binary with protocol", "trainable:\n  binary: /bin/sh\n  name: X\n  protocol: plain\n", 4,
                   "trainable/protocol: only applies to 'command'"},
+        ErrorCase{"launch of a command", "trainable:\n  command: [sh]\n  launch: exec\n", 3,
+                  "trainable/launch: only applies to 'binary'"},
+        ErrorCase{"launch", "trainable:\n  binary: /bin/sh\n  name: X\n  launch: zygot\n", 4,
+                  "trainable/launch: must be 'zygote' or 'exec', got 'zygot' (did you mean 'zygote'?)"},
         ErrorCase{"protocol", "trainable:\n  command: [sh]\n  protocol: plane\n", 3,
                   "trainable/protocol: must be 'plain' or 'client', got 'plane' (did you mean 'plain'?)"},
         ErrorCase{"trainable name", "trainable: {command: [sh], name: 'a/b'}\n", 1,
@@ -617,6 +621,9 @@ TEST(SpecTest, RegisteredTrainableOfABinaryRunsItAsAWorker) {
   EXPECT_EQ(spec.trainable.process->protocol, ProcessSpec::Protocol::kWorker);
   EXPECT_EQ(spec.trainable.process->argv, std::vector<std::string>{"/bin/sh"});
   EXPECT_EQ(spec.trainable.process->env.at("TUNE_WORKER"), "MyTrainable");
+  EXPECT_EQ(spec.trainable.process->launch, ProcessSpec::Launch::kZygote);  // the default
+  RunSpec exec = parse("trainable:\n  binary: /bin/sh\n  name: MyTrainable\n  launch: exec\n");
+  EXPECT_EQ(exec.trainable.process->launch, ProcessSpec::Launch::kExec);
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // Tests of trials as child processes (tune/process.h): registered C++ trainables re-run as
-// workers, the Python and C++ clients, plain programs; crashes, hangs, bad output, argv
-// injection, the environment, and the same stop scenario on the thread and process backends.
+// workers (on both launch paths: forked by a zygote, and exec'd), the Python and C++ clients,
+// plain programs; crashes, hangs, bad output, argv injection, the environment, the same stop
+// scenario on the thread and process backends, and the zygote dying or outliving its driver.
 #include "executors/process_executor.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 
 #include <cerrno>
@@ -13,7 +15,9 @@
 #include <cstdio>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include "executors/workers/trainables.h"
 #include "support/quiet_options.h"
@@ -30,6 +34,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::quiet_options;
 using testing::TempDir;
+
+extern "C" char** environ;  // NOLINT: POSIX
 
 const std::string kWorker = TUNE_TEST_WORKER;
 const std::string kClientWorker = TUNE_TEST_CLIENT_WORKER;
@@ -62,6 +68,21 @@ ProcessSpec worker_spec() {
   return spec;
 }
 
+// The registered-trainable tests run on both launch paths.
+class ProcessLaunchTest : public ::testing::TestWithParam<ProcessSpec::Launch> {
+ protected:
+  static ProcessSpec launch_spec() {
+    ProcessSpec spec = worker_spec();
+    spec.launch = GetParam();
+    return spec;
+  }
+  static bool forked() { return GetParam() == ProcessSpec::Launch::kZygote; }
+};
+
+std::string launch_name(const ::testing::TestParamInfo<ProcessSpec::Launch>& info) {
+  return info.param == ProcessSpec::Launch::kZygote ? "Zygote" : "Exec";
+}
+
 ProcessSpec plain_spec(std::vector<std::string> args) {
   ProcessSpec spec;
   spec.argv = {kWorker, "plain"};
@@ -69,6 +90,17 @@ ProcessSpec plain_spec(std::vector<std::string> args) {
   spec.protocol = ProcessSpec::Protocol::kPlain;
   spec.stop_grace_s = 0.5;
   return spec;
+}
+
+// One trial of 2.5 CPUs and `gpus` GPUs in a pool of 4 CPUs and 2 GPUs.
+RunOptions resources_options(const TempDir& dir, int gpus) {
+  RunOptions options = quiet_options(dir, gpus == 0 ? "cpu" : "gpu");
+  options.num_cpus = 4;
+  options.num_gpus = 2;
+  options.resources_per_trial = Resources{};
+  options.resources_per_trial->cpu = 2.5;
+  options.resources_per_trial->gpu = gpus;
+  return options;
 }
 
 // Records every result the runner accepted, per trial.
@@ -159,16 +191,34 @@ TEST(ProcessTrainableTest, RejectsBadSpecsNamingTheField) {
     EXPECT_THAT(e.what(), HasSubstr("step_timeout_s"));
   }
   EXPECT_THROW(isolated("NoSuchTrainableAnywhere"), TuneError);
+  ProcessSpec zygote;
+  zygote.argv = {"x"};
+  zygote.launch = ProcessSpec::Launch::kZygote;
+  try {
+    process_trainable("p", zygote);  // no TUNE_WORKER: nothing for a zygote to serve
+    FAIL();
+  } catch (const TuneError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("launch"));
+    EXPECT_THAT(e.what(), HasSubstr("TUNE_WORKER"));
+  }
+  zygote.env["TUNE_WORKER"] = "Counter";
+  zygote.protocol = ProcessSpec::Protocol::kPlain;
+  try {
+    process_trainable("p", zygote);
+    FAIL();
+  } catch (const TuneError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("launch: kZygote needs protocol kWorker"));
+  }
 }
 
 // ---- registered C++ trainables in worker processes ----
 
-TEST(ProcessExecutorTest, RegisteredClassTrainableRunsInChildProcesses) {
+TEST_P(ProcessLaunchTest, RegisteredClassTrainableRunsInChildProcesses) {
   TempDir dir;
   RunOptions options = quiet_options(dir);
   options.config = {{"rate", grid_search({1, 2})}};
   options.stop = {{"training_iteration", 4}};
-  const auto analysis = run(isolated("Counter", worker_spec()), std::move(options));
+  const auto analysis = run(isolated("Counter", launch_spec()), std::move(options));
   const auto trials = by_id(analysis);
   ASSERT_EQ(trials.size(), 2u);
   for (size_t i = 0; i < trials.size(); ++i) {
@@ -184,11 +234,11 @@ TEST(ProcessExecutorTest, RegisteredClassTrainableRunsInChildProcesses) {
   }
 }
 
-TEST(ProcessExecutorTest, RegisteredFunctionAndExplicitRegistrationWork) {
+TEST_P(ProcessLaunchTest, RegisteredFunctionAndExplicitRegistrationWork) {
   TempDir dir;
   RunOptions options = quiet_options(dir, "fn");
   options.config = {{"n", 5}};
-  const auto fn = run(isolated("count_fn", worker_spec()), std::move(options));
+  const auto fn = run(isolated("count_fn", launch_spec()), std::move(options));
   ASSERT_EQ(fn.trials().size(), 1u);
   EXPECT_EQ(fn.trials()[0].status(), TrialStatus::kTerminated) << fn.trials()[0].error();
   EXPECT_EQ(fn.trials()[0].last_result()["training_iteration"], 5);
@@ -197,26 +247,26 @@ TEST(ProcessExecutorTest, RegisteredFunctionAndExplicitRegistrationWork) {
   RunOptions explicit_options = quiet_options(dir, "explicit");
   explicit_options.config = {{"rate", 1}};
   explicit_options.stop = {{"training_iteration", 2}};
-  const auto counted = run(isolated("ExplicitCounter", worker_spec()), std::move(explicit_options));
+  const auto counted = run(isolated("ExplicitCounter", launch_spec()), std::move(explicit_options));
   EXPECT_EQ(counted.trials()[0].status(), TrialStatus::kTerminated) << counted.trials()[0].error();
   EXPECT_EQ(counted.trials()[0].last_result()["score"], 2.0);
 }
 
-TEST(ProcessExecutorTest, UnregisteredNameInTheWorkerIsAClearError) {
+TEST_P(ProcessLaunchTest, UnregisteredNameInTheWorkerIsAClearError) {
   TempDir dir;
-  const auto analysis = run(isolated("NotRegisteredThere", worker_spec()), quiet_options(dir));
+  const auto analysis = run(isolated("NotRegisteredThere", launch_spec()), quiet_options(dir));
   ASSERT_EQ(analysis.trials().size(), 1u);
   EXPECT_EQ(analysis.trials()[0].status(), TrialStatus::kError);
   EXPECT_THAT(analysis.trials()[0].error(), HasSubstr("no trainable is registered as 'NotRegisteredThere'"));
   EXPECT_THAT(analysis.trials()[0].error(), HasSubstr("Counter"));
 }
 
-TEST(ProcessExecutorTest, CrashesFailOnlyTheirTrialWithTheReasonInErrorTxt) {
+TEST_P(ProcessLaunchTest, CrashesFailOnlyTheirTrialWithTheReasonInErrorTxt) {
   TempDir dir;
   RunOptions options = quiet_options(dir);
   options.config = {{"crash", grid_search({"none", "segv", "abort", "exit3", "sigkill", "throw"})}};
   options.stop = {{"training_iteration", 3}};
-  const auto trials = by_id(run(isolated("Crasher", worker_spec()), std::move(options)));
+  const auto trials = by_id(run(isolated("Crasher", launch_spec()), std::move(options)));
   ASSERT_EQ(trials.size(), 6u);
   EXPECT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
   EXPECT_EQ(trials[0].last_result()["training_iteration"], 3);
@@ -238,13 +288,13 @@ TEST(ProcessExecutorTest, CrashesFailOnlyTheirTrialWithTheReasonInErrorTxt) {
   }
 }
 
-TEST(ProcessExecutorTest, WithoutTrialFilesTheCrashReportStillHasStderr) {
+TEST_P(ProcessLaunchTest, WithoutTrialFilesTheCrashReportStillHasStderr) {
   TempDir dir;
   RunOptions options = quiet_options(dir);
   options.write_trial_files = false;
   options.config = {{"crash", grid_search({"segv", "none"})}};
   options.stop = {{"training_iteration", 2}};
-  const auto trials = by_id(run(isolated("Crasher", worker_spec()), std::move(options)));
+  const auto trials = by_id(run(isolated("Crasher", launch_spec()), std::move(options)));
   ASSERT_EQ(trials.size(), 2u);
   EXPECT_EQ(trials[0].status(), TrialStatus::kError);
   EXPECT_THAT(trials[0].error(), HasSubstr("SIGSEGV"));
@@ -252,9 +302,9 @@ TEST(ProcessExecutorTest, WithoutTrialFilesTheCrashReportStillHasStderr) {
   EXPECT_EQ(trials[1].status(), TrialStatus::kTerminated) << trials[1].error();
 }
 
-TEST(ProcessExecutorTest, HungTrialIsKilledAfterTheStepTimeout) {
+TEST_P(ProcessLaunchTest, HungTrialIsKilledAfterTheStepTimeout) {
   TempDir dir;
-  ProcessSpec spec = worker_spec();
+  ProcessSpec spec = launch_spec();
   spec.step_timeout_s = 3;  // generous: a sanitizer-built worker starts slowly
   RunOptions options = quiet_options(dir);
   options.config = {{"crash", grid_search({"hang", "none"})}};
@@ -267,12 +317,12 @@ TEST(ProcessExecutorTest, HungTrialIsKilledAfterTheStepTimeout) {
   EXPECT_EQ(trials[1].status(), TrialStatus::kTerminated);
 }
 
-TEST(ProcessExecutorTest, RetriedTrialStartsAFreshProcessEachTime) {
+TEST_P(ProcessLaunchTest, RetriedTrialStartsAFreshProcessEachTime) {
   TempDir dir;
   RunOptions options = quiet_options(dir);
   options.config = {{"crash", "exit3"}};
   options.max_failures = 2;
-  const auto trials = by_id(run(isolated("Crasher", worker_spec()), std::move(options)));
+  const auto trials = by_id(run(isolated("Crasher", launch_spec()), std::move(options)));
   ASSERT_EQ(trials.size(), 1u);
   EXPECT_EQ(trials[0].status(), TrialStatus::kError);
   const std::string stderr_log = read_file(trials[0].logdir() / "stderr.log");
@@ -284,14 +334,14 @@ TEST(ProcessExecutorTest, RetriedTrialStartsAFreshProcessEachTime) {
   EXPECT_EQ(attempts, 3u);
 }
 
-TEST(ProcessExecutorTest, BadResultsFromAWorkerAreClearErrors) {
+TEST_P(ProcessLaunchTest, BadResultsFromAWorkerAreClearErrors) {
   TempDir dir;
   RunOptions options = quiet_options(dir);
   options.config = {{"crash", grid_search({"array", "bigline", "nan"})}};
   options.stop = {{"training_iteration", 2}};
   auto results = std::make_shared<Results>();
   options.callbacks = {results};
-  const auto trials = by_id(run(isolated("Crasher", worker_spec()), std::move(options)));
+  const auto trials = by_id(run(isolated("Crasher", launch_spec()), std::move(options)));
   ASSERT_EQ(trials.size(), 3u);
   EXPECT_EQ(trials[0].status(), TrialStatus::kError);
   EXPECT_THAT(trials[0].error(), HasSubstr("must report a JSON object, got array"));
@@ -329,7 +379,7 @@ std::vector<std::pair<std::string, int64_t>> outcome(const ExperimentAnalysis& a
   return out;
 }
 
-TEST(ProcessExecutorTest, SameStopScenarioGivesIdenticalIterationsOnBothBackends) {
+TEST_P(ProcessLaunchTest, SameStopScenarioGivesIdenticalIterationsOnBothBackends) {
   for (int scenario = 0; scenario < 2; ++scenario) {
     std::vector<std::pair<std::string, int64_t>> outcomes[2];
     for (int backend = 0; backend < 2; ++backend) {
@@ -342,7 +392,7 @@ TEST(ProcessExecutorTest, SameStopScenarioGivesIdenticalIterationsOnBothBackends
       else
         options.stop = std::make_shared<CountingStopper>();
       const TrainableSpec trainable =
-          backend == 0 ? make_trainable<testing::Counter>("Counter") : isolated("Counter", worker_spec());
+          backend == 0 ? make_trainable<testing::Counter>("Counter") : isolated("Counter", launch_spec());
       outcomes[backend] = outcome(run(trainable, std::move(options)));
     }
     EXPECT_EQ(outcomes[0], outcomes[1]) << "scenario " << scenario;
@@ -544,12 +594,7 @@ TEST(ProcessExecutorTest, ChildEnvironmentDescribesTheTrial) {
   ProcessSpec spec = plain_spec({"dump"});
   spec.env = {{"EXTRA_VAR", "extra"}};
   for (int gpus = 0; gpus < 2; ++gpus) {
-    RunOptions options = quiet_options(dir, gpus == 0 ? "cpu" : "gpu");
-    options.num_cpus = 4;
-    options.num_gpus = 2;
-    options.resources_per_trial = Resources{};
-    options.resources_per_trial->cpu = 2.5;
-    options.resources_per_trial->gpu = gpus;
+    RunOptions options = resources_options(dir, gpus);
     const auto trials = by_id(run(process_trainable("env", spec), std::move(options)));
     ASSERT_EQ(trials.size(), 1u);
     ASSERT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
@@ -599,10 +644,11 @@ TEST(ProcessExecutorTest, EchoCopiesChildOutputToTheConsoleWithTheTrialName) {
   EXPECT_THAT(read_file(trials[0].logdir() / "stdout.log"), HasSubstr("epoch 2 starting\n"));
 }
 
-TEST(ProcessExecutorTest, RunByNameReRunsThisBinaryAsTheWorker) {
+TEST_P(ProcessLaunchTest, RunByNameReRunsThisBinaryAsTheWorker) {
   TempDir dir;
   const std::string out = (dir.path() / "out.txt").string();
-  const std::string command = kWorker + " drive " + dir.str() + " > " + out;
+  const std::string command =
+      kWorker + " drive " + dir.str() + (GetParam() == ProcessSpec::Launch::kExec ? " exec" : "") + " > " + out;
   ASSERT_EQ(std::system(command.c_str()), 0);
   std::ifstream in(out);
   std::vector<Json> lines;
@@ -613,6 +659,201 @@ TEST(ProcessExecutorTest, RunByNameReRunsThisBinaryAsTheWorker) {
     EXPECT_EQ(line["iteration"], 3);
     EXPECT_NE(line["worker_pid"], line["driver_pid"]);
   }
+}
+
+// What a worker process sees does not depend on how it was started.
+TEST_P(ProcessLaunchTest, WorkerProcessLooksTheSameOnBothLaunchPaths) {
+  TempDir dir;
+  ProcessSpec spec = launch_spec();
+  spec.env["EXTRA_VAR"] = "extra";
+  for (int gpus = 0; gpus < 2; ++gpus) {
+    RunOptions options = resources_options(dir, gpus);
+    options.stop = {{"training_iteration", 1}};
+    const auto trials = by_id(run(isolated("EnvReporter", spec), std::move(options)));
+    ASSERT_EQ(trials.size(), 1u);
+    ASSERT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
+    const Result r = trials[0].last_result();
+    const Json& env = r["env"];
+    const std::filesystem::path logdir = trials[0].logdir();
+    EXPECT_EQ(env["TUNE_TRIAL_ID"], trials[0].trial_id());
+    EXPECT_EQ(env["TUNE_TRIAL_NAME"], trials[0].name());
+    EXPECT_TRUE(env["TUNE_EXPERIMENT_ID"].is_string());
+    EXPECT_EQ(env["TUNE_TRIAL_DIR"], logdir.string());
+    EXPECT_EQ(env["TUNE_CHECKPOINT_DIR"], (logdir / "checkpoint").string());
+    EXPECT_TRUE(env["TUNE_RESTORE_FROM"].is_null());
+    EXPECT_EQ(env["OMP_NUM_THREADS"], "2");
+    EXPECT_EQ(env["EXTRA_VAR"], "extra");
+    // worker_main takes its own variables out; a zygote's never reaches a trial.
+    EXPECT_TRUE(env["TUNE_WORKER"].is_null());
+    EXPECT_TRUE(env["TUNE_PROTOCOL_FDS"].is_null());
+    EXPECT_TRUE(env["TUNE_ZYGOTE"].is_null());
+    if (gpus == 0) {
+      EXPECT_EQ(env["CUDA_VISIBLE_DEVICES"], "");
+    } else {
+      EXPECT_THAT(env["CUDA_VISIBLE_DEVICES"].get<std::string>(), ::testing::AnyOf("0", "1"));
+    }
+    EXPECT_TRUE(std::filesystem::equivalent(r["cwd"].get<std::string>(), logdir));
+    EXPECT_EQ(r["pgid"], r["worker_pid"]);           // leads its own process group
+    EXPECT_EQ(r["fds"], Json({0, 1, 2, 3, 4}));      // nothing of the driver's or the zygote's
+    EXPECT_EQ(r["sigchld_blocked"], false);
+    EXPECT_EQ(r["stdin"], "/dev/null");
+    EXPECT_TRUE(std::filesystem::equivalent(r["stdout"].get<std::string>(), logdir / "stdout.log"));
+    EXPECT_TRUE(std::filesystem::equivalent(r["stderr"].get<std::string>(), logdir / "stderr.log"));
+    EXPECT_THAT(read_file(logdir / "stdout.log"), HasSubstr("env reporter on stdout\n"));
+    EXPECT_THAT(read_file(logdir / "stderr.log"), HasSubstr("env reporter on stderr\n"));
+    if (forked()) {
+      EXPECT_NE(r["parent_pid"], getpid());  // its zygote's child
+    } else {
+      EXPECT_EQ(r["parent_pid"], getpid());
+    }
+  }
+}
+
+TEST_P(ProcessLaunchTest, EchoedWorkerOutputReachesTheConsoleAndTheLogs) {
+  TempDir dir;
+  ProcessSpec spec = launch_spec();
+  spec.echo_output = true;  // stdout and stderr through pipes to the driver
+  RunOptions options = quiet_options(dir);
+  options.stop = {{"training_iteration", 1}};
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  const auto trials = by_id(run(isolated("EnvReporter", spec), std::move(options)));
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(trials.size(), 1u);
+  ASSERT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
+  EXPECT_THAT(out, HasSubstr("[" + trials[0].name() + "] env reporter on stdout\n"));
+  EXPECT_THAT(err, HasSubstr("[" + trials[0].name() + "] env reporter on stderr\n"));
+  EXPECT_THAT(read_file(trials[0].logdir() / "stdout.log"), HasSubstr("env reporter on stdout\n"));
+  EXPECT_THAT(read_file(trials[0].logdir() / "stderr.log"), HasSubstr("env reporter on stderr\n"));
+  EXPECT_EQ(trials[0].last_result()["fds"], Json({0, 1, 2, 3, 4}));
+}
+
+INSTANTIATE_TEST_SUITE_P(BothLaunches, ProcessLaunchTest,
+                         ::testing::Values(ProcessSpec::Launch::kZygote, ProcessSpec::Launch::kExec), launch_name);
+
+// ---- the zygote itself ----
+
+TEST(ProcessZygoteTest, TrialsWhoseArgvDiffersAreExecdTheOthersForked) {
+  TempDir dir;
+  ProcessSpec spec = worker_spec();
+  spec.launch = ProcessSpec::Launch::kZygote;
+  spec.argv = {kWorker, "--x={x}"};
+  RunOptions options = quiet_options(dir, "placeholder");
+  options.config = {{"x", grid_search({1, 2})}};
+  options.stop = {{"training_iteration", 1}};
+  for (const auto& trial : by_id(run(isolated("EnvReporter", spec), std::move(options)))) {
+    ASSERT_EQ(trial.status(), TrialStatus::kTerminated) << trial.error();
+    EXPECT_EQ(trial.last_result()["parent_pid"], getpid());
+  }
+  spec.argv = {kWorker, "--x=fixed"};
+  options = quiet_options(dir, "fixed");
+  options.num_samples = 2;
+  options.stop = {{"training_iteration", 1}};
+  std::set<int64_t> parents;
+  for (const auto& trial : by_id(run(isolated("EnvReporter", spec), std::move(options)))) {
+    ASSERT_EQ(trial.status(), TrialStatus::kTerminated) << trial.error();
+    parents.insert(trial.last_result()["parent_pid"].get<int64_t>());
+  }
+  ASSERT_EQ(parents.size(), 1u);  // one zygote forked both
+  EXPECT_NE(*parents.begin(), getpid());
+}
+
+TEST(ProcessZygoteTest, ZygoteThatDiesFailsItsRunningTrialAndIsStartedAgain) {
+  TempDir dir;
+  ProcessSpec spec = worker_spec();
+  spec.launch = ProcessSpec::Launch::kZygote;
+  RunOptions options = quiet_options(dir);
+  options.num_cpus = 1;  // one at a time: the second trial kills the zygote of all three
+  options.config = {{"crash", grid_search({"none", "kill_parent", "none"})}, {"driver_pid", getpid()}};
+  options.stop = {{"training_iteration", 3}};
+  const auto trials = by_id(run(isolated("Crasher", spec), std::move(options)));
+  ASSERT_EQ(trials.size(), 3u);
+  EXPECT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
+  EXPECT_EQ(trials[1].status(), TrialStatus::kError);
+  const std::string error_txt = read_file(trials[1].logdir() / "error.txt");
+  EXPECT_THAT(error_txt, HasSubstr("was lost before replying to 'step': zygote"));
+  EXPECT_THAT(error_txt, HasSubstr("was killed by SIGKILL"));
+  EXPECT_THAT(error_txt, HasSubstr("crasher: about to kill_parent"));
+  EXPECT_EQ(trials[1].last_result()["training_iteration"], 1);
+  ASSERT_EQ(trials[2].status(), TrialStatus::kTerminated) << trials[2].error();
+  EXPECT_EQ(trials[2].last_result()["training_iteration"], 3);
+  // A new zygote forked the third trial.
+  EXPECT_NE(trials[2].last_result()["parent_pid"], trials[0].last_result()["parent_pid"]);
+  EXPECT_NE(trials[2].last_result()["parent_pid"], getpid());
+}
+
+TEST(ProcessZygoteTest, BinaryThatCannotServeAsAZygoteIsExecdInstead) {
+  if (kPython.empty()) GTEST_SKIP() << "no Python 3 interpreter found at configure time";
+  // raw_worker.py takes the zygote's hello for a bad setup and exits, as a worker of an older
+  // tune would: every trial is then exec'd.
+  TempDir dir;
+  ProcessSpec spec;
+  spec.argv = {kPython, "-S", kWorkers + "/raw_worker.py", "ok"};
+  spec.launch = ProcessSpec::Launch::kZygote;
+  spec.env["TUNE_WORKER"] = "raw";
+  spec.stop_grace_s = 1;
+  RunOptions options = quiet_options(dir);
+  options.num_samples = 2;
+  const auto trials = by_id(run(process_trainable("raw", spec), std::move(options)));
+  ASSERT_EQ(trials.size(), 2u);
+  for (const auto& trial : trials) {
+    EXPECT_EQ(trial.status(), TrialStatus::kTerminated) << trial.error();
+    EXPECT_EQ(trial.last_result()["score"], 7);
+  }
+}
+
+// The state letter of /proc/<pid>/stat, or 0 when there is no such process.
+char process_state(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size() ? '\0' : stat[paren + 2];
+}
+
+TEST(ProcessZygoteTest, KilledDriverLeavesNoZygoteAndNoTrialBehind) {
+  TempDir dir;
+  const std::string local_dir = (dir.path() / "results").string();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> argv = {const_cast<char*>(kWorker.c_str()), const_cast<char*>("orphan_drive"),
+                             const_cast<char*>(local_dir.c_str()), nullptr};
+  pid_t driver = -1;
+  ASSERT_EQ(::posix_spawn(&driver, kWorker.c_str(), &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+
+  // Both trials are in their (100 s) first step once they wrote their pids.
+  std::vector<Json> pids;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (pids.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    pids.clear();
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(local_dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->path().filename() == "pids.json") pids.push_back(Json::parse(read_file(it->path())));
+    }
+  }
+  ASSERT_EQ(pids.size(), 2u) << "the trials never started";
+  const pid_t zygote = pids[0]["parent_pid"].get<pid_t>();
+  EXPECT_EQ(pids[1]["parent_pid"], zygote);
+  EXPECT_NE(zygote, driver);
+  std::vector<pid_t> left_behind = {zygote, pids[0]["pid"].get<pid_t>(), pids[1]["pid"].get<pid_t>()};
+
+  ASSERT_EQ(::kill(driver, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(driver, &status, 0), driver);
+  // The zygote reads end of file on its control socket, gives the trials stop_grace_s = 1 s,
+  // kills what is left and exits. (A zombie waiting for an init that never reaps counts as gone.)
+  for (int i = 0; i < 1000 && !left_behind.empty(); ++i) {
+    std::erase_if(left_behind, [](pid_t pid) {
+      const char state = process_state(pid);
+      return state == '\0' || state == 'Z' || state == 'X';
+    });
+    if (!left_behind.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(left_behind.empty()) << left_behind.size() << " of the zygote and its trials are still running";
 }
 
 }  // namespace

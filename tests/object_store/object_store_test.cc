@@ -326,20 +326,27 @@ TEST(ObjectStoreProcessTest, RegisteredWorkersMapTheDriversPagesReadOnly) {
   ASSERT_EQ(::fstat(fds[0], &driver_stat), 0);
 
   TempDir dir;
-  RunOptions options = quiet_options(dir, "pinned_workers");
-  options.config = {{"object", object.id()}, {"i", grid_search({1, 2})}};
-  options.stop = {{"training_iteration", 2}};
-  const auto analysis = run(isolated("PinnedReader", worker_spec()), std::move(options));
-  ASSERT_EQ(analysis.trials().size(), 2u);
-  for (const auto& trial : analysis.trials()) {
-    ASSERT_EQ(trial.status(), TrialStatus::kTerminated) << trial.error();
-    const Result& result = trial.last_result();
-    EXPECT_NE(result["worker_pid"], getpid());
-    EXPECT_EQ(result["count"], values.size());
-    EXPECT_EQ(result["sum"], sum_of(values));
-    EXPECT_EQ(result["inode"],
-              static_cast<uint64_t>(driver_stat.st_ino));  // the same pages, not a copy
-    EXPECT_EQ(result["write_mapping_refused"], true);
+  // Forked by a zygote (the descriptors travel with the fork request) and exec'd.
+  for (const auto launch : {ProcessSpec::Launch::kZygote, ProcessSpec::Launch::kExec}) {
+    SCOPED_TRACE(launch == ProcessSpec::Launch::kZygote ? "zygote" : "exec");
+    RunOptions options =
+        quiet_options(dir, launch == ProcessSpec::Launch::kZygote ? "pinned_workers" : "pinned_workers_exec");
+    options.config = {{"object", object.id()}, {"i", grid_search({1, 2})}};
+    options.stop = {{"training_iteration", 2}};
+    ProcessSpec spec = worker_spec();
+    spec.launch = launch;
+    const auto analysis = run(isolated("PinnedReader", spec), std::move(options));
+    ASSERT_EQ(analysis.trials().size(), 2u);
+    for (const auto& trial : analysis.trials()) {
+      ASSERT_EQ(trial.status(), TrialStatus::kTerminated) << trial.error();
+      const Result& result = trial.last_result();
+      EXPECT_NE(result["worker_pid"], getpid());
+      EXPECT_EQ(result["count"], values.size());
+      EXPECT_EQ(result["sum"], sum_of(values));
+      EXPECT_EQ(result["inode"],
+                static_cast<uint64_t>(driver_stat.st_ino));  // the same pages, not a copy
+      EXPECT_EQ(result["write_mapping_refused"], true);
+    }
   }
 }
 

@@ -27,7 +27,8 @@ using tune::testing::Climb;
 using tune::testing::Shift;
 
 // Where the trials run: the scheduler's decisions must be carried out the same on each.
-enum class Backend { kThreads, kLocalMode, kProcess };
+// kProcess: trials forked by a zygote; kProcessExec: each trial exec'd.
+enum class Backend { kThreads, kLocalMode, kProcess, kProcessExec };
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
   switch (info.param) {
@@ -37,6 +38,8 @@ std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
       return "LocalMode";
     case Backend::kProcess:
       return "Process";
+    case Backend::kProcessExec:
+      return "ProcessExec";
   }
   return "?";
 }
@@ -44,10 +47,11 @@ std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
 // Runs trainable T (also registered in the test worker under `name`) on `backend`.
 template <typename T>
 ExperimentAnalysis run_on(Backend backend, const std::string& name, RunOptions options) {
-  if (backend == Backend::kProcess) {
+  if (backend == Backend::kProcess || backend == Backend::kProcessExec) {
     ProcessSpec spec;
     spec.argv = {TUNE_TEST_WORKER};
     spec.stop_grace_s = 2;
+    spec.launch = backend == Backend::kProcess ? ProcessSpec::Launch::kZygote : ProcessSpec::Launch::kExec;
     return run(isolated(name, spec), std::move(options));
   }
   options.local_mode = backend == Backend::kLocalMode;
@@ -274,7 +278,9 @@ TEST(SchedulerSpecRunTest, PbtReplayIsRefusedWithAConfigOrSeveralSamplesAndABadF
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SchedulerRunTest,
-                         ::testing::Values(Backend::kThreads, Backend::kLocalMode, Backend::kProcess), backend_name);
+                         ::testing::Values(Backend::kThreads, Backend::kLocalMode, Backend::kProcess,
+                                           Backend::kProcessExec),
+                         backend_name);
 
 TEST(SchedulerSpecRunTest, SpecFileSelectsAshaForPlainProgramTrials) {
   TempDir dir;

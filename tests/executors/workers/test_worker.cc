@@ -1,8 +1,10 @@
 // Test helper binary of the process-executor tests. Three roles:
 //   * worker: TUNE_WORKER set -> tune::worker_main serves a registered trainable;
 //   * plain program: `test_worker plain MODE [ARGS]` prints JSON result lines on stdout;
-//   * driver: `test_worker drive LOCAL_DIR` runs tune::run("Counter", ...) on itself and
-//     prints one JSON line per trial;
+//   * driver: `test_worker drive LOCAL_DIR [exec]` runs tune::run("Counter", ...) on itself
+//     (with `exec`: every trial exec'd, no zygote) and prints one JSON line per trial;
+//   * orphaning driver: `test_worker orphan_drive LOCAL_DIR` runs two PidWriter trials whose
+//     step sleeps 100 s (until the test kills this driver), with stop_grace_s = 1;
 //   * pinning driver: `test_worker pin_drive LOCAL_DIR` pins a float array, prints
 //     {"id": ..., "pid": ...} and runs two PinnedReader trials that never end (until killed).
 #include <signal.h>
@@ -31,6 +33,8 @@ TUNE_REGISTER_TRAINABLE(Sleeper);
 TUNE_REGISTER_FUNCTION(count_fn);
 TUNE_REGISTER_TRAINABLE(Climb);
 TUNE_REGISTER_TRAINABLE(Shift);
+TUNE_REGISTER_TRAINABLE(EnvReporter);
+TUNE_REGISTER_TRAINABLE(PidWriter);
 
 namespace {
 
@@ -83,15 +87,24 @@ int plain(int argc, char** argv) {
   return 0;
 }
 
-int drive(const char* local_dir) {
+// Quiet options of the driver roles: two trials at a time.
+tune::RunOptions driver_options(const char* name, const char* local_dir) {
   tune::RunOptions options;
-  options.name = "drive";
+  options.name = name;
   options.local_dir = local_dir;
   options.verbose = 0;
   options.num_cpus = 2;
+  return options;
+}
+
+int drive(const char* local_dir, bool exec) {
+  tune::RunOptions options = driver_options("drive", local_dir);
   options.config = {{"rate", tune::grid_search({1, 2})}};
   options.stop = {{"training_iteration", 3}};
-  const tune::ExperimentAnalysis analysis = tune::run("Counter", std::move(options));
+  tune::ProcessSpec spec;
+  spec.launch = tune::ProcessSpec::Launch::kExec;
+  const tune::ExperimentAnalysis analysis =
+      exec ? tune::run(tune::isolated("Counter", spec), std::move(options)) : tune::run("Counter", std::move(options));
   for (const auto& trial : analysis.trials()) {
     std::cout << tune::Json{{"status", tune::to_string(trial.status())},
                             {"iteration", trial.last_result().value("training_iteration", 0)},
@@ -104,15 +117,21 @@ int drive(const char* local_dir) {
   return 0;
 }
 
+int orphan_drive(const char* local_dir) {
+  tune::RunOptions options = driver_options("orphan_drive", local_dir);
+  options.num_samples = 2;
+  options.config = {{"sleep_ms", 100000}};
+  tune::ProcessSpec spec;
+  spec.stop_grace_s = 1;
+  tune::run(tune::isolated("PidWriter", spec), std::move(options));
+  return 0;
+}
+
 int pin_drive(const char* local_dir) {
   const tune::PinnedObject object =
       tune::pin_in_object_store<float>(1 << 20, [](std::span<float> out) { std::fill(out.begin(), out.end(), 1.0F); });
   std::cout << tune::Json{{"id", object.id()}, {"pid", getpid()}}.dump() << std::endl;
-  tune::RunOptions options;
-  options.name = "pin_drive";
-  options.local_dir = local_dir;
-  options.verbose = 0;
-  options.num_cpus = 2;
+  tune::RunOptions options = driver_options("pin_drive", local_dir);
   options.num_samples = 2;
   options.config = {{"object", object.id()}, {"sleep_ms", 20}};
   tune::run("PinnedReader", std::move(options));
@@ -126,8 +145,10 @@ int main(int argc, char** argv) {
   tune::register_trainable("ExplicitCounter", tune::make_trainable<Counter>("ExplicitCounter"));
   if (int rc = tune::worker_main(argc, argv); rc >= 0) return rc;
   if (argc > 1 && std::strcmp(argv[1], "plain") == 0) return plain(argc, argv);
-  if (argc > 2 && std::strcmp(argv[1], "drive") == 0) return drive(argv[2]);
+  if (argc > 2 && std::strcmp(argv[1], "drive") == 0) return drive(argv[2], argc > 3 && std::strcmp(argv[3], "exec") == 0);
+  if (argc > 2 && std::strcmp(argv[1], "orphan_drive") == 0) return orphan_drive(argv[2]);
   if (argc > 2 && std::strcmp(argv[1], "pin_drive") == 0) return pin_drive(argv[2]);
-  std::cerr << "usage: test_worker plain MODE | drive LOCAL_DIR (or run under tune as a worker)\n";
+  std::cerr << "usage: test_worker plain MODE | drive LOCAL_DIR [exec] | orphan_drive LOCAL_DIR | pin_drive LOCAL_DIR "
+               "(or run under tune as a worker)\n";
   return 2;
 }

@@ -2,6 +2,8 @@
 // worker binary (the same classes run as child processes), so both backends run the same code.
 #pragma once
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -41,15 +43,17 @@ class Counter : public Trainable {
 };
 
 // Misbehaves at step `at` (default 2) as config "crash" says: segv, abort, exit3, sigkill, hang,
-// throw, array, nan, bigline; anything else behaves.
+// throw, array, nan, bigline, kill_parent (SIGKILL to its zygote: only when its parent is not
+// config "driver_pid"); anything else behaves. Results carry its parent's pid.
 class Crasher : public Trainable {
  public:
   void setup(const Config& config) override {
     mode_ = config.value("crash", std::string("none"));
     at_ = config.value("at", 2);
+    driver_pid_ = config.value("driver_pid", int64_t{0});
   }
   Result step() override {
-    if (++iteration_ < at_) return {{"score", iteration_}};
+    if (++iteration_ < at_) return {{"score", iteration_}, {"parent_pid", static_cast<int64_t>(getppid())}};
     std::cerr << "crasher: about to " << mode_ << std::endl;
     rlimit no_core{0, 0};
     setrlimit(RLIMIT_CORE, &no_core);  // no core files in the trial directory
@@ -71,14 +75,77 @@ class Crasher : public Trainable {
       return {{"score", std::nan("")}, {"big", HUGE_VAL}};
     } else if (mode_ == "bigline") {
       return {{"blob", std::string(10 << 20, 'x')}};
+    } else if (mode_ == "kill_parent") {
+      if (driver_pid_ <= 1 || getppid() == driver_pid_) throw std::runtime_error("kill_parent: not forked by a zygote");
+      ::kill(getppid(), SIGKILL);
+      std::this_thread::sleep_for(std::chrono::seconds(30));  // killed with its zygote before this ends
     }
-    return {{"score", iteration_}};
+    return {{"score", iteration_}, {"parent_pid", static_cast<int64_t>(getppid())}};
   }
 
  private:
   std::string mode_;
   int64_t at_ = 2;
+  int64_t driver_pid_ = 0;
   int64_t iteration_ = 0;
+};
+
+// Reports what its process sees, so both launch paths (exec, zygote) can be compared: some
+// environment variables, its working directory, parent, process group, open descriptors and
+// where stdout/stderr go.
+class EnvReporter : public Trainable {
+ public:
+  Result step() override {
+    Json env = Json::object();
+    for (const char* name : {"TUNE_TRIAL_ID", "TUNE_TRIAL_NAME", "TUNE_EXPERIMENT_ID", "TUNE_TRIAL_DIR",
+                             "TUNE_CHECKPOINT_DIR", "TUNE_RESTORE_FROM", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
+                             "TUNE_ZYGOTE", "TUNE_WORKER", "TUNE_PROTOCOL_FDS", "EXTRA_VAR"}) {
+      const char* value = std::getenv(name);
+      env[name] = value != nullptr ? Json(value) : Json(nullptr);
+    }
+    Json fds = Json::array();
+    for (int fd = 0; fd < 256; ++fd) {
+      if (::fcntl(fd, F_GETFD) != -1) fds.push_back(fd);
+    }
+    auto target = [](int fd) {
+      std::error_code ec;
+      return std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd), ec).string();
+    };
+    sigset_t blocked;
+    sigprocmask(SIG_SETMASK, nullptr, &blocked);
+    std::cout << "env reporter on stdout" << std::endl;
+    std::cerr << "env reporter on stderr" << std::endl;
+    return {{"env", env},
+            {"cwd", std::filesystem::current_path().string()},
+            {"worker_pid", static_cast<int64_t>(getpid())},  // "pid" is auto-filled with the driver's
+            {"parent_pid", static_cast<int64_t>(getppid())},
+            {"pgid", static_cast<int64_t>(getpgid(0))},
+            {"fds", fds},
+            {"stdin", target(0)},
+            {"stdout", target(1)},
+            {"stderr", target(2)},
+            {"sigchld_blocked", sigismember(&blocked, SIGCHLD) == 1}};
+  }
+};
+
+// Writes {"pid", "parent_pid"} to $TUNE_TRIAL_DIR/pids.json in setup, then sleeps config
+// "sleep_ms" per step: for the tests that kill the driver and look for what is left.
+class PidWriter : public Trainable {
+ public:
+  void setup(const Config& config) override {
+    sleep_ms_ = config.value("sleep_ms", 100000);
+    const char* dir = std::getenv("TUNE_TRIAL_DIR");
+    const std::string path = std::string(dir != nullptr ? dir : ".") + "/pids.json";
+    std::ofstream(path + ".tmp") << Json{{"pid", getpid()}, {"parent_pid", getppid()}}.dump() << "\n";
+    std::filesystem::rename(path + ".tmp", path);
+  }
+  Result step() override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms_));
+    return {{"slept", true}};
+  }
+
+ private:
+  int64_t sleep_ms_ = 100000;
 };
 
 // Reads the pinned float array config "object": its sum, size and address, and in a process
