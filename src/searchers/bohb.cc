@@ -81,11 +81,13 @@ class Kde {
   std::vector<double> bandwidth_;
 };
 
-// A numeric point's input to the KDE: u; a choice's: its category index.
-std::vector<double> kde_row(const std::vector<Dimension>& dims, const std::vector<double>& u) {
+// A numeric point's input to the KDE: u; a choice's: its category index. An inactive
+// conditional dimension (NaN) is imputed with a random value, as hpbandster does.
+std::vector<double> kde_row(const std::vector<Dimension>& dims, const std::vector<double>& u, std::mt19937_64& rng) {
   std::vector<double> row(u);
   for (size_t j = 0; j < dims.size(); ++j) {
-    if (dims[j].kind == Dimension::Kind::kCategorical) row[j] = static_cast<double>(category_of(u[j], dims[j].num_choices));
+    if (std::isnan(row[j])) row[j] = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+    if (dims[j].kind == Dimension::Kind::kCategorical) row[j] = static_cast<double>(category_of(row[j], dims[j].num_choices));
   }
   return row;
 }
@@ -176,7 +178,7 @@ std::vector<double> BOHBSearcher::model_point(uint64_t stream) const {
   const size_t n_bad = std::max(mp, static_cast<size_t>((100 - options_.top_n_percent) * static_cast<double>(n) / 100));
   std::vector<std::vector<double>> good, bad;
   for (size_t r = 0; r < n; ++r) {
-    std::vector<double> row = kde_row(dims, traces_[observed[r].second].u);
+    std::vector<double> row = kde_row(dims, traces_[observed[r].second].u, rng);
     if (r < n_good) {
       good.push_back(std::move(row));
     } else if (r < n_good + n_bad) {
@@ -214,6 +216,7 @@ std::vector<double> BOHBSearcher::model_point(uint64_t stream) const {
       u[j] = (best_row[j] + 0.5) / static_cast<double>(dims[j].num_choices);
     }
   }
+  space_->deactivate(u);
   return u;
 }
 

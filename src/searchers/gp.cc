@@ -34,6 +34,7 @@ using detail::Dimension;
 void snap(const detail::UnitSpace& space, std::vector<double>& u) {
   const auto& dims = space.dimensions();
   for (size_t j = 0; j < u.size(); ++j) {
+    if (std::isnan(u[j])) continue;  // an inactive conditional dimension
     if (dims[j].kind == Dimension::Kind::kInteger) {
       u[j] = space.encode(j, space.value(j, u[j]));
     } else if (dims[j].kind == Dimension::Kind::kCategorical) {
@@ -43,12 +44,46 @@ void snap(const detail::UnitSpace& space, std::vector<double>& u) {
   }
 }
 
-// The GP's input of a point: u, with a choice dimension as its category's index.
+// The GP's input of a point: u, with a choice dimension as its category's index. An inactive
+// conditional dimension (NaN) is the centre of its axis, or a category of its own.
 void to_input(const std::vector<Dimension>& dims, const std::vector<double>& u, double* out) {
   for (size_t j = 0; j < dims.size(); ++j) {
-    out[j] = dims[j].kind == Dimension::Kind::kCategorical
-                 ? static_cast<double>(category_of(u[j], dims[j].num_choices))
-                 : u[j];
+    const bool categorical = dims[j].kind == Dimension::Kind::kCategorical;
+    if (std::isnan(u[j])) {
+      out[j] = categorical ? static_cast<double>(dims[j].num_choices) : 0.5;
+    } else {
+      out[j] = categorical ? static_cast<double>(category_of(u[j], dims[j].num_choices)) : u[j];
+    }
+  }
+}
+
+const std::vector<std::string> kOutputTransforms = {"standardize", "log", "copula"};
+
+// The targets the GP models, before standardisation (see Options::output_transform).
+void transform_outputs(const std::string& transform, Eigen::VectorXd& y) {
+  const Eigen::Index n = y.size();
+  if (transform == "log") {
+    // log(y - best + shift), the shift a small part of the spread so the best is not -infinity.
+    const double lo = y.minCoeff();
+    std::vector<double> sorted(y.data(), y.data() + n);
+    std::sort(sorted.begin(), sorted.end());
+    const double spread = sorted[static_cast<size_t>(n) / 2] - lo;
+    const double shift = spread > 0 ? 1e-3 * spread : 1e-12 + 1e-6 * std::abs(lo);
+    y = (y.array() - lo + shift).log();
+  } else if (transform == "copula") {
+    // Normal scores of the ranks (ties share their mean rank).
+    std::vector<Eigen::Index> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](Eigen::Index a, Eigen::Index b) { return y(a) < y(b); });
+    Eigen::VectorXd scores(n);
+    for (size_t i = 0; i < order.size();) {
+      size_t j = i;
+      while (j + 1 < order.size() && y(order[j + 1]) == y(order[i])) ++j;
+      const double rank = 0.5 * static_cast<double>(i + j) + 0.5;  // mean of ranks i..j, 1-based minus 1/2
+      for (size_t k = i; k <= j; ++k) scores(order[k]) = detail::normal_quantile(rank / static_cast<double>(n));
+      i = j + 1;
+    }
+    y = scores;
   }
 }
 
@@ -66,6 +101,10 @@ GPSearcher::GPSearcher(Options options) : options_(std::move(options)) {
   }
   if (!std::isfinite(options_.xi)) throw TuneError("xi: must be a finite number");
   if (!(options_.kappa >= 0) || !std::isfinite(options_.kappa)) throw TuneError("kappa: must be >= 0");
+  if (std::find(kOutputTransforms.begin(), kOutputTransforms.end(), options_.output_transform) == kOutputTransforms.end()) {
+    throw TuneError(fmt::format("output_transform: '{}' is not one of {}{}", options_.output_transform,
+                                join(kOutputTransforms, ", "), did_you_mean(options_.output_transform, kOutputTransforms)));
+  }
   seed_ = options_.seed ? *options_.seed : detail::random_seed();
 }
 
@@ -120,6 +159,7 @@ std::vector<double> GPSearcher::model_point(uint64_t stream) {
     to_input(dims, o.u, x.col(i).data());
     y(i) = o.loss;
   }
+  transform_outputs(options_.output_transform, y);
   const double mean = y.mean();
   const double sd = std::sqrt((y.array() - mean).square().mean());
   y = (y.array() - mean) / (sd > 1e-12 ? sd : 1.0);
@@ -185,7 +225,9 @@ std::vector<double> GPSearcher::model_point(uint64_t stream) {
     std::vector<double> u = observations_[best_obs[c % top]].u;
     const double width = c % 2 ? 0.01 : 0.05;
     for (size_t j = 0; j < d; ++j) {
-      if (dims[j].kind == Dimension::Kind::kCategorical) {
+      if (std::isnan(u[j])) {
+        u[j] = unit(rng);  // inactive there; a flipped choice may need it
+      } else if (dims[j].kind == Dimension::Kind::kCategorical) {
         if (unit(rng) < 0.2) u[j] = unit(rng);
       } else {
         u[j] = std::clamp(u[j] + width * normal(rng), 0.0, 1.0);
@@ -197,6 +239,7 @@ std::vector<double> GPSearcher::model_point(uint64_t stream) {
   Eigen::MatrixXd xc(static_cast<Eigen::Index>(d), m);
   for (Eigen::Index c = 0; c < m; ++c) {
     snap(*space_, candidates[static_cast<size_t>(c)]);
+    space_->deactivate(candidates[static_cast<size_t>(c)]);
     to_input(dims, candidates[static_cast<size_t>(c)], xc.col(c).data());
   }
   Eigen::VectorXd mc, vc;
@@ -212,63 +255,62 @@ std::vector<double> GPSearcher::model_point(uint64_t stream) {
   double winner_score = scores[order[0]];
 
   // Local refinement of the numeric coordinates: u = (1 + sin z) / 2 keeps them in [0, 1].
-  std::vector<size_t> free;
-  for (size_t j = 0; j < d; ++j) {
-    if (dims[j].kind != Dimension::Kind::kCategorical) free.push_back(j);
-  }
-  if (!free.empty()) {
-    detail::LbfgsOptions lbfgs;
-    lbfgs.max_iterations = 30;
-    lbfgs.gradient_tolerance = 1e-7;
-    for (size_t k = 0; k < n_local; ++k) {
-      const std::vector<double>& start = candidates[order[k]];
-      Eigen::VectorXd input(static_cast<Eigen::Index>(d));
-      to_input(dims, start, input.data());
-      const detail::LbfgsObjective objective = [&](const Eigen::VectorXd& z, Eigen::VectorXd& grad) {
-        for (size_t f = 0; f < free.size(); ++f) input(static_cast<Eigen::Index>(free[f])) = 0.5 * (1 + std::sin(z(static_cast<Eigen::Index>(f))));
-        double mu = 0, var = 0;
-        Eigen::VectorXd dmu, dvar;
-        gp.predict(input, mu, var, dmu, dvar);
-        const double s = std::sqrt(var);
-        double value, d_mu, d_s;  // value = -score, and its derivatives by mean and sd
-        if (ei) {
-          const double zz = (best - mu - xi) / s;
-          double cdf_ratio = 0, pdf_ratio = 0;
-          detail::h_ratios(zz, cdf_ratio, pdf_ratio);
-          value = -(std::log(s) + detail::log_h(zz));
-          d_mu = cdf_ratio / s;
-          d_s = -pdf_ratio / s;
-        } else {
-          value = mu - kappa * s;
-          d_mu = 1;
-          d_s = -kappa;
-        }
-        grad.resize(z.size());
-        for (size_t f = 0; f < free.size(); ++f) {
-          const Eigen::Index j = static_cast<Eigen::Index>(free[f]);
-          const double dx = d_mu * dmu(j) + d_s * dvar(j) / (2 * s);
-          grad(static_cast<Eigen::Index>(f)) = dx * 0.5 * std::cos(z(static_cast<Eigen::Index>(f)));
-        }
-        return value;
-      };
-      Eigen::VectorXd z0(static_cast<Eigen::Index>(free.size()));
+  detail::LbfgsOptions lbfgs;
+  lbfgs.max_iterations = 30;
+  lbfgs.gradient_tolerance = 1e-7;
+  for (size_t k = 0; k < n_local; ++k) {
+    const std::vector<double>& start = candidates[order[k]];
+    std::vector<size_t> free;  // the numeric coordinates this candidate uses
+    for (size_t j = 0; j < d; ++j) {
+      if (dims[j].kind != Dimension::Kind::kCategorical && !std::isnan(start[j])) free.push_back(j);
+    }
+    if (free.empty()) continue;
+    Eigen::VectorXd input(static_cast<Eigen::Index>(d));
+    to_input(dims, start, input.data());
+    const detail::LbfgsObjective objective = [&](const Eigen::VectorXd& z, Eigen::VectorXd& grad) {
+      for (size_t f = 0; f < free.size(); ++f) input(static_cast<Eigen::Index>(free[f])) = 0.5 * (1 + std::sin(z(static_cast<Eigen::Index>(f))));
+      double mu = 0, var = 0;
+      Eigen::VectorXd dmu, dvar;
+      gp.predict(input, mu, var, dmu, dvar);
+      const double s = std::sqrt(var);
+      double value, d_mu, d_s;  // value = -score, and its derivatives by mean and sd
+      if (ei) {
+        const double zz = (best - mu - xi) / s;
+        double cdf_ratio = 0, pdf_ratio = 0;
+        detail::h_ratios(zz, cdf_ratio, pdf_ratio);
+        value = -(std::log(s) + detail::log_h(zz));
+        d_mu = cdf_ratio / s;
+        d_s = -pdf_ratio / s;
+      } else {
+        value = mu - kappa * s;
+        d_mu = 1;
+        d_s = -kappa;
+      }
+      grad.resize(z.size());
       for (size_t f = 0; f < free.size(); ++f) {
-        z0(static_cast<Eigen::Index>(f)) = std::asin(std::clamp(2 * start[free[f]] - 1, -1.0, 1.0));
+        const Eigen::Index j = static_cast<Eigen::Index>(free[f]);
+        const double dx = d_mu * dmu(j) + d_s * dvar(j) / (2 * s);
+        grad(static_cast<Eigen::Index>(f)) = dx * 0.5 * std::cos(z(static_cast<Eigen::Index>(f)));
       }
-      const detail::LbfgsResult result = detail::minimise_lbfgs(objective, z0, lbfgs);
-      std::vector<double> u = start;
-      for (size_t f = 0; f < free.size(); ++f) {
-        u[free[f]] = std::clamp(0.5 * (1 + std::sin(result.x(static_cast<Eigen::Index>(f)))), 0.0, 1.0);
-      }
-      snap(*space_, u);
-      to_input(dims, u, input.data());
-      Eigen::VectorXd mu, var;
-      gp.predict(Eigen::MatrixXd(input), mu, var);
-      const double refined = score(mu(0), var(0));
-      if (refined > winner_score) {
-        winner_score = refined;
-        winner = std::move(u);
-      }
+      return value;
+    };
+    Eigen::VectorXd z0(static_cast<Eigen::Index>(free.size()));
+    for (size_t f = 0; f < free.size(); ++f) {
+      z0(static_cast<Eigen::Index>(f)) = std::asin(std::clamp(2 * start[free[f]] - 1, -1.0, 1.0));
+    }
+    const detail::LbfgsResult result = detail::minimise_lbfgs(objective, z0, lbfgs);
+    std::vector<double> u = start;
+    for (size_t f = 0; f < free.size(); ++f) {
+      u[free[f]] = std::clamp(0.5 * (1 + std::sin(result.x(static_cast<Eigen::Index>(f)))), 0.0, 1.0);
+    }
+    snap(*space_, u);
+    to_input(dims, u, input.data());
+    Eigen::VectorXd mu, var;
+    gp.predict(Eigen::MatrixXd(input), mu, var);
+    const double refined = score(mu(0), var(0));
+    if (refined > winner_score) {
+      winner_score = refined;
+      winner = std::move(u);
     }
   }
   return winner;

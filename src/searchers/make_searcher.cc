@@ -64,7 +64,7 @@ const std::vector<SearcherType>& types() {
        }},
       {"gp",
        {"acquisition", "xi", "kappa", "n_initial_points", "n_candidates", "n_local", "n_restarts", "max_points",
-        "fit_noise", "seed"},
+        "fit_noise", "output_transform", "seed"},
        [](const Fields& f, const SearcherContext& context, std::vector<Config> points) {
          GPSearcher::Options o;
          o.seed = context.seed;
@@ -83,6 +83,7 @@ const std::vector<SearcherType>& types() {
          f.get("n_restarts", o.n_restarts);
          f.get("max_points", o.max_points);
          f.get("fit_noise", o.fit_noise);
+         f.get("output_transform", o.output_transform);
          f.get("seed", o.seed);
          o.points_to_evaluate = std::move(points);
          return build<GPSearcher>(std::move(o));

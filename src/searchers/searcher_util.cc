@@ -132,6 +132,7 @@ std::pair<std::vector<double>, Config> point_to_evaluate(const UnitSpace& space,
   for (size_t j = 0; j < u.size(); ++j) {
     if (std::isnan(u[j])) u[j] = fill[j];
   }
+  space.deactivate(u);
   Config config = overlay(space.decode(u), point);
   return {std::move(u), std::move(config)};
 }

@@ -405,11 +405,10 @@ Suggestion TPESearcher::suggest(const std::string& trial_id) {
   if (static_cast<size_t>(num_suggested_) < options_.points_to_evaluate.size()) {
     std::tie(u, config) = detail::point_to_evaluate(*space_, options_.points_to_evaluate[static_cast<size_t>(num_suggested_)],
                                                     detail::random_point(space_->size(), stream));
-  } else if (static_cast<int>(observations_.size()) < options_.n_startup_trials || observations_.empty()) {
-    u = detail::random_point(space_->size(), stream);
-    config = space_->decode(u);
   } else {
-    u = sample_model(stream);
+    const bool startup = static_cast<int>(observations_.size()) < options_.n_startup_trials || observations_.empty();
+    u = startup ? detail::random_point(space_->size(), stream) : sample_model(stream);
+    space_->deactivate(u);  // a conditional dimension its choice did not pick is absent
     config = space_->decode(u);
   }
   ++num_suggested_;

@@ -167,5 +167,10 @@ TEST(BOHBTest, MisuseIsNamed) {
                "search_alg bohb: time_attr: a result of trial a has no number 'epoch'");
 }
 
+TEST(BOHBTest, ConditionalSubSpacesGiveValidConfigs) {
+  BOHBSearcher searcher(seeded(3));
+  testing::expect_valid_conditional_configs(searcher);
+}
+
 }  // namespace
 }  // namespace tune

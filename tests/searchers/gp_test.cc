@@ -319,5 +319,10 @@ TEST(GPTest, LongHistoriesUseAtMostMaxPoints) {
   EXPECT_EQ(gp.num_observations(), 80u);
 }
 
+TEST(GPTest, ConditionalSubSpacesGiveValidConfigs) {
+  GPSearcher searcher(seeded(3, 6));
+  testing::expect_valid_conditional_configs(searcher);
+}
+
 }  // namespace
 }  // namespace tune

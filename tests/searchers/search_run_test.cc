@@ -159,6 +159,35 @@ TEST(SearchRunTest, ResumeContinuesTheSearch) {
   EXPECT_EQ(tpe->seed(), 5u);
 }
 
+TEST(SearchRunTest, TpeSamplesTheSubSpaceOfTheChoiceItTakes) {
+  TempDir dir;
+  RunOptions options = options_in(dir);
+  options.config = Space::from_json(Json::parse(R"({"x": {"uniform": [-3, 3]}, "opt": {"choice": [
+      {"name": "sgd", "momentum": {"uniform": [0, 1]}}, {"name": "adam"}]}})"));
+  options.num_samples = 12;
+  options.search_alg = std::make_shared<TPESearcher>(tpe_options(6));
+  const auto analysis = run(
+      [](const Config& config, Reporter& reporter) {
+        const Json& opt = config.at("opt");
+        const double m = opt.value("momentum", 0.5);
+        reporter.report({{"loss", config.at("x").get<double>() + (opt["name"] == "sgd" ? m : 1.0)}});
+      },
+      std::move(options));
+  ASSERT_EQ(analysis.trials().size(), 12u);
+  std::set<double> momenta;
+  for (const auto& trial : analysis.trials()) {
+    EXPECT_EQ(trial.status(), TrialStatus::kTerminated);
+    const Json opt = trial.config()["opt"];
+    if (opt["name"] == "sgd") {
+      ASSERT_TRUE(opt["momentum"].is_number()) << opt;
+      momenta.insert(opt["momentum"].get<double>());
+    } else {
+      EXPECT_EQ(opt, Json({{"name", "adam"}}));
+    }
+  }
+  EXPECT_GE(momenta.size(), 2u);
+}
+
 TEST(SearchRunTest, GpSearchRunsWithConcurrentTrials) {
   TempDir dir;
   RunOptions options = options_in(dir);

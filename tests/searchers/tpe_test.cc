@@ -179,6 +179,53 @@ TEST(TPETest, ObservationsMissingADimensionAreFittedPerDimension) {
   }
 }
 
+// conditional_model_space(): an MLP (width best near 128) or a linear model (always worse).
+double conditional_loss(const Config& c) {
+  const double lr = std::log10(c["lr"].get<double>()) + 2;
+  if (c["model"]["type"] == "mlp") {
+    const double w = (c["model"]["width"].get<double>() - 128) / 64;
+    return lr * lr + w * w;
+  }
+  return 1 + lr * lr + std::abs(std::log10(c["model"]["l2"].get<double>()) + 4);
+}
+
+// Checks the config holds exactly the keys of the model it chose, each inside its domain.
+void expect_valid_conditional(const Config& c) {
+  const Json& m = c["model"];
+  if (m["type"] == "mlp") {
+    EXPECT_EQ(m.size(), 2U) << m;
+    ASSERT_TRUE(m["width"].is_number_integer()) << m;
+    EXPECT_GE(m["width"].get<int>(), 16);
+    EXPECT_LT(m["width"].get<int>(), 256);
+  } else {
+    ASSERT_EQ(m["type"], "linear") << m;
+    EXPECT_EQ(m.size(), 2U) << m;
+    EXPECT_GE(m["l2"].get<double>(), 1e-6);
+    EXPECT_LE(m["l2"].get<double>(), 1e-2);
+  }
+}
+
+TEST(TPETest, ConditionalSubSpacesAreSampledAndLearned) {
+  for (bool multivariate : {false, true}) {
+    TPESearcher::Options o = seeded(8, 10);
+    o.multivariate = multivariate;
+    TPESearcher tpe(o);
+    tpe.set_search_properties("loss", "min", testing::conditional_model_space());
+    const auto configs = optimise(tpe, conditional_loss, 60);
+    std::set<int> widths;
+    int mlp_late = 0;
+    for (size_t i = 0; i < configs.size(); ++i) {
+      expect_valid_conditional(configs[i]);
+      if (configs[i]["model"]["type"] == "mlp") widths.insert(configs[i]["model"]["width"].get<int>());
+      if (i >= 40) mlp_late += configs[i]["model"]["type"] == "mlp";
+    }
+    EXPECT_GE(widths.size(), 5U) << "the inner distribution is sampled";
+    // The better sub-space dominates late (the joint kernels of multivariate TPE mix more).
+    EXPECT_GE(mlp_late, multivariate ? 10 : 16) << multivariate;
+    EXPECT_LT(best_of(configs, conditional_loss), 0.5);
+  }
+}
+
 TEST(TPETest, MisuseIsNamed) {
   expect_error([] { TPESearcher(seeded(1)).set_search_properties("", "", quadratic_space()); }, "metric");
   expect_error([] { TPESearcher(seeded(1)).set_search_properties("loss", "best", quadratic_space()); }, "mode");

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,31 @@ inline void tell_one_good_and_many_bad(Searcher& searcher) {
   searcher.on_trial_complete("t4", Json{{"loss", NAN}}, false);
   searcher.on_trial_complete("unknown", Json{{"loss", 1.0}}, false);
   searcher.on_trial_complete("t0", Json{{"loss", 1.0}}, false);  // told twice
+}
+
+// A space whose choice holds two sub-spaces (an MLP with a width, a linear model with l2).
+inline Space conditional_model_space() {
+  return Space::from_json(Json::parse(R"({"lr": {"loguniform": [1e-4, 1]}, "model": {"choice": [
+      {"type": "mlp", "width": {"randint": [16, 256]}},
+      {"type": "linear", "l2": {"loguniform": [1e-6, 1e-2]}}]}})"));
+}
+
+// 20 sequential trials on conditional_model_space(): every config holds exactly the keys of the
+// model it chose, inside their domains, and both models are tried.
+inline void expect_valid_conditional_configs(Searcher& searcher) {
+  searcher.set_search_properties("loss", "min", conditional_model_space());
+  std::set<std::string> types;
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    const Config c = searcher.suggest(id).config;
+    const Json& m = c["model"];
+    types.insert(m["type"].get<std::string>());
+    EXPECT_EQ(m.size(), 2U) << m;
+    EXPECT_TRUE(m["type"] == "mlp" ? m["width"].is_number_integer() : m["l2"].get<double>() >= 1e-6) << m;
+    const double loss = m["type"] == "mlp" ? std::abs(m["width"].get<double>() - 128) / 64 : 2.0;
+    searcher.on_trial_complete(id, Json{{"loss", loss}, {"training_iteration", 1}}, false);
+  }
+  EXPECT_EQ(types.size(), 2U);
 }
 
 }  // namespace tune::testing
