@@ -302,21 +302,21 @@ TEST(GPTest, MaximisesWhenModeIsMax) {
 
 TEST(GPTest, LongHistoriesUseAtMostMaxPoints) {
   GPSearcher::Options o = seeded(6);
-  o.max_points = 30;
+  o.max_points = 16;
   o.n_candidates = 100;
   GPSearcher gp(o);
   Space space;
   for (int i = 0; i < 3; ++i) space.set("x" + std::to_string(i), uniform(0, 1));
   gp.set_search_properties("loss", "min", space);
   std::mt19937_64 rng(1);
-  for (int i = 0; i < 80; ++i) {  // a long history
+  for (int i = 0; i < 50; ++i) {  // a long history
     const std::string id = "r" + std::to_string(i);
     const Config c = gp.suggest(id).config;
     double s = 0;
     for (const auto& [k, v] : c.items()) s += (v.get<double>() - 0.3) * (v.get<double>() - 0.3);
     gp.on_trial_complete(id, Json{{"loss", s}}, false);
   }
-  EXPECT_EQ(gp.num_observations(), 80u);
+  EXPECT_EQ(gp.num_observations(), 50u);
 }
 
 TEST(GPTest, ConditionalSubSpacesGiveValidConfigs) {
