@@ -238,8 +238,8 @@ search_alg: {type: tpe, n_startup_trials: 3, multivariate: true, max_concurrent:
 }
 
 TEST(SpecTest, SearchAlgGpCmaesAndBohbAndTheirKeys) {
-  auto* gp = dynamic_cast<GPSearcher*>(
-      parse(kTrainable + "seed: 5\nsearch_alg: {type: gp, acquisition: ucb, kappa: 1.5}\n").options.search_alg.get());
+  const RunSpec spec = parse(kTrainable + "seed: 5\nsearch_alg: {type: gp, acquisition: ucb, kappa: 1.5}\n");
+  auto* gp = dynamic_cast<GPSearcher*>(spec.options.search_alg.get());
   ASSERT_NE(gp, nullptr);
   EXPECT_EQ(gp->seed(), 5u);
   EXPECT_NE(dynamic_cast<CMAESSearcher*>(parse(kTrainable + "search_alg: cmaes\n").options.search_alg.get()), nullptr);
