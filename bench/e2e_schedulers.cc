@@ -6,7 +6,8 @@
 //                   runs from 9 draws (iteration 1) to 729 (iteration 81): eta = 3.
 //   curve           a learning curve: acc(t) = final - (final - 0.1) * exp(-t / tau), where a
 //                   large learning rate converges fast to a worse final value (curves cross).
-//   For each: FIFO + random search, ASHA, HyperBand, median stopping; 2 concurrent trials;
+//   For each: FIFO + random search, ASHA, HyperBand, median stopping, HyperBandForBOHB with
+//   random search and with BOHB's searcher (BOHBSearcher); 2 concurrent trials;
 //   every method gets the total budget of FIFO's N trials run to 81 iterations. Measured: the
 //   true value of the incumbent (the best value reported at >= 27 iterations) as budget is
 //   spent, median over the seeds.
@@ -180,11 +181,12 @@ std::shared_ptr<tune::TrialScheduler> make_method(const std::string& name) {
     o.reduction_factor = 3;
     return std::make_shared<tune::AsyncHyperBandScheduler>(o);
   }
-  if (name == "hyperband") {
+  if (name == "hyperband" || name == "hb_bohb" || name == "bohb") {
     tune::HyperBandScheduler::Options o;
     o.max_t = kMaxT;
     o.reduction_factor = 3;
-    return std::make_shared<tune::HyperBandScheduler>(o);
+    if (name == "hyperband") return std::make_shared<tune::HyperBandScheduler>(o);
+    return std::make_shared<tune::HyperBandForBOHB>(o);  // bohb: with BOHB's searcher (run_method)
   }
   if (name == "median") {
     tune::MedianStoppingRule::Options o;
@@ -215,6 +217,11 @@ std::vector<double> run_method(const std::string& method, const fs::path& dir, u
   // want of samples, would wait behind new PENDING ones forever (Ray's FIFO order).
   options.num_samples = method == "fifo" || method == "median" ? trials : trials * 40;
   options.scheduler = make_method(method);
+  if (method == "bohb") {
+    tune::BOHBSearcher::Options o;
+    o.seed = seed;
+    options.search_alg = std::make_shared<tune::BOHBSearcher>(o);
+  }
   options.stop = budget;
   options.callbacks = {budget};
   options.loggers = {tune::json_logger()};
@@ -251,7 +258,7 @@ double median_at(const std::vector<std::vector<double>>& curves, size_t spent) {
 template <typename T>
 void multi_fidelity(const std::string& problem, const fs::path& dir, int seeds, int trials, const tune::Space& space,
                     std::function<double(const tune::Config&)> truth) {
-  const std::vector<std::string> methods = {"fifo", "asha", "hyperband", "median"};
+  const std::vector<std::string> methods = {"fifo", "asha", "hyperband", "median", "hb_bohb", "bohb"};
   std::map<std::string, std::vector<std::vector<double>>> curves;
   std::map<std::string, double> seconds;
   for (const std::string& method : methods) {
@@ -273,23 +280,31 @@ void multi_fidelity(const std::string& problem, const fs::path& dir, int seeds, 
     header += fmt::format(" {:.0f}% |", 100 * f);
     rule += "---|";
   }
-  std::cout << header << " budget to reach FIFO's final | wall s |\n" << rule << "---|---|\n";
-  const double target = median_at(curves["fifo"], total);
+  std::cout << header << " budget to reach FIFO's final | budget to reach HyperBand's final | wall s |\n"
+            << rule << "---|---|---|\n";
+  // The share of the budget after which the method's median incumbent first reaches `target`.
+  const auto reach = [&](const std::string& method, double target) {
+    for (size_t spent = 1; spent <= total; ++spent) {
+      const double v = median_at(curves[method], spent);
+      if (!std::isnan(v) && v >= target) {
+        return fmt::format("{:.1f}%", 100.0 * static_cast<double>(spent) / static_cast<double>(total));
+      }
+    }
+    return std::string("never");
+  };
+  const double fifo_final = median_at(curves["fifo"], total);
+  const double hyperband_final = median_at(curves["hyperband"], total);
+  const std::map<std::string, std::string> labels = {
+      {"fifo", "fifo+random"}, {"hb_bohb", "hb_bohb+random"}, {"bohb", "hb_bohb+bohb"}};
   for (const std::string& method : methods) {
-    std::string line = fmt::format("| {} |", method == "fifo" ? "fifo+random" : method);
+    std::string line = fmt::format("| {} |", labels.count(method) ? labels.at(method) : method);
     for (double f : fractions) {
       const double v = median_at(curves[method], std::max<size_t>(1, static_cast<size_t>(f * total)));
       line += std::isnan(v) ? " - |" : fmt::format(" {:.4f} |", v);
     }
-    std::string reach = "never";
-    for (size_t spent = 1; spent <= total; ++spent) {
-      const double v = median_at(curves[method], spent);
-      if (!std::isnan(v) && v >= target) {
-        reach = fmt::format("{:.1f}%", 100.0 * static_cast<double>(spent) / static_cast<double>(total));
-        break;
-      }
-    }
-    std::cout << line << fmt::format(" {} | {:.1f} |\n", reach, seconds[method]);
+    std::cout << line
+              << fmt::format(" {} | {} | {:.1f} |\n", reach(method, fifo_final), reach(method, hyperband_final),
+                             seconds[method]);
   }
 }
 

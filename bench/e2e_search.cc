@@ -5,8 +5,8 @@
 //       ("trace"), so every budget up to B is read off one run (all samplers here are
 //       sequential and do not know the budget). --options '{"multivariate": true}' adds
 //       search_alg keys, --label names the result.
-//   e2e_search latency [--history 100,1000,5000] [--dims 10] [--repeats 20]
-//       TPE suggest + tell CPU time with that many completed trials already in the model.
+//   e2e_search latency [--searchers tpe,gp,cmaes] [--history 100,1000,5000] [--dims 10] [--repeats 20]
+//       suggest + tell CPU time with that many completed trials already in the model.
 // Searchers are every make_searcher type that works in a plain ask/tell loop (searcher_names()),
 // so a newly registered one is benchmarked without touching this file.
 #include <fmt/format.h>
@@ -124,36 +124,51 @@ int latency(int argc, char** argv) {
   const int dims = std::stoi(option(argc, argv, "--dims", "10"));
   const int repeats = std::stoi(option(argc, argv, "--repeats", "20"));
   const bool multivariate = option(argc, argv, "--multivariate", "false") == "true";
+  const auto searchers = split(option(argc, argv, "--searchers", "tpe"));
   tune::Space space;
   for (int d = 0; d < dims; ++d) space.set(fmt::format("x{:02d}", d), tune::uniform(-5, 5));
-  for (const auto& h : histories) {
-    const int n = std::stoi(h);
-    tune::TPESearcher::Options o;
-    o.seed = 1;
-    o.multivariate = multivariate;
-    tune::TPESearcher tpe(o);
-    tpe.set_search_properties("value", "min", space);
-    std::mt19937_64 rng(7);
-    std::uniform_real_distribution<double> u(-5, 5);
+  const auto objective = [&](const tune::Config& config) {
     std::vector<double> x(static_cast<size_t>(dims));
-    for (int i = 0; i < n; ++i) {
-      Json config = Json::object();
-      for (int d = 0; d < dims; ++d) config[fmt::format("x{:02d}", d)] = x[static_cast<size_t>(d)] = u(rng);
-      tpe.add_evaluated_point(config, Json{{"value", tune::bench::styblinski_tang(x)}});
+    for (int d = 0; d < dims; ++d) x[static_cast<size_t>(d)] = config[fmt::format("x{:02d}", d)].get<double>();
+    return tune::bench::styblinski_tang(x);
+  };
+  for (const auto& name : searchers) {
+    for (const auto& h : histories) {
+      const int n = std::stoi(h);
+      Json spec = {{"type", name}, {"seed", 1}};
+      if (name == "tpe") spec["multivariate"] = multivariate;
+      const std::shared_ptr<tune::Searcher> searcher = tune::make_searcher(spec);
+      searcher->set_search_properties("value", "min", space);
+      // The history: random configs through add_evaluated_point where the searcher has it (TPE,
+      // GP); CMA-ES keeps no history, so it runs n trials of its own first.
+      std::mt19937_64 rng(7);
+      std::uniform_real_distribution<double> u(-5, 5);
+      for (int i = 0; i < n; ++i) {
+        Json config = Json::object();
+        for (int d = 0; d < dims; ++d) config[fmt::format("x{:02d}", d)] = u(rng);
+        const Json result = {{"value", objective(config)}};
+        if (auto* tpe = dynamic_cast<tune::TPESearcher*>(searcher.get())) {
+          tpe->add_evaluated_point(config, result);
+        } else if (auto* gp = dynamic_cast<tune::GPSearcher*>(searcher.get())) {
+          gp->add_evaluated_point(config, result);
+        } else {
+          const std::string id = "h" + std::to_string(i);
+          const auto s = searcher->suggest(id);
+          searcher->on_trial_complete(id, Json{{"value", objective(s.config)}}, false);
+        }
+      }
+      // CPU time of this process: the machine may be shared, and Optuna's side measures the same.
+      const double start = cpu_seconds();
+      for (int r = 0; r < repeats; ++r) {
+        const std::string id = "r" + std::to_string(r);
+        const auto s = searcher->suggest(id);
+        searcher->on_trial_complete(id, Json{{"value", objective(s.config)}}, false);
+      }
+      const double ms = (cpu_seconds() - start) * 1000 / repeats;
+      const std::string label = name == "tpe" && multivariate ? "tpe_multivariate" : name;
+      std::cout << Json{{"side", "tune"}, {"sampler", label}, {"history", n}, {"dims", dims}, {"ms_per_trial", ms}}.dump()
+                << std::endl;
     }
-    // CPU time of this process: the machine may be shared, and Optuna's side measures the same.
-    const double start = cpu_seconds();
-    for (int r = 0; r < repeats; ++r) {
-      const std::string id = "r" + std::to_string(r);
-      const auto s = tpe.suggest(id);
-      for (int d = 0; d < dims; ++d) x[static_cast<size_t>(d)] = s.config[fmt::format("x{:02d}", d)].get<double>();
-      tpe.on_trial_complete(id, Json{{"value", tune::bench::styblinski_tang(x)}}, false);
-    }
-    const double ms = (cpu_seconds() - start) * 1000 / repeats;
-    std::cout << Json{{"side", "tune"}, {"sampler", multivariate ? "tpe_multivariate" : "tpe"}, {"history", n},
-                      {"dims", dims}, {"ms_per_trial", ms}}
-                     .dump()
-              << std::endl;
   }
   return 0;
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Side-by-side searcher benchmark: tune's searchers (every make_searcher type) against Optuna's
-# TPE, CMA-ES and random on Branin, Hartmann6, Rosenbrock-10, Styblinski-Tang-10 and Ackley-5,
-# budgets 50/100/200, 20 seeds; then suggest latency of both TPEs at 100/1,000/5,000 trials.
+# Side-by-side searcher benchmark: tune's searchers (every make_searcher type: random, TPE, GP,
+# CMA-ES) against Optuna's TPE, CMA-ES and random on Branin, Hartmann6, Rosenbrock-10,
+# Styblinski-Tang-10 and Ackley-5, budgets 50/100/200, 20 seeds; then suggest latency of tune's
+# TPE, GP and CMA-ES and Optuna's TPE at 100/1,000/5,000 trials.
 # Each side runs in fresh processes under the same environment. Installs python3-optuna with
 # apt when it is missing (Debian, as root).
 #
-#   bash bench/search_compare.sh            # the full comparison (a few minutes, mostly Optuna)
+#   bash bench/search_compare.sh            # the full comparison (about an hour of CPU: GP and Optuna's TPE)
 #   bash bench/search_compare.sh --quick    # 3 seeds, budget 50, history 100/1000: a smoke run
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +45,7 @@ echo "== results in $OUT" >&2
 for sampler in tpe cmaes random; do  # a fresh process per sampler
   "$PY" bench/optuna_side.py compare --sampler "$sampler" --seeds "$SEEDS" --budget "$BUDGET" >"$OUT/optuna_$sampler.jsonl"
 done
-"$BIN" latency --history "$HISTORY" --repeats "$REPEATS" >"$OUT/tune_latency.jsonl"
+"$BIN" latency --searchers tpe,gp,cmaes --history "$HISTORY" --repeats "$REPEATS" >"$OUT/tune_latency.jsonl"
 "$PY" bench/optuna_side.py latency --history "$HISTORY" --repeats "$REPEATS" >"$OUT/optuna_latency.jsonl"
 echo "== $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
 "$PY" bench/search_report.py "$BUDGETS" "$OUT"/*.jsonl

@@ -9,6 +9,7 @@ packages=(
   libfmt-dev                                    # formatting of messages, tables and names
   libyaml-cpp-dev                               # YAML spec files and search spaces
   libcli11-dev                                  # the tune command's argument parsing
+  libeigen3-dev                                 # linear algebra of the GP and CMA-ES searchers
   libgtest-dev libgmock-dev                     # the test suite
   libbenchmark-dev                              # bench/ micro-benchmarks
   protobuf-compiler libprotobuf-dev             # tests decode TensorBoard files with the official schema

@@ -2,6 +2,12 @@
 //
 //   TPESearcher        Tree-structured Parzen Estimator (Optuna's algorithm: univariate or
 //                      multivariate, constant liar for running trials)
+//   GPSearcher         Gaussian-process Bayesian optimisation (Matérn-5/2 ARD, EI or UCB,
+//                      kriging believer for running trials)
+//   CMAESSearcher      CMA-ES (Hansen's (mu/mu_w, lambda) with IPOP restarts) for continuous
+//                      and integer spaces
+//   BOHBSearcher       BOHB's model (Falkner et al. 2018): per-budget KDEs, with
+//                      HyperBandForBOHB deciding the budgets
 //   ExternalSearcher   any program speaking the ask/tell JSON-lines protocol
 //                      (docs/searcher_protocol.md), e.g. python/tune_optuna_bridge.py
 //   ConcurrencyLimiter at most N trials of a searcher run at once
@@ -32,6 +38,12 @@ namespace tune {
 
 namespace detail {
 class UnitSpace;
+// A completed trial as a model-based searcher keeps it: its point in [0, 1]^d and its loss
+// (the metric, negated for mode max).
+struct Observation {
+  std::vector<double> u;
+  double loss = 0;
+};
 }
 
 // Tree-structured Parzen Estimator, as Optuna's TPESampler (3.x) does it, on the space mapped
@@ -94,13 +106,8 @@ class TPESearcher : public Searcher {
   uint64_t seed() const { return seed_; }
 
  private:
-  struct Observation {
-    std::vector<double> u;  // NaN where the config lacked the dimension
-    double loss = 0;        // metric, negated for mode max
-  };
-  std::vector<double> sample_random(uint64_t stream) const;
+  using Observation = detail::Observation;  // u is NaN where the config lacked the dimension
   std::vector<double> sample_model(uint64_t stream) const;
-  std::optional<double> loss_of(const Result& result) const;
   void add_observation(std::vector<double> u, double loss);
 
   Options options_;
@@ -111,6 +118,216 @@ class TPESearcher : public Searcher {
   std::vector<Observation> observations_;       // completion order
   std::vector<size_t> by_loss_;                 // indices into observations_, best first, kept sorted
   std::map<std::string, std::vector<double>> pending_;  // suggested, not completed
+  int64_t num_suggested_ = 0;
+};
+
+// Gaussian-process Bayesian optimisation on the space mapped to [0, 1]^d (log domains on a log
+// axis, integers as equal bins snapped to their centres, a choice as one categorical input whose
+// values are equally far apart). The first n_initial_points configs form a Latin hypercube; after
+// that a zero-mean GP with a Matérn-5/2 kernel and one length scale per dimension is fitted to
+// the standardised metric by maximising the marginal likelihood (with weak priors and a fitted
+// noise variance, so noisy metrics are smoothed), warm-started from the previous fit plus
+// n_restarts random starts. The next config maximises the acquisition (expected improvement or
+// the lower confidence bound) over n_candidates random points and perturbations of the best
+// ones, the n_local best of them refined by L-BFGS. Running trials enter the GP at their
+// predicted mean (kriging believer): the model is as sure about them as about a measured point,
+// so concurrent suggestions go elsewhere. ERROR trials and results without the metric are left
+// out. Cost: O(n^3) per suggestion in the n observations used, which max_points caps (the best
+// quarter plus an even sample of the rest). save() holds the whole history and the last fit: a
+// restored searcher continues with the same suggestions an uninterrupted one would make.
+class GPSearcher : public Searcher {
+ public:
+  enum class Acquisition {
+    kExpectedImprovement,     // "ei": E[max(0, best - f(x) - xi)]
+    kUpperConfidenceBound,    // "ucb": the optimistic bound mean - kappa * sd (for minimisation)
+  };
+  struct Options {
+    Acquisition acquisition = Acquisition::kExpectedImprovement;
+    double xi = 0.0;            // EI: the improvement must exceed xi (in standard deviations of the metric)
+    double kappa = 2.576;       // UCB: the bound's width in posterior standard deviations
+    int n_initial_points = 10;  // Latin-hypercube configs before the model is used
+    int n_candidates = 1000;    // random acquisition candidates per suggestion
+    int n_local = 5;            // best candidates refined by L-BFGS
+    int n_restarts = 1;         // random hyperparameter starts per fit, besides the previous fit
+    int max_points = 300;       // observations the GP uses at most (0 = all)
+    bool fit_noise = true;      // false: the noise stays at the 1e-6 jitter (noise-free metrics)
+    // What the GP models: "standardize" (the metric, standardised), "log" (the log of its distance
+    // above the best, for metrics spanning orders of magnitude) or "copula" (the normal scores of
+    // its ranks: only the order counts).
+    std::string output_transform = "standardize";
+    std::optional<uint64_t> seed;  // none: drawn from std::random_device and kept
+    // Configs tried first (possibly partial: the rest is drawn at random); they count as
+    // initial points and their results are learned like any other.
+    std::vector<Config> points_to_evaluate;
+  };
+
+  GPSearcher();
+  explicit GPSearcher(Options options);
+  ~GPSearcher() override;
+
+  void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  Suggestion suggest(const std::string& trial_id) override;
+  void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
+  Json save() const override;
+  void restore(const Json& state) override;
+
+  // Learns a config evaluated elsewhere (Ray's add_evaluated_point). The config must set every
+  // dimension of the space (TuneError naming the missing path). Needs set_search_properties first.
+  void add_evaluated_point(const Config& config, const Result& result, bool error = false);
+  size_t num_observations() const { return observations_.size(); }
+  uint64_t seed() const { return seed_; }
+  // "ei" / "ucb" and back (TuneError naming "acquisition" for anything else).
+  static std::string acquisition_name(Acquisition acquisition);
+  static Acquisition acquisition_from_name(const std::string& name);
+
+ private:
+  using Observation = detail::Observation;
+  std::vector<double> model_point(uint64_t stream);
+
+  Options options_;
+  uint64_t seed_ = 0;
+  std::string metric_;
+  bool maximize_ = false;
+  std::unique_ptr<detail::UnitSpace> space_;
+  std::vector<Observation> observations_;               // completion order
+  std::map<std::string, std::vector<double>> pending_;  // suggested, not completed
+  std::vector<double> theta_;                           // the last fit's hyperparameters (empty: none yet)
+  int64_t num_suggested_ = 0;
+};
+
+// CMA-ES (Hansen's (mu/mu_w, lambda)-CMA-ES with rank-one and rank-mu covariance updates and
+// cumulative step-size adaptation) on the space mapped to [0, 1]^d; integers are searched as
+// reals and snapped to their bins. A generation of lambda configs is handed out one by one
+// (concurrent trials are members of the same generation, each a different sample); when all of
+// them have completed the mean, step size and covariance are updated. While every member of a
+// generation is running, suggest() says "not now". A sample outside the cube is redrawn (10
+// times), then clipped, and the clipped point is what the update learns from. A failed member
+// (ERROR, or no metric) is replaced by a new sample. With restarts = "ipop" a converged search
+// (step size below 1e-12, a flat generation, or a condition number above 1e14) starts again
+// from a random mean with lambda doubled. Choices cannot be searched: set_search_properties
+// throws TuneError naming the path. points_to_evaluate are tried first; the first one (its
+// missing values at the centre) becomes the initial mean. save() holds the whole state.
+class CMAESSearcher : public Searcher {
+ public:
+  struct Options {
+    double sigma0 = 1.0 / 6;  // initial step size, in units of the cube (Optuna: a sixth of the range)
+    int popsize = 0;          // lambda; 0 = 4 + floor(3 ln d)
+    std::string restarts = "ipop";  // "ipop" (a converged search restarts with twice the population) or "none"
+    std::optional<uint64_t> seed;
+    std::vector<Config> points_to_evaluate;
+  };
+
+  CMAESSearcher();
+  explicit CMAESSearcher(Options options);
+  ~CMAESSearcher() override;
+
+  void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  Suggestion suggest(const std::string& trial_id) override;
+  void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
+  Json save() const override;
+  void restore(const Json& state) override;
+
+  uint64_t seed() const { return seed_; }
+  int64_t generation() const { return generation_; }
+  int popsize() const { return lambda_; }
+  int restarts() const { return restarts_; }
+  double sigma() const { return sigma_; }
+
+ private:
+  struct Member {
+    std::vector<double> y;  // the step (x - mean) / sigma the update learns from
+    std::vector<double> x;  // the point in [0, 1]^d
+    std::string trial_id;   // empty: not handed out
+    std::optional<double> loss;
+  };
+  void start(bool restart);
+  void new_generation();
+  void sample(Member& member);
+  void update();
+  void decompose();
+
+  Options options_;
+  uint64_t seed_ = 0;
+  std::string metric_;
+  bool maximize_ = false;
+  std::unique_ptr<detail::UnitSpace> space_;
+  size_t n_ = 0;
+  // State (C row-major n x n; B, D derived from C by decompose()).
+  int lambda_ = 0;
+  std::vector<double> mean_, cov_, ps_, pc_;
+  double sigma_ = 0;
+  int64_t generation_ = 0;
+  int64_t generation_in_run_ = 0;  // since the last restart
+  int restarts_ = 0;
+  std::vector<double> recent_best_;  // best loss of recent generations (flatness test)
+  std::vector<Member> members_;
+  std::map<std::string, size_t> member_of_;  // running trial -> member index
+  std::set<std::string> points_out_;         // running points_to_evaluate trials
+  uint64_t draws_ = 0;
+  int64_t num_suggested_ = 0;
+  std::vector<double> eigvec_, eigval_;  // B (row-major) and D^2
+};
+
+// BOHB's model-based searcher (Falkner, Klein & Hutter 2018), to pair with HyperBandForBOHB,
+// which decides how long each trial runs. Every result is an observation of its trial's config
+// at budget = result[time_attr]. A config comes from the KDEs of the largest budget that enough
+// trials have reached: at least min_points_in_model (default d + 1) of them, of which the best
+// top_n_percent (at least min_points_in_model) fit the "good" density l(x) and the next ones
+// (more than d) the "bad" g(x); each trial's value at that budget is the last it reported at or
+// before it. Densities are product kernels (Gaussian with Scott's bandwidth for numeric
+// dimensions, Aitchison-Aitken for choices) with bandwidths at least min_bandwidth. With
+// probability random_fraction, and while no budget has enough trials, the config is random;
+// otherwise num_samples candidates are drawn from l(x) with bandwidths widened by
+// bandwidth_factor and the one with the smallest g(x)/l(x) wins. Concurrent suggestions draw
+// from different random streams. save() holds every trial's results, so the state grows with
+// the number of results (for HyperBand: its budget in time_attr units).
+class BOHBSearcher : public Searcher {
+ public:
+  struct Options {
+    std::string time_attr = "training_iteration";  // the budget axis (HyperBandForBOHB's time_attr)
+    int min_points_in_model = 0;   // 0 = d + 1 (smaller values are raised to d + 1)
+    double top_n_percent = 15;     // share of the observations in l(x)
+    int num_samples = 64;          // candidates drawn from l(x) per suggestion
+    double random_fraction = 1.0 / 3;
+    double bandwidth_factor = 3;   // candidates are drawn with bandwidths this much wider
+    double min_bandwidth = 1e-3;
+    std::optional<uint64_t> seed;
+    std::vector<Config> points_to_evaluate;
+  };
+
+  BOHBSearcher();
+  explicit BOHBSearcher(Options options);
+  ~BOHBSearcher() override;
+
+  void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  Suggestion suggest(const std::string& trial_id) override;
+  void on_trial_result(const std::string& trial_id, const Result& result) override;
+  void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
+  Json save() const override;
+  void restore(const Json& state) override;
+
+  uint64_t seed() const { return seed_; }
+  // The budget the next model-based suggestion learns from (nullopt: not enough trials yet).
+  std::optional<double> model_budget() const;
+
+ private:
+  struct Trace {
+    std::string trial_id;
+    std::vector<double> u;
+    std::vector<double> t, loss;  // results in increasing t
+  };
+  void record(const std::string& trial_id, const Result& result);
+  std::optional<size_t> model_size() const;
+  std::vector<double> model_point(uint64_t stream) const;
+
+  Options options_;
+  uint64_t seed_ = 0;
+  std::string metric_;
+  bool maximize_ = false;
+  std::unique_ptr<detail::UnitSpace> space_;
+  int min_points_ = 0;
+  std::vector<Trace> traces_;               // suggestion order
+  std::map<std::string, size_t> trace_of_;  // trial id -> index
   int64_t num_suggested_ = 0;
 };
 

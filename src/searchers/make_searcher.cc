@@ -62,6 +62,61 @@ const std::vector<SearcherType>& types() {
          o.points_to_evaluate = std::move(points);
          return build<TPESearcher>(std::move(o));
        }},
+      {"gp",
+       {"acquisition", "xi", "kappa", "n_initial_points", "n_candidates", "n_local", "n_restarts", "max_points",
+        "fit_noise", "output_transform", "seed"},
+       [](const Fields& f, const SearcherContext& context, std::vector<Config> points) {
+         GPSearcher::Options o;
+         o.seed = context.seed;
+         std::string acquisition = GPSearcher::acquisition_name(o.acquisition);
+         f.get("acquisition", acquisition);
+         try {
+           o.acquisition = GPSearcher::acquisition_from_name(acquisition);
+         } catch (const TuneError& e) {
+           throw TuneError(std::string("search_alg/") + e.what());
+         }
+         f.get("xi", o.xi);
+         f.get("kappa", o.kappa);
+         f.get("n_initial_points", o.n_initial_points);
+         f.get("n_candidates", o.n_candidates);
+         f.get("n_local", o.n_local);
+         f.get("n_restarts", o.n_restarts);
+         f.get("max_points", o.max_points);
+         f.get("fit_noise", o.fit_noise);
+         f.get("output_transform", o.output_transform);
+         f.get("seed", o.seed);
+         o.points_to_evaluate = std::move(points);
+         return build<GPSearcher>(std::move(o));
+       }},
+      {"cmaes",
+       {"sigma0", "popsize", "restarts", "seed"},
+       [](const Fields& f, const SearcherContext& context, std::vector<Config> points) {
+         CMAESSearcher::Options o;
+         o.seed = context.seed;
+         f.get("sigma0", o.sigma0);
+         f.get("popsize", o.popsize);
+         f.get("restarts", o.restarts);
+         f.get("seed", o.seed);
+         o.points_to_evaluate = std::move(points);
+         return build<CMAESSearcher>(std::move(o));
+       }},
+      {"bohb",
+       {"time_attr", "min_points_in_model", "top_n_percent", "num_samples", "random_fraction", "bandwidth_factor",
+        "min_bandwidth", "seed"},
+       [](const Fields& f, const SearcherContext& context, std::vector<Config> points) {
+         BOHBSearcher::Options o;
+         o.seed = context.seed;
+         f.get("time_attr", o.time_attr);
+         f.get("min_points_in_model", o.min_points_in_model);
+         f.get("top_n_percent", o.top_n_percent);
+         f.get("num_samples", o.num_samples);
+         f.get("random_fraction", o.random_fraction);
+         f.get("bandwidth_factor", o.bandwidth_factor);
+         f.get("min_bandwidth", o.min_bandwidth);
+         f.get("seed", o.seed);
+         o.points_to_evaluate = std::move(points);
+         return build<BOHBSearcher>(std::move(o));
+       }},
       {"external",
        {"command", "seed", "timeout_s"},
        [](const Fields& f, const SearcherContext& context, std::vector<Config> points) {

@@ -10,6 +10,7 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <tuple>
 
 #include "searchers/searcher_util.h"
 #include "searchers/unit_space.h"
@@ -19,7 +20,9 @@
 namespace tune {
 namespace {
 
+using detail::category_of;
 using detail::Dimension;
+using detail::sample_truncated;
 
 constexpr double kHalfLog2Pi = 0.91893853320467274178;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -51,14 +54,6 @@ double log_sum_exp(const double* v, size_t n) {
   return m + std::log(s);
 }
 
-// A truncated normal on [0, 1]: one draw by inverting its CDF.
-double sample_truncated(double mu, double sigma, std::mt19937_64& rng) {
-  const double pa = detail::normal_cdf(-mu / sigma);
-  const double pb = detail::normal_cdf((1 - mu) / sigma);
-  const double r = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-  const double p = std::clamp(pa + r * (pb - pa), 1e-300, 1 - 1e-16);
-  return std::clamp(mu + sigma * detail::normal_quantile(p), 0.0, 1.0);
-}
 
 size_t pick(const std::vector<double>& cumulative, std::mt19937_64& rng) {
   const double r = std::uniform_real_distribution<double>(0.0, cumulative.back())(rng);
@@ -66,9 +61,6 @@ size_t pick(const std::vector<double>& cumulative, std::mt19937_64& rng) {
   return std::min(static_cast<size_t>(it - cumulative.begin()), cumulative.size() - 1);
 }
 
-size_t category_of(double u, size_t k) {
-  return std::min(static_cast<size_t>(std::max(u, 0.0) * static_cast<double>(k)), k - 1);
-}
 
 // One group's Parzen estimator ("below" or "above"), fitted on rows of u (NaN = absent).
 class Estimator {
@@ -317,12 +309,6 @@ void TPESearcher::set_search_properties(const std::string& metric, const std::st
   detail::check_points(*space_, options_.points_to_evaluate);
 }
 
-std::optional<double> TPESearcher::loss_of(const Result& result) const {
-  const auto value = detail::metric_of(result, metric_);
-  if (!value) return std::nullopt;
-  return maximize_ ? -*value : *value;
-}
-
 void TPESearcher::add_observation(std::vector<double> u, double loss) {
   observations_.push_back({std::move(u), loss});
   const size_t index = observations_.size() - 1;
@@ -333,13 +319,6 @@ void TPESearcher::add_observation(std::vector<double> u, double loss) {
 }
 
 size_t TPESearcher::num_observations() const { return observations_.size(); }
-
-std::vector<double> TPESearcher::sample_random(uint64_t stream) const {
-  std::mt19937_64 rng(stream);
-  std::vector<double> u(space_->size());
-  for (double& x : u) x = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-  return u;
-}
 
 std::vector<double> TPESearcher::sample_model(uint64_t stream) const {
   std::mt19937_64 rng(stream);
@@ -424,27 +403,17 @@ Suggestion TPESearcher::suggest(const std::string& trial_id) {
   std::vector<double> u;
   Config config;
   if (static_cast<size_t>(num_suggested_) < options_.points_to_evaluate.size()) {
-    const Config& point = options_.points_to_evaluate[static_cast<size_t>(num_suggested_)];
-    u = space_->encode_partial(point);
-    const std::vector<double> fill = sample_random(stream);
-    for (size_t j = 0; j < u.size(); ++j) {
-      if (std::isnan(u[j])) u[j] = fill[j];
-    }
-    config = detail::overlay(space_->decode(u), point);
-  } else if (static_cast<int>(observations_.size()) < options_.n_startup_trials || observations_.empty()) {
-    u = sample_random(stream);
-    config = space_->decode(u);
+    std::tie(u, config) = detail::point_to_evaluate(*space_, options_.points_to_evaluate[static_cast<size_t>(num_suggested_)],
+                                                    detail::random_point(space_->size(), stream));
   } else {
-    u = sample_model(stream);
+    const bool startup = static_cast<int>(observations_.size()) < options_.n_startup_trials || observations_.empty();
+    u = startup ? detail::random_point(space_->size(), stream) : sample_model(stream);
+    space_->deactivate(u);  // a conditional dimension its choice did not pick is absent
     config = space_->decode(u);
   }
   ++num_suggested_;
   pending_[trial_id] = u;
-  Suggestion s;
-  s.kind = Suggestion::Kind::kConfig;
-  s.config = std::move(config);
-  s.tag = detail::make_tag(num_suggested_, space_->space(), s.config);
-  return s;
+  return detail::suggestion_of(num_suggested_, space_->space(), std::move(config));
 }
 
 void TPESearcher::on_trial_complete(const std::string& trial_id, const Result& result, bool error) {
@@ -453,38 +422,31 @@ void TPESearcher::on_trial_complete(const std::string& trial_id, const Result& r
   std::vector<double> u = std::move(it->second);
   pending_.erase(it);
   if (error) return;
-  if (const auto loss = loss_of(result)) add_observation(std::move(u), *loss);
+  if (const auto loss = detail::loss_of(result, metric_, maximize_)) add_observation(std::move(u), *loss);
 }
 
 void TPESearcher::add_evaluated_point(const Config& config, const Result& result, bool error) {
   if (!space_) throw TuneError("search_alg tpe: set_search_properties must be called before add_evaluated_point");
   if (error) return;
-  if (const auto loss = loss_of(result)) add_observation(space_->encode_partial(config), *loss);
+  if (const auto loss = detail::loss_of(result, metric_, maximize_)) add_observation(space_->encode_partial(config), *loss);
 }
 
 Json TPESearcher::save() const {
-  Json observations = Json::array();
-  for (const auto& o : observations_) observations.push_back(Json{detail::to_json(o.u), o.loss});
-  Json pending = Json::object();
-  for (const auto& [id, u] : pending_) pending[id] = detail::to_json(u);
   return Json{{"type", "tpe"},
               {"seed", seed_},
               {"suggested", num_suggested_},
-              {"observations", std::move(observations)},
-              {"pending", std::move(pending)}};
+              {"observations", detail::to_json(observations_)},
+              {"pending", detail::to_json(pending_)}};
 }
 
 void TPESearcher::restore(const Json& state) {
-  if (!state.is_object() || state.value("type", "") != "tpe") {
-    throw TuneError("search_alg tpe: restore: the state is not a TPE searcher's");
-  }
+  detail::check_state(state, "tpe");
   seed_ = state.at("seed").get<uint64_t>();
   num_suggested_ = state.at("suggested").get<int64_t>();
   observations_.clear();
   by_loss_.clear();
-  pending_.clear();
-  for (const auto& o : state.at("observations")) add_observation(detail::from_json(o.at(0)), o.at(1).get<double>());
-  for (const auto& [id, u] : state.at("pending").items()) pending_[id] = detail::from_json(u);
+  for (auto& o : detail::observations_from_json(state.at("observations"))) add_observation(std::move(o.u), o.loss);
+  pending_ = detail::points_from_json(state.at("pending"));
 }
 
 }  // namespace tune

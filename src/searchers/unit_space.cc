@@ -116,12 +116,51 @@ double quantise(double x, double q, double lower, double upper) {
   return v;
 }
 
-void collect(const Space& node, std::string& path, std::vector<Dimension>& out, std::string_view searcher) {
+bool has_domain(const Space& node) {
+  if (node.is_domain()) return true;
+  if (node.is_object()) {
+    for (const auto& [key, child] : node.as_object()) {
+      if (has_domain(child)) return true;
+    }
+  }
+  if (node.is_array()) {
+    for (const auto& child : node.as_array()) {
+      if (has_domain(child)) return true;
+    }
+  }
+  return false;
+}
+
+// True when a choice's value can be the one a sub-space produced: equal plain values, the same
+// keys and lengths, anything where the sub-space has a distribution.
+bool matches(const Json& value, const Space& option) {
+  if (option.is_domain()) return true;
+  if (option.is_value()) return value == option.as_value();
+  if (option.is_object()) {
+    if (!value.is_object() || value.size() != option.as_object().size()) return false;
+    for (const auto& [key, child] : option.as_object()) {
+      const auto it = value.find(key);
+      if (it == value.end() || !matches(*it, child)) return false;
+    }
+    return true;
+  }
+  if (option.is_array()) {
+    if (!value.is_array() || value.size() != option.as_array().size()) return false;
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (!matches(value[i], option.as_array()[i])) return false;
+    }
+    return true;
+  }
+  return value.is_null();
+}
+
+void collect(const Space& node, std::string& path, std::vector<Dimension>& out, std::string_view searcher,
+             std::deque<Space>& option_spaces) {
   const size_t mark = path.size();
   const auto descend = [&](const std::string& key, const Space& child) {
     if (mark != 0) path += '/';
     path += key;
-    collect(child, path, out, searcher);
+    collect(child, path, out, searcher, option_spaces);
     path.resize(mark);
   };
   if (node.is_object()) {
@@ -147,10 +186,40 @@ void collect(const Space& node, std::string& path, std::vector<Dimension>& out, 
       throw TuneError(fmt::format("{}: config/{}: sample_from cannot be used with this search algorithm (a "
                                   "function's values cannot be modelled); use a distribution instead",
                                   searcher, path));
-    case Domain::Type::kChoice:
+    case Domain::Type::kChoice: {
       dim.kind = Dimension::Kind::kCategorical;
       dim.num_choices = d.values.size();
-      break;
+      // Values holding distributions are sub-spaces: their dimensions follow, conditional on this one.
+      const size_t self = out.size();
+      out.push_back(std::move(dim));
+      for (size_t k = 0; k < d.values.size(); ++k) {
+        const Json& value = d.values[k];
+        const Space* sub = nullptr;
+        if (value.is_object() || value.is_array()) {
+          Space parsed;
+          try {
+            parsed = Space::from_json(value, fmt::format("config/{}/{}", path, k));
+          } catch (const TuneError& e) {
+            throw TuneError(fmt::format("{}: {}", searcher, e.what()));
+          }
+          if (has_domain(parsed)) {
+            option_spaces.push_back(std::move(parsed));
+            sub = &option_spaces.back();
+          }
+        }
+        out[self].option_spaces.push_back(sub);
+        if (sub == nullptr) continue;
+        const size_t first = out.size();
+        collect(*sub, path, out, searcher, option_spaces);
+        for (size_t i = first; i < out.size(); ++i) {
+          if (out[i].parent < 0) {
+            out[i].parent = static_cast<int>(self);
+            out[i].option = k;
+          }
+        }
+      }
+      return;
+    }
     case Domain::Type::kRandint:
     case Domain::Type::kQRandint:
     case Domain::Type::kLogRandint:
@@ -185,7 +254,26 @@ Json* walk_create(Json& root, const std::string& path) {
 
 UnitSpace::UnitSpace(Space space, std::string_view searcher) : space_(std::move(space)) {
   std::string path;
-  collect(space_, path, dimensions_, searcher);
+  collect(space_, path, dimensions_, searcher, option_spaces_);
+  for (const Dimension& d : dimensions_) conditional_ = conditional_ || d.parent >= 0;
+}
+
+bool UnitSpace::active(size_t dim, const std::vector<double>& u) const {
+  const Dimension& d = dimensions_.at(dim);
+  if (d.parent < 0) return true;
+  const size_t p = static_cast<size_t>(d.parent);
+  if (std::isnan(u[p])) return false;
+  const size_t k = dimensions_[p].num_choices;
+  const size_t chosen = std::min(static_cast<size_t>(std::clamp(u[p], 0.0, 1.0) * static_cast<double>(k)), k - 1);
+  return chosen == d.option && active(p, u);
+}
+
+void UnitSpace::deactivate(std::vector<double>& u) const {
+  if (!conditional_) return;
+  // Parents come before their children, so one pass settles every chain.
+  for (size_t i = 0; i < u.size(); ++i) {
+    if (!active(i, u)) u[i] = std::numeric_limits<double>::quiet_NaN();
+  }
 }
 
 Json UnitSpace::value(size_t dim, double u) const {
@@ -229,7 +317,11 @@ double UnitSpace::encode(size_t dim, const Json& value) const {
   const Dimension& dimension = dimensions_.at(dim);
   const Domain& d = *dimension.domain;
   if (dimension.kind == Dimension::Kind::kCategorical) {
-    const auto it = std::find(d.values.begin(), d.values.end(), value);
+    auto it = std::find(d.values.begin(), d.values.end(), value);
+    for (size_t k = 0; it == d.values.end() && k < d.values.size(); ++k) {
+      const Space* sub = dimension.option_spaces[k];
+      if (sub != nullptr && matches(value, *sub)) it = d.values.begin() + static_cast<std::ptrdiff_t>(k);
+    }
     if (it == d.values.end()) {
       throw TuneError(fmt::format("config/{}: {} is not one of the choice's values", dimension.path, value.dump()));
     }
@@ -265,14 +357,19 @@ Config UnitSpace::decode(const std::vector<double>& u) const {
   }
   Config config = space_.to_json();  // plain values as they are; every domain is overwritten below
   if (dimensions_.empty() && !config.is_object()) config = Json::object();
-  for (size_t i = 0; i < u.size(); ++i) *walk_create(config, dimensions_[i].path) = value(i, u[i]);
+  // A chosen sub-space's value is written before its dimensions (they follow their choice).
+  for (size_t i = 0; i < u.size(); ++i) {
+    if (active(i, u)) *walk_create(config, dimensions_[i].path) = value(i, u[i]);
+  }
   return config;
 }
 
 std::vector<double> UnitSpace::encode(const Config& config) const {
   std::vector<double> u = encode_partial(config);
   for (size_t i = 0; i < u.size(); ++i) {
-    if (std::isnan(u[i])) throw TuneError(fmt::format("config/{}: missing from the config", dimensions_[i].path));
+    if (std::isnan(u[i]) && active(i, u)) {
+      throw TuneError(fmt::format("config/{}: missing from the config", dimensions_[i].path));
+    }
   }
   return u;
 }
@@ -280,6 +377,7 @@ std::vector<double> UnitSpace::encode(const Config& config) const {
 std::vector<double> UnitSpace::encode_partial(const Config& config) const {
   std::vector<double> u(dimensions_.size(), std::numeric_limits<double>::quiet_NaN());
   for (size_t i = 0; i < dimensions_.size(); ++i) {
+    if (!active(i, u)) continue;  // its choice took another value (or is not set)
     if (const Json* value = find_path(config, dimensions_[i].path)) u[i] = encode(i, *value);
   }
   return u;

@@ -10,11 +10,17 @@
 //   choice                    values[floor(u k)] (k bins of width 1/k)
 // encode() is the inverse: a value maps to the centre of its bin for integer and choice
 // dimensions, so decode(encode(x)) == x for every value the domain can produce.
+// A choice value that is an object (or array) holding distributions in their JSON form
+// ({"choice": [{"type": "mlp", "width": {"randint": [16, 256]}}, {"type": "linear"}]}) is a
+// conditional sub-space: its distributions are dimensions too, active only while the choice
+// takes that value (and its own choice is active). Their u is NaN when inactive (encode,
+// deactivate); decode ignores inactive dimensions.
 // Plain values of the space are kept as they are. grid_search and sample_from cannot be
 // modelled: the constructor throws TuneError naming the path and the searcher.
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,12 +45,19 @@ struct Dimension {
   bool log = false;         // the transform is logarithmic
   size_t num_choices = 0;   // kCategorical: number of values; kInteger: number of allowed integers
   const Domain* domain = nullptr;  // owned by the UnitSpace's Space
+  // A conditional dimension: active when dimension `parent` (a choice) takes value `option`.
+  int parent = -1;
+  size_t option = 0;
+  // kCategorical: the sub-space of each value (nullptr for a plain value).
+  std::vector<const Space*> option_spaces;
 };
 
 class UnitSpace {
  public:
   // `searcher` names who asks, for error messages ("tpe: config/lr: grid_search cannot ...").
   UnitSpace(Space space, std::string_view searcher);
+  UnitSpace(const UnitSpace&) = delete;  // dimensions point into the spaces it owns
+  UnitSpace& operator=(const UnitSpace&) = delete;
 
   size_t size() const { return dimensions_.size(); }
   const std::vector<Dimension>& dimensions() const { return dimensions_; }
@@ -63,10 +76,18 @@ class UnitSpace {
   std::vector<double> encode(const Config& config) const;
   // The point of a partial config: dimensions the config does not set are NaN.
   std::vector<double> encode_partial(const Config& config) const;
+  // True when the conditions of dimension `dim` hold at u (always, for an unconditional one).
+  bool active(size_t dim, const std::vector<double>& u) const;
+  // Sets the inactive dimensions of u to NaN.
+  void deactivate(std::vector<double>& u) const;
+  // True when some dimension is conditional.
+  bool conditional() const { return conditional_; }
 
  private:
   Space space_;
+  std::deque<Space> option_spaces_;  // parsed sub-spaces of choices (stable addresses)
   std::vector<Dimension> dimensions_;
+  bool conditional_ = false;
 };
 
 }  // namespace tune::detail

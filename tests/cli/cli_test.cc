@@ -281,34 +281,46 @@ TEST(CliTest, SyncConfigUploadsAndResumeRemotePullsItBack) {
   for (const Json& row : rows) EXPECT_EQ(row["status"], "TERMINATED");
 }
 
-TEST(CliTest, RunsATpeSearch) {
-  TempDir dir;
-  write(dir.path() / "spec.yaml", R"(name: tpe
+// A spec running a plain program (3 results per trial) over x and n with `search_alg`.
+std::string search_spec(const std::string& name, const std::string& config_extra, const std::string& search_alg) {
+  return "name: " + name + R"(
 trainable:
-  command: [sh, -c, 'echo "{\"loss\": {x}}"']
+  command: [sh, -c, 'i=1; while [ $i -le 3 ]; do echo "{\"loss\": {x}, \"i\": $i}"; i=$((i+1)); done']
   protocol: plain
 config:
   x: {uniform: [0, 10]}
   n: {randint: [1, 4]}
-num_samples: 8
-search_alg: {type: tpe, n_startup_trials: 3, seed: 1, points_to_evaluate: [{x: 5}]}
+)" + config_extra + R"(num_samples: 8
 local_dir: results
 metric: loss
 mode: min
 verbose: 0
-)");
+)" + search_alg;
+}
+
+// Runs the spec and checks its 8 trials: all TERMINATED, integer n, the point x = 5 tried.
+void expect_search_run(const std::string& name, const std::string& search_alg) {
+  TempDir dir;
+  write(dir.path() / "spec.yaml", search_spec(name, "", search_alg));
   const Outcome run = tune_cli({"run", "spec.yaml"}, dir.path());
   ASSERT_EQ(run.code, 0) << run.err;
-  const Outcome ls = tune_cli({"ls", (dir.path() / "results" / "tpe").string(), "--columns", "status,config/x", "-o", "json"});
+  const Outcome ls =
+      tune_cli({"ls", (dir.path() / "results" / name).string(), "--columns", "status,config/x,config/n", "-o", "json"});
   ASSERT_EQ(ls.code, 0) << ls.err;
   const Json rows = Json::parse(ls.out);
   ASSERT_EQ(rows.size(), 8u);
   bool saw_point = false;
   for (const auto& row : rows) {
     EXPECT_EQ(row["status"], "TERMINATED");
+    EXPECT_TRUE(row["config/n"].is_number_integer());
     saw_point = saw_point || row["config/x"] == 5;
   }
   EXPECT_TRUE(saw_point);
+}
+
+TEST(CliTest, RunsATpeSearch) {
+  expect_search_run("tpe", "search_alg: {type: tpe, n_startup_trials: 3, seed: 1, points_to_evaluate: [{x: 5}]}\n");
+  TempDir dir;
   // A searcher cannot take grid_search: refused before anything starts.
   write(dir.path() / "grid.yaml", R"(name: grid
 trainable: {command: [sh, -c, 'echo 1'], protocol: plain}
@@ -322,6 +334,51 @@ local_dir: results
   EXPECT_EQ(grid.code, 2) << grid.err;
   EXPECT_THAT(grid.err, HasSubstr("config/x: grid_search cannot be used"));
   EXPECT_FALSE(fs::exists(dir.path() / "results" / "grid"));
+}
+
+TEST(CliTest, RunsAGpSearch) {
+  expect_search_run("gp", "search_alg: {type: gp, n_initial_points: 3, seed: 1, acquisition: ucb, "
+                          "points_to_evaluate: [{x: 5}]}\n");
+}
+
+TEST(CliTest, RunsACmaesSearch) {
+  expect_search_run("cmaes", "search_alg: {type: cmaes, seed: 1, sigma0: 0.3, points_to_evaluate: [{x: 5}]}\n");
+}
+
+TEST(CliTest, RunsABohbSearch) {
+  expect_search_run("bohb", "search_alg: {type: bohb, seed: 1, points_to_evaluate: [{x: 5}]}\n");
+}
+
+#ifdef TUNE_TEST_WORKER
+// BOHB with the HyperBand it is made for: a registered trainable (checkpoints) paused and resumed.
+TEST(CliTest, RunsBohbWithHyperBandForBohb) {
+  TempDir dir;
+  write(dir.path() / "hb.yaml", "name: hb\ntrainable: {binary: " + Json(TUNE_TEST_WORKER).dump() +
+                                    ", name: Climb}\nconfig: {q: {uniform: [0, 1]}}\nnum_samples: 9\n"
+                                    "stop: {training_iteration: 9}\nmetric: acc\nmode: max\nlocal_dir: results\n"
+                                    "verbose: 0\nsearch_alg: {type: bohb, seed: 2}\n"
+                                    "scheduler: {type: hb_bohb, max_t: 9, reduction_factor: 3}\n");
+  const Outcome hb = tune_cli({"run", "hb.yaml"}, dir.path());
+  ASSERT_EQ(hb.code, 0) << hb.err;
+  const Outcome ls = tune_cli({"ls", (dir.path() / "results" / "hb").string(), "-o", "json"});
+  ASSERT_EQ(ls.code, 0) << ls.err;
+  EXPECT_EQ(Json::parse(ls.out).size(), 9u);
+}
+#endif
+
+TEST(CliTest, NewSearchersRefuseMisuseBeforeAnythingStarts) {
+  TempDir dir;
+  // A misspelt key is named with the closest valid one.
+  write(dir.path() / "bad.yaml", search_spec("bad", "", "search_alg:\n  type: gp\n  acquisiton: ei\n"));
+  const Outcome bad = tune_cli({"run", "bad.yaml"}, dir.path());
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("search_alg: unknown key 'acquisiton' (did you mean 'acquisition'?)"));
+  // CMA-ES refuses a choice, naming its path.
+  write(dir.path() / "choice.yaml", search_spec("choice", "  opt: {choice: [a, b]}\n", "search_alg: cmaes\n"));
+  const Outcome choice = tune_cli({"run", "choice.yaml"}, dir.path());
+  EXPECT_EQ(choice.code, 2) << choice.err;
+  EXPECT_THAT(choice.err, HasSubstr("config/opt: a choice cannot be searched by CMA-ES"));
+  EXPECT_FALSE(fs::exists(dir.path() / "results" / "choice"));
 }
 
 // Needs the process executor.

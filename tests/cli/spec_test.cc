@@ -237,6 +237,31 @@ search_alg: {type: tpe, n_startup_trials: 3, multivariate: true, max_concurrent:
   EXPECT_THAT(unknown.what(), HasSubstr("search_alg: unknown key 'gama'"));
 }
 
+TEST(SpecTest, SearchAlgGpCmaesAndBohbAndTheirKeys) {
+  const RunSpec spec = parse(kTrainable + "seed: 5\nsearch_alg: {type: gp, acquisition: ucb, kappa: 1.5}\n");
+  auto* gp = dynamic_cast<GPSearcher*>(spec.options.search_alg.get());
+  ASSERT_NE(gp, nullptr);
+  EXPECT_EQ(gp->seed(), 5u);
+  EXPECT_NE(dynamic_cast<CMAESSearcher*>(parse(kTrainable + "search_alg: cmaes\n").options.search_alg.get()), nullptr);
+  EXPECT_NE(dynamic_cast<BOHBSearcher*>(parse(kTrainable + "search_alg: {type: bohb, top_n_percent: 20}\n").options.search_alg.get()),
+            nullptr);
+  const std::vector<std::pair<std::string, std::string>> errors = {
+      {"  type: gp\n  acquisition: eii\n", "search_alg/acquisition: 'eii' is not an acquisition function (did you mean 'ei'?)"},
+      {"  type: gp\n  n_candidates: 0\n", "search_alg/n_candidates: must be >= 1"},
+      {"  type: gp\n  kapa: 2\n", "search_alg: unknown key 'kapa' (did you mean 'kappa'?)"},
+      {"  type: cmaes\n  restarts: ipopp\n", "search_alg/restarts: must be 'ipop' or 'none', got 'ipopp' (did you mean 'ipop'?)"},
+      {"  type: cmaes\n  sigma0: -1\n", "search_alg/sigma0: must be > 0"},
+      {"  type: bohb\n  top_n_percent: 150\n", "search_alg/top_n_percent: must be > 0 and < 100"},
+      {"  type: bohb\n  min_point_in_model: 3\n", "(did you mean 'min_points_in_model'?)"},
+      {"  type: gpp\n", "search_alg/type: unknown search algorithm 'gpp' (did you mean 'gp'?)"},
+  };
+  for (const auto& [body, message] : errors) {
+    const SpecError error = error_of(kTrainable + "search_alg:\n" + body);
+    EXPECT_THAT(error.what(), HasSubstr(message)) << body;
+    EXPECT_EQ(error.line(), body.find("type: gpp") == std::string::npos ? 4 : 3) << body;
+  }
+}
+
 // ---- errors, each with its line ----
 
 struct ErrorCase {

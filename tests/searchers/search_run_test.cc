@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "executors/workers/trainables.h"
 #include "support/temp_dir.h"
 #include "tune/tune.h"
 #include "tune/searchers.h"
@@ -156,6 +157,99 @@ TEST(SearchRunTest, ResumeContinuesTheSearch) {
   EXPECT_EQ(analysis.trials().size(), 5u);  // it was finished: nothing new
   EXPECT_EQ(tpe->num_observations(), 5u);
   EXPECT_EQ(tpe->seed(), 5u);
+}
+
+TEST(SearchRunTest, TpeSamplesTheSubSpaceOfTheChoiceItTakes) {
+  TempDir dir;
+  RunOptions options = options_in(dir);
+  options.config = Space::from_json(Json::parse(R"({"x": {"uniform": [-3, 3]}, "opt": {"choice": [
+      {"name": "sgd", "momentum": {"uniform": [0, 1]}}, {"name": "adam"}]}})"));
+  options.num_samples = 12;
+  options.search_alg = std::make_shared<TPESearcher>(tpe_options(6));
+  const auto analysis = run(
+      [](const Config& config, Reporter& reporter) {
+        const Json& opt = config.at("opt");
+        const double m = opt.value("momentum", 0.5);
+        reporter.report({{"loss", config.at("x").get<double>() + (opt["name"] == "sgd" ? m : 1.0)}});
+      },
+      std::move(options));
+  ASSERT_EQ(analysis.trials().size(), 12u);
+  std::set<double> momenta;
+  for (const auto& trial : analysis.trials()) {
+    EXPECT_EQ(trial.status(), TrialStatus::kTerminated);
+    const Json opt = trial.config()["opt"];
+    if (opt["name"] == "sgd") {
+      ASSERT_TRUE(opt["momentum"].is_number()) << opt;
+      momenta.insert(opt["momentum"].get<double>());
+    } else {
+      EXPECT_EQ(opt, Json({{"name", "adam"}}));
+    }
+  }
+  EXPECT_GE(momenta.size(), 2u);
+}
+
+TEST(SearchRunTest, GpSearchRunsWithConcurrentTrials) {
+  TempDir dir;
+  RunOptions options = options_in(dir);
+  options.num_samples = 12;
+  GPSearcher::Options o;
+  o.seed = 1;
+  o.n_initial_points = 4;
+  o.n_candidates = 200;
+  auto gp = std::make_shared<GPSearcher>(o);
+  options.search_alg = gp;
+  const ExperimentAnalysis analysis = run(quadratic(), std::move(options));
+  ASSERT_EQ(analysis.trials().size(), 12u);
+  for (const auto& trial : analysis.trials()) EXPECT_EQ(trial.status(), TrialStatus::kTerminated);
+  EXPECT_EQ(gp->num_observations(), 12u);
+  EXPECT_LT(analysis.get_best_trial()->last_result()["loss"].get<double>(), 0.5);
+}
+
+TEST(SearchRunTest, CmaesWaitsForItsGenerationAndResumes) {
+  // 4 CPUs, a generation of 6: the runner is told "not now" until a generation completes.
+  TempDir dir;
+  RunOptions first = options_in(dir);
+  first.config = {{"x", uniform(-3, 3)}, {"y", uniform(-3, 3)}};
+  first.num_samples = 15;
+  CMAESSearcher::Options o;
+  o.seed = 2;
+  first.search_alg = std::make_shared<CMAESSearcher>(o);
+  const auto loss = [](const Config& config, Reporter& reporter) {
+    const double x = config.at("x").get<double>(), y = config.at("y").get<double>();
+    reporter.report({{"loss", (x - 1) * (x - 1) + y * y}});
+  };
+  EXPECT_EQ(run(loss, std::move(first)).trials().size(), 15u);
+  RunOptions second = options_in(dir);
+  second.config = {{"x", uniform(-3, 3)}, {"y", uniform(-3, 3)}};
+  second.num_samples = 15;
+  second.resume.value = "LOCAL";
+  auto cma = std::make_shared<CMAESSearcher>(o);
+  second.search_alg = cma;
+  run(loss, std::move(second));
+  EXPECT_EQ(cma->generation(), 2);  // 15 trials: two generations of 6 done, the third under way
+}
+
+TEST(SearchRunTest, BohbWithHyperBandForBohbLearnsPerBudget) {
+  TempDir dir;
+  RunOptions options = options_in(dir);
+  options.config = {{"q", uniform(0, 1)}};
+  options.metric = "acc";
+  options.mode = "max";
+  options.num_samples = 18;
+  options.stop = {{"training_iteration", 9}};
+  HyperBandScheduler::Options hb;
+  hb.max_t = 9;
+  hb.reduction_factor = 3;
+  options.scheduler = std::make_shared<HyperBandForBOHB>(hb);
+  BOHBSearcher::Options o;
+  o.seed = 3;
+  auto bohb = std::make_shared<BOHBSearcher>(o);
+  options.search_alg = bohb;
+  const ExperimentAnalysis analysis = run(make_trainable<testing::Climb>("Climb"), std::move(options));
+  ASSERT_EQ(analysis.trials().size(), 18u);
+  for (const auto& trial : analysis.trials()) EXPECT_EQ(trial.status(), TrialStatus::kTerminated);
+  ASSERT_TRUE(bohb->model_budget().has_value());
+  EXPECT_GE(*bohb->model_budget(), 3.0);  // a bracket's survivors reached 3 or more
 }
 
 #ifdef TUNE_SOURCE_DIR

@@ -9,20 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "support/searcher_loop.h"
 #include "tune/error.h"
 #include "tune/searchers.h"
 
 namespace tune {
 namespace {
 
-void expect_error(const std::function<void()>& fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "no TuneError; expected one containing: " << needle;
-  } catch (const TuneError& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message: " << e.what();
-  }
-}
+using testing::best_of;
+using testing::expect_error;
+using testing::median;
+using testing::optimise;
 
 TPESearcher::Options seeded(uint64_t seed, int startup = 5) {
   TPESearcher::Options o;
@@ -36,26 +33,6 @@ Space quadratic_space() { return {{"x", uniform(-5, 5)}, {"y", uniform(-5, 5)}, 
 double quadratic(const Config& c) {
   const double x = c["x"].get<double>(), y = c["y"].get<double>();
   return (x - 1.3) * (x - 1.3) + (y + 2.1) * (y + 2.1);
-}
-
-// Sequential optimisation of `f`; returns the configs in order.
-std::vector<Config> optimise(Searcher& searcher, const std::function<double(const Config&)>& f, int n,
-                             const std::string& metric = "loss") {
-  std::vector<Config> configs;
-  for (int i = 0; i < n; ++i) {
-    const std::string id = "t" + std::to_string(i);
-    const Suggestion s = searcher.suggest(id);
-    EXPECT_EQ(s.kind, Suggestion::Kind::kConfig);
-    searcher.on_trial_complete(id, Json{{metric, f(s.config)}}, false);
-    configs.push_back(s.config);
-  }
-  return configs;
-}
-
-double best_of(const std::vector<Config>& configs, const std::function<double(const Config&)>& f) {
-  double best = INFINITY;
-  for (const auto& c : configs) best = std::min(best, f(c));
-  return best;
 }
 
 TEST(TPETest, SameSeedSameSuggestionsAndConstantsPassThrough) {
@@ -152,14 +129,7 @@ TEST(TPETest, RestoredSearcherContinuesExactlyLikeTheOriginal) {
 TEST(TPETest, FailedAndMetricLessTrialsAreLeftOut) {
   TPESearcher tpe(seeded(1));
   tpe.set_search_properties("loss", "min", quadratic_space());
-  for (int i = 0; i < 6; ++i) tpe.suggest("t" + std::to_string(i));
-  tpe.on_trial_complete("t0", Json{{"loss", 1.0}}, false);
-  tpe.on_trial_complete("t1", Json{{"loss", 1.0}}, true);
-  tpe.on_trial_complete("t2", Json{{"other", 1.0}}, false);
-  tpe.on_trial_complete("t3", Json(nullptr), false);
-  tpe.on_trial_complete("t4", Json{{"loss", NAN}}, false);
-  tpe.on_trial_complete("unknown", Json{{"loss", 1.0}}, false);
-  tpe.on_trial_complete("t0", Json{{"loss", 1.0}}, false);  // told twice
+  testing::tell_one_good_and_many_bad(tpe);
   EXPECT_EQ(tpe.num_observations(), 1u);
 }
 
@@ -209,6 +179,53 @@ TEST(TPETest, ObservationsMissingADimensionAreFittedPerDimension) {
   }
 }
 
+// conditional_model_space(): an MLP (width best near 128) or a linear model (always worse).
+double conditional_loss(const Config& c) {
+  const double lr = std::log10(c["lr"].get<double>()) + 2;
+  if (c["model"]["type"] == "mlp") {
+    const double w = (c["model"]["width"].get<double>() - 128) / 64;
+    return lr * lr + w * w;
+  }
+  return 1 + lr * lr + std::abs(std::log10(c["model"]["l2"].get<double>()) + 4);
+}
+
+// Checks the config holds exactly the keys of the model it chose, each inside its domain.
+void expect_valid_conditional(const Config& c) {
+  const Json& m = c["model"];
+  if (m["type"] == "mlp") {
+    EXPECT_EQ(m.size(), 2U) << m;
+    ASSERT_TRUE(m["width"].is_number_integer()) << m;
+    EXPECT_GE(m["width"].get<int>(), 16);
+    EXPECT_LT(m["width"].get<int>(), 256);
+  } else {
+    ASSERT_EQ(m["type"], "linear") << m;
+    EXPECT_EQ(m.size(), 2U) << m;
+    EXPECT_GE(m["l2"].get<double>(), 1e-6);
+    EXPECT_LE(m["l2"].get<double>(), 1e-2);
+  }
+}
+
+TEST(TPETest, ConditionalSubSpacesAreSampledAndLearned) {
+  for (bool multivariate : {false, true}) {
+    TPESearcher::Options o = seeded(8, 10);
+    o.multivariate = multivariate;
+    TPESearcher tpe(o);
+    tpe.set_search_properties("loss", "min", testing::conditional_model_space());
+    const auto configs = optimise(tpe, conditional_loss, 60);
+    std::set<int> widths;
+    int mlp_late = 0;
+    for (size_t i = 0; i < configs.size(); ++i) {
+      expect_valid_conditional(configs[i]);
+      if (configs[i]["model"]["type"] == "mlp") widths.insert(configs[i]["model"]["width"].get<int>());
+      if (i >= 40) mlp_late += configs[i]["model"]["type"] == "mlp";
+    }
+    EXPECT_GE(widths.size(), 5U) << "the inner distribution is sampled";
+    // The better sub-space dominates late (the joint kernels of multivariate TPE mix more).
+    EXPECT_GE(mlp_late, multivariate ? 10 : 16) << multivariate;
+    EXPECT_LT(best_of(configs, conditional_loss), 0.5);
+  }
+}
+
 TEST(TPETest, MisuseIsNamed) {
   expect_error([] { TPESearcher(seeded(1)).set_search_properties("", "", quadratic_space()); }, "metric");
   expect_error([] { TPESearcher(seeded(1)).set_search_properties("loss", "best", quadratic_space()); }, "mode");
@@ -224,12 +241,6 @@ TEST(TPETest, MisuseIsNamed) {
   o.n_ei_candidates = 0;
   expect_error([&] { TPESearcher{o}; }, "n_ei_candidates");
   expect_error([] { TPESearcher(seeded(1)).suggest("x"); }, "set_search_properties");
-}
-
-// Medians over seeds, so one unlucky seed cannot flip the outcome.
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 TEST(TPETest, BeatsRandomSearchOnA4DQuadratic) {

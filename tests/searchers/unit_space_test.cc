@@ -136,5 +136,56 @@ TEST(UnitSpaceTest, DomainsInsideArraysAreDimensionsToo) {
   EXPECT_DOUBLE_EQ(space.encode(c)[0], 0.75);
 }
 
+Space conditional_space() {
+  return Space::from_json(Json::parse(R"({"lr": {"loguniform": [1e-4, 1]}, "model": {"choice": [
+      {"type": "mlp", "width": {"randint": [16, 256]}, "act": {"choice": ["relu", "tanh"]}},
+      {"type": "linear", "l2": {"loguniform": [1e-6, 1e-2]}},
+      "none"]}})"));
+}
+
+TEST(UnitSpaceTest, ChoicesOfSubSpacesAreConditionalDimensions) {
+  const UnitSpace space(conditional_space(), "test");
+  ASSERT_EQ(space.size(), 5U);
+  ASSERT_TRUE(space.conditional());
+  std::vector<std::string> paths;
+  for (const auto& d : space.dimensions()) paths.push_back(d.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"lr", "model", "model/act", "model/width", "model/l2"}));
+  EXPECT_EQ(space.dimensions()[2].parent, 1);
+  EXPECT_EQ(space.dimensions()[2].option, 0U);
+  EXPECT_EQ(space.dimensions()[4].option, 1U);
+
+  const Config mlp = space.decode({0.5, 0.1, 0.9, 0.5, 0.3});
+  EXPECT_EQ(mlp["model"]["type"], "mlp");
+  EXPECT_EQ(mlp["model"]["act"], "tanh");
+  ASSERT_TRUE(mlp["model"]["width"].is_number_integer());
+  EXPECT_FALSE(mlp["model"].contains("l2"));
+  const Config linear = space.decode({0.5, 0.5, 0.9, 0.5, 0.3});
+  EXPECT_EQ(linear["model"]["type"], "linear");
+  EXPECT_EQ(linear["model"].size(), 2U);
+  EXPECT_GE(linear["model"]["l2"].get<double>(), 1e-6);
+  EXPECT_EQ(space.decode({0.5, 0.9, 0.9, 0.5, 0.3})["model"], "none");
+
+  // encode: the dimensions of the values not chosen are NaN, and decode(encode(c)) == c.
+  const std::vector<double> u = space.encode(mlp);
+  EXPECT_TRUE(std::isnan(u[4]));
+  EXPECT_FALSE(std::isnan(u[3]));
+  EXPECT_EQ(space.decode(u), mlp);
+  const std::vector<double> v = space.encode(linear);
+  EXPECT_TRUE(std::isnan(v[2]) && std::isnan(v[3]));
+  EXPECT_EQ(space.decode(v)["model"]["type"], "linear");
+  EXPECT_NEAR(space.decode(v)["model"]["l2"].get<double>(), linear["model"]["l2"].get<double>(), 1e-15);
+  std::vector<double> w = {0.5, 0.9, 0.9, 0.5, 0.3};
+  space.deactivate(w);
+  EXPECT_TRUE(std::isnan(w[2]) && std::isnan(w[3]) && std::isnan(w[4]));
+  EXPECT_THROW(space.encode(Json{{"lr", 0.1}, {"model", {{"type", "cnn"}}}}), TuneError);
+  // A malformed distribution inside a value is an error naming its place, not a plain value.
+  try {
+    UnitSpace bad(Space::from_json(Json::parse(R"({"m": {"choice": [{"w": {"uniform": [5, 1]}}]}})")), "tpe");
+    FAIL();
+  } catch (const TuneError& e) {
+    EXPECT_NE(std::string(e.what()).find("tpe: config/m/0/w"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace tune::detail
