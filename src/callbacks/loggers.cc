@@ -219,15 +219,22 @@ class CsvLogger final : public Logger {
   // Calls f(flattened key, value) for every leaf of the result except the config.
   template <typename F>
   static void walk(const Json& object, std::string& prefix, F&& f) {
-    for (auto it = object.begin(); it != object.end(); ++it) {
-      if (prefix.empty() && it.key() == "config") continue;
+    for (const auto& [key, value] : object.get_ref<const Json::object_t&>()) {
+      const bool nested = value.is_object() && !value.empty();
+      if (prefix.empty()) {
+        if (key == "config") continue;
+        if (!nested) {  // a top-level leaf: its key is the column name as it is
+          f(key, value);
+          continue;
+        }
+      }
       const size_t mark = prefix.size();
       if (!prefix.empty()) prefix += '/';
-      prefix += it.key();
-      if (it->is_object() && !it->empty()) {
-        walk(*it, prefix, f);
+      prefix += key;
+      if (nested) {
+        walk(value, prefix, f);
       } else {
-        f(prefix, *it);
+        f(prefix, value);
       }
       prefix.resize(mark);
     }

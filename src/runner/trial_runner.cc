@@ -405,7 +405,7 @@ void TrialRunner::prepare_restart(Trial& trial, StartRequest& request) {
   std::shared_ptr<const Result> last;
   rollback_trial_logs(trial.logdir, iteration, [&](Result&& result) {
     if (auto value = metric_value(result)) trial.metric_stats[options_.metric].add(*value);
-    last = std::make_shared<const Result>(std::move(result));
+    last = std::make_shared<Result>(std::move(result));
   });
   trial.last_result = std::move(last);
   trial.iteration = iteration;
@@ -647,7 +647,13 @@ void TrialRunner::process_result(Trial& trial, Result&& result, const std::files
       searcher_->on_trial_complete(trial.trial_id, result, false);
     }
   }
-  trial.last_result = std::make_shared<const Result>(std::move(result));
+  std::shared_ptr<const Result> previous = std::move(trial.last_result);
+  // Every last_result is made as a (non-const) Result, so the sole owner may hand it back.
+  trial.last_result = std::make_shared<Result>(std::move(result));
+  if (previous && previous.use_count() == 1) {
+    executor_->recycle(trial.index, std::move(const_cast<Result&>(*previous)));
+  }
+  previous.reset();
   trial.done = decision == Decision::kStop;
   log_writer_->write(trial.index, *trial.last_result);
   for (const auto& callback : options_.callbacks) callback->on_trial_result(TrialView(trial), *trial.last_result);

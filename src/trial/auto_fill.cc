@@ -10,7 +10,9 @@
 #include <cassert>
 #include <chrono>
 #include <string_view>
+#include <type_traits>
 
+#include "common/json_writer.h"
 #include "common/strings.h"
 #include "tune/error.h"
 
@@ -71,15 +73,21 @@ void AutoFiller::restore(int64_t iteration, double time_total_s, int64_t timeste
 namespace {
 
 // Sets keys of a result in ascending order: one merge pass over the result's sorted keys
-// instead of a tree search (and a key string) per field.
+// instead of a tree search (and a key string) per field. A field the result lacks takes its
+// map node from `spare` (a spent result) when it has one, so steady-state filling allocates
+// nothing: the node, the key and, for strings, the buffer are reused.
 class SortedSetter {
  public:
-  explicit SortedSetter(Json::object_t& object) : object_(object), at_(object.begin()) {}
+  SortedSetter(Json::object_t& object, Json::object_t& spare)
+      : object_(object), at_(object.begin()), spare_(spare), spare_at_(spare.begin()) {}
   // Adds or replaces `key`.
   template <typename V>
   void set(std::string_view key, V&& value) {
     if (seek(key)) {
-      at_->second = std::forward<V>(value);
+      assign(at_->second, std::forward<V>(value));
+    } else if (auto node = take_spare(key)) {
+      assign(node.mapped(), std::forward<V>(value));
+      at_ = object_.insert(at_, std::move(node));
     } else {
       at_ = object_.emplace_hint(at_, std::string(key), std::forward<V>(value));
     }
@@ -88,7 +96,14 @@ class SortedSetter {
   // Adds `key` unless the result has it.
   template <typename V>
   void set_default(std::string_view key, V&& value) {
-    if (!seek(key)) at_ = object_.emplace_hint(at_, std::string(key), std::forward<V>(value));
+    if (!seek(key)) {
+      if (auto node = take_spare(key)) {
+        assign(node.mapped(), std::forward<V>(value));
+        at_ = object_.insert(at_, std::move(node));
+      } else {
+        at_ = object_.emplace_hint(at_, std::string(key), std::forward<V>(value));
+      }
+    }
     ++at_;
   }
 
@@ -100,8 +115,30 @@ class SortedSetter {
     while (at_ != object_.end() && std::string_view(at_->first) < key) ++at_;
     return at_ != object_.end() && at_->first == key;
   }
+  Json::object_t::node_type take_spare(std::string_view key) {
+    while (spare_at_ != spare_.end() && std::string_view(spare_at_->first) < key) ++spare_at_;
+    if (spare_at_ == spare_.end() || spare_at_->first != key) return {};
+    return spare_.extract(spare_at_++);
+  }
+  // Assignments that keep the slot's memory where they can.
+  template <typename V>
+  static void assign(Json& slot, V&& value) {
+    using T = std::remove_cvref_t<V>;
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (slot.is_string()) {
+        slot.get_ref<std::string&>() = value;  // reuses the buffer
+        return;
+      }
+    } else if constexpr (std::is_same_v<T, Json>) {
+      if (same_json(slot, value)) return;  // usually the very same config: kept as it is
+    }
+    slot = std::forward<V>(value);
+  }
+
   Json::object_t& object_;
   Json::object_t::iterator at_;
+  Json::object_t& spare_;
+  Json::object_t::iterator spare_at_;
   std::string_view last_;
 };
 
@@ -143,7 +180,7 @@ void AutoFiller::fill(Result& result, double measured_seconds) {
   }
   const HostInfo& host = HostInfo::get();
   // In ascending key order (SortedSetter).
-  SortedSetter fields(object);
+  SortedSetter fields(object, spare_);
   fields.set("config", config_);
   fields.set("date", date_cached_);
   fields.set_default("done", false);
@@ -164,6 +201,12 @@ void AutoFiller::fill(Result& result, double measured_seconds) {
   }
   fields.set_default("training_iteration", iteration_);
   fields.set("trial_id", trial_id_);
+  spare_.clear();  // what is left of it is not needed
+}
+
+void AutoFiller::give_spare(Result&& spent) {
+  if (!spent.is_object()) return;
+  spare_ = std::move(spent.get_ref<Json::object_t&>());
 }
 
 }  // namespace tune::detail
