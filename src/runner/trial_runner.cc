@@ -112,6 +112,7 @@ ExperimentAnalysis TrialRunner::run() {
       const uint64_t covered = resume_->stored.header.value("journal_bytes", uint64_t{0});
       restore_state(std::move(*resume_));
       resume_.reset();
+      journal_scheduler_base();  // later changes apply to the state as restored
       if (fresh) {
         // A journal started over does not match the old snapshot's offset: replace it.
         write_snapshot(false);
@@ -135,6 +136,7 @@ ExperimentAnalysis TrialRunner::run() {
                    {"experiment_id", experiment_.experiment_id}, {"trainable", trainable_.name},
                    {"metric", options_.metric}, {"mode", options_.mode}, {"spec", spec_},
                    {"source", options_.source_spec}});
+      journal_scheduler_base();
     }
   } catch (const std::system_error& e) {
     throw TuneError(fmt::format("cannot write the experiment state in {}: {}", experiment_.dir.string(), e.what()));
@@ -143,6 +145,8 @@ ExperimentAnalysis TrialRunner::run() {
   while (true) {
     if (fatal_error_) break;
     const bool started = fill_free_resources();
+    // What adding and choosing trials changed in the scheduler (journaled whole only per event).
+    if (scheduler_->tracks_state_changes()) journal_scheduler_state();
     if (fatal_error_) break;
     if (running_ == 0 && !started) {
       if (waiting_.empty() && (searcher_finished_ || stop_all_)) break;
@@ -318,6 +322,7 @@ void TrialRunner::start_trial(Trial& trial) {
       break;
     }
   }
+  if (trial.status == TrialStatus::kPaused) journal(Json{{"e", "run"}, {"i", trial.index}});
   --counts_[trial.status];
   trial.status = TrialStatus::kRunning;
   ++counts_[TrialStatus::kRunning];
@@ -509,12 +514,24 @@ void TrialRunner::carry_out_scheduler_actions() {
 }
 
 void TrialRunner::journal_scheduler_state() {
+  if (scheduler_->tracks_state_changes()) {
+    // O(what changed): the scheduler's own change list since the last call.
+    const std::vector<StateChange> changes = scheduler_->take_state_changes();
+    if (!changes.empty()) journal(Json{{"e", "schedc"}, {"c", state_changes_to_json(changes)}});
+    return;
+  }
   if (!journal_.is_open()) return;
   Json state = scheduler_->save();
   std::string dumped = state.dump(-1, ' ', false, Json::error_handler_t::replace);
   if (dumped == journaled_scheduler_state_) return;
   journal(Json{{"e", "sched"}, {"s", std::move(state)}});
   journaled_scheduler_state_ = std::move(dumped);
+}
+
+void TrialRunner::journal_scheduler_base() {
+  if (!scheduler_->tracks_state_changes()) return;  // journal_scheduler_state() writes whole states
+  scheduler_->take_state_changes();  // the state written here holds them
+  journal(Json{{"e", "sched"}, {"s", scheduler_->save()}});
 }
 
 bool TrialRunner::exploit(Trial& trial, const SchedulerAction& action) {
@@ -723,6 +740,9 @@ void TrialRunner::apply_decision(Trial& trial, Decision decision) {
 void TrialRunner::requeue(Trial& trial, TrialStatus status) {
   executor_->stop_trial(trial.index);
   release_resources(trial);
+  // A resumed experiment must know it waits paused (synchronous HyperBand starts PENDING
+  // trials at once, PAUSED ones only when it says so).
+  if (status == TrialStatus::kPaused) journal(Json{{"e", "pause"}, {"i", trial.index}});
   --counts_[trial.status];
   trial.status = status;
   ++counts_[status];
@@ -1155,6 +1175,9 @@ void TrialRunner::maybe_snapshot() {
 
 void TrialRunner::write_snapshot(bool completed) {
   namespace fs = std::filesystem;
+  // Scheduler changes not journaled yet are in the state saved below: journal them first, so
+  // they lie before the offset the snapshot covers and are not applied to it twice.
+  journal_scheduler_state();
   try {
     const fs::path path = experiment_.dir / kSnapshotFile;
     const fs::path tmp = path.string() + ".tmp";
