@@ -12,6 +12,7 @@
 // Every event carries the attempt that produced it; events of an attempt the runner has
 // already stopped or replaced are dropped here.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -70,7 +71,7 @@ struct FunctionThread {
   // Waits for the runner's decision on the last result; `spare` gets the spent result the
   // runner handed back meanwhile, if any. Wakes the next thread of the chain it is in.
   Command wait_command(Result& spare_out) {
-    FunctionThread* next = nullptr;
+    std::array<FunctionThread*, 2> next{};
     Command c;
     {
       std::unique_lock lock(mutex);
@@ -80,9 +81,11 @@ struct FunctionThread {
       c = command;
       if (c == Command::kContinue) command = Command::kNone;  // a stop stays set
       spare_out = std::exchange(spare, Result());
-      next = std::exchange(chain_next, nullptr);
+      next = std::exchange(chain_next, {});
     }
-    if (next != nullptr) next->cv.notify_one();
+    for (FunctionThread* successor : next) {
+      if (successor != nullptr) successor->cv.notify_one();
+    }
     return c;
   }
   // A spent result for the filler of report() (AutoFiller::give_spare), taken with the command.
@@ -103,17 +106,18 @@ struct FunctionThread {
     cv.notify_one();
     return false;
   }
-  // Links this waiting thread to `next`, which it wakes when it wakes; false when it is no
-  // longer waiting (woken spuriously and gone on), so the caller must wake `next` itself.
-  bool link(FunctionThread* next) {
+  // Links this waiting thread to `next` (null entries: none), which it wakes when it wakes;
+  // false when it is no longer waiting (woken spuriously and gone on), so the caller must
+  // wake `next` itself.
+  bool link(std::array<FunctionThread*, 2> next) {
     std::lock_guard lock(mutex);
     if (!waiting || command == Command::kNone) return false;
     chain_next = next;
     return true;
   }
 
-  bool waiting = false;                // inside wait_command
-  FunctionThread* chain_next = nullptr;  // the thread to wake once woken (wake_chain)
+  bool waiting = false;                       // inside wait_command
+  std::array<FunctionThread*, 2> chain_next{};  // the threads to wake once woken (wake_chain)
 };
 
 class ThreadExecutor final : public Executor {
@@ -452,19 +456,24 @@ class ThreadExecutor final : public Executor {
 
   // ---- function trials on dedicated, reused threads ----
 
-  // Wakes the function threads given a decision during poll(): the runner wakes the first,
-  // each woken thread the next one, so the wake-ups (a syscall each) leave the runner thread.
+  // Wakes the function threads given a decision during poll() as a binary tree: the runner
+  // wakes the first, each woken thread two more, so the wake-ups (a syscall each) leave the
+  // runner thread and the last one waits log2(n) hops, not n.
   void wake_chain() {
-    if (to_wake_.empty()) return;
-    FunctionThread* head = to_wake_.front();
-    for (size_t i = 0; i + 1 < to_wake_.size(); ++i) {
-      if (!to_wake_[i]->link(to_wake_[i + 1])) {
-        // It went on by itself (a spurious wake-up): the rest of the chain starts from here.
-        head->cv.notify_one();
-        head = to_wake_[i + 1];
+    const size_t n = to_wake_.size();
+    if (n == 0) return;
+    auto at = [&](size_t i) { return i < n ? to_wake_[i] : nullptr; };
+    std::vector<FunctionThread*> roots{to_wake_[0]};
+    for (size_t i = 0; 2 * i + 1 < n; ++i) {
+      const std::array<FunctionThread*, 2> children{at(2 * i + 1), at(2 * i + 2)};
+      if (!to_wake_[i]->link(children)) {
+        // It went on by itself (a spurious wake-up): its children are woken from here.
+        for (FunctionThread* child : children) {
+          if (child != nullptr) roots.push_back(child);
+        }
       }
     }
-    head->cv.notify_one();
+    for (FunctionThread* root : roots) root->cv.notify_one();
     to_wake_.clear();
   }
 

@@ -525,6 +525,31 @@ TEST(RunTest, OutputFilesAndAutoFilledFields) {
   for (const auto& row : csv) EXPECT_EQ(cells(row), cells(csv[0]));
 }
 
+// Many function trials reporting as fast as they can: their threads are woken as a tree after
+// each batch of decisions (thread_executor.cc); none may be lost or woken twice into a step.
+TEST(RunTest, ManyConcurrentFunctionTrialsEachGetEveryDecision) {
+  TempDir dir;
+  RunOptions options = quiet_options(dir);
+  options.num_samples = 24;
+  options.num_cpus = 24;
+  options.stop = {{"training_iteration", 150}};
+  options.write_trial_files = false;
+  std::atomic<int64_t> reports{0};
+  auto analysis = run([&](const Config&, Reporter& r) {
+    for (int64_t i = 1;; ++i) {
+      r.report({{"i", i}});
+      reports.fetch_add(1);
+    }
+  }, std::move(options));
+  ASSERT_EQ(analysis.trials().size(), 24u);
+  for (const auto& trial : analysis.trials()) {
+    EXPECT_EQ(trial.status(), TrialStatus::kTerminated);
+    EXPECT_EQ(trial.last_result()["i"], 150);
+    EXPECT_EQ(trial.last_result()["training_iteration"], 150);
+  }
+  EXPECT_EQ(reports.load(), 24 * 149);  // the 150th report() of each is answered with a stop
+}
+
 // The loggers write results with their own serialiser (config text cached, values kept per
 // key): each result.json line must still be exactly what Json::dump gives for the result.
 class DumpRecorder : public Callback {
