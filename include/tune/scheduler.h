@@ -61,6 +61,28 @@ struct SchedulerAction {
   int64_t source_iteration = -1;
 };
 
+// One change to a scheduler's saved state (its save() form), for incremental journaling:
+// the experiment journal records these instead of the whole state after every result.
+struct StateChange {
+  enum class Op {
+    kSet,     // the value at `path` becomes `value` (objects along the path are created)
+    kErase,   // the object member at `path` is removed
+    kAppend,  // `value` is appended to the array at `path` (created when missing)
+    kInsert,  // `value` is added to the sorted array of distinct values at `path` (a saved std::set)
+    kRemove,  // `value` is removed from the sorted array at `path`
+  };
+  Op op = Op::kSet;
+  Json path = Json::array();  // object keys (strings) and array indices (numbers) from the root
+  Json value;
+};
+// The journal form of changes ([[op, path, value], ...]) and back; from_json throws TuneError
+// on a malformed record.
+Json state_changes_to_json(const std::vector<StateChange>& changes);
+std::vector<StateChange> state_changes_from_json(const Json& json);
+// Applies `changes` to `state` in order (what resume does with the journaled changes).
+// Throws TuneError when a path does not fit the state.
+void apply_state_changes(Json& state, const std::vector<StateChange>& changes);
+
 class TrialScheduler {
  public:
   virtual ~TrialScheduler() = default;
@@ -88,6 +110,14 @@ class TrialScheduler {
   virtual std::string debug_string() const = 0;
   virtual Json save() const { return Json::object(); }
   virtual void restore(const Json& state) { (void)state; }
+  // Incremental journaling (optional). A scheduler returning true reports every change to
+  // its save() form through take_state_changes(), which the runner calls after each of the
+  // callbacks above (and before it writes a snapshot): applied in order to the save() of
+  // the last call before, they give save() now. The journal then grows with the changes,
+  // and a result costs what it changed. A scheduler returning false (the default) has its
+  // whole save() compared and, when changed, journaled after every event.
+  virtual bool tracks_state_changes() const { return false; }
+  virtual std::vector<StateChange> take_state_changes() { return {}; }
 };
 
 // First come, first served: PENDING trials in order, then PAUSED ones. Never stops a trial.
@@ -95,6 +125,7 @@ class FIFOScheduler : public TrialScheduler {
  public:
   Decision on_trial_result(const TrialView& trial, const Result& result) override;
   std::string debug_string() const override { return "Using FIFO scheduling algorithm."; }
+  bool tracks_state_changes() const override { return true; }  // it has no state
 };
 
 // Asynchronous successive halving (ASHA). A trial reaching a rung is stopped when its value
@@ -120,6 +151,8 @@ class AsyncHyperBandScheduler : public TrialScheduler {
   std::string debug_string() const override;
   Json save() const override;
   void restore(const Json& state) override;
+  bool tracks_state_changes() const override { return true; }
+  std::vector<StateChange> take_state_changes() override;
 
   struct Rung {
     double milestone = 0;
@@ -130,6 +163,8 @@ class AsyncHyperBandScheduler : public TrialScheduler {
 
  private:
   Decision on_bracket_result(const std::string& trial_id, double time, double value);
+  void forget(const std::string& trial_id);
+  std::string rng_text() const;
 
   Options options_;
   double op_ = 1;
@@ -137,6 +172,7 @@ class AsyncHyperBandScheduler : public TrialScheduler {
   std::map<std::string, size_t> bracket_of_;
   int64_t num_stopped_ = 0;
   std::mt19937_64 rng_;
+  std::vector<StateChange> changes_;
 };
 using ASHAScheduler = AsyncHyperBandScheduler;
 
@@ -165,6 +201,8 @@ class HyperBandScheduler : public TrialScheduler {
   std::string debug_string() const override;
   Json save() const override;
   void restore(const Json& state) override;
+  bool tracks_state_changes() const override { return true; }
+  std::vector<StateChange> take_state_changes() override;
 
   struct Bracket {
     int s = 0;                 // halvings left
@@ -196,6 +234,8 @@ class HyperBandScheduler : public TrialScheduler {
   void remove_trial(const std::string& trial_id);
   bool continue_trial(const Bracket& bracket, const std::string& trial_id) const;
   Bracket& bracket_at(const Where& where) { return bands_[where.band][where.bracket]; }
+  // choose_trial_to_run without journaling what it changed.
+  virtual std::optional<size_t> choose(const std::vector<TrialView>& candidates);
 
   Options options_;
   double op_ = 1;
@@ -206,6 +246,11 @@ class HyperBandScheduler : public TrialScheduler {
   std::set<std::string> to_resume_;           // PAUSED winners allowed to run again
   std::vector<SchedulerAction> actions_;
   int64_t num_stopped_ = 0;
+  std::vector<StateChange> changes_;
+  // Changes that rewrite a whole bracket (halving) or the resume set.
+  void note_bracket(const Bracket& bracket);
+  void note_to_resume();
+  Json bracket_path(const Bracket& bracket) const;
 };
 
 // The bracket logic BOHB uses: largest bracket first, trials run in bracket order, and a
@@ -213,11 +258,11 @@ class HyperBandScheduler : public TrialScheduler {
 class HyperBandForBOHB : public HyperBandScheduler {
  public:
   using HyperBandScheduler::HyperBandScheduler;
-  std::optional<size_t> choose_trial_to_run(const std::vector<TrialView>& candidates) override;
   std::string debug_string() const override;
 
  protected:
   int next_bracket_s(size_t brackets_in_band) const override;
+  std::optional<size_t> choose(const std::vector<TrialView>& candidates) override;
 };
 
 // Stops a trial whose best value so far is worse than the median of the other trials'
@@ -243,6 +288,8 @@ class MedianStoppingRule : public TrialScheduler {
   std::string debug_string() const override;
   Json save() const override;
   void restore(const Json& state) override;
+  bool tracks_state_changes() const override { return true; }
+  std::vector<StateChange> take_state_changes() override;
 
  private:
   struct Point {
@@ -258,6 +305,8 @@ class MedianStoppingRule : public TrialScheduler {
   std::set<std::string> not_started_;  // added, no result yet: they wait for a slot
   std::set<std::string> paused_;       // paused by this rule and not back yet
   std::map<std::string, double> last_pause_;
+  std::vector<StateChange> changes_;
+  void unpause(const std::string& trial_id);
 };
 
 // Population based training: every perturbation_interval, a trial in the bottom quantile
@@ -293,6 +342,8 @@ class PopulationBasedTraining : public TrialScheduler {
   std::string debug_string() const override;
   Json save() const override;
   void restore(const Json& state) override;
+  bool tracks_state_changes() const override { return true; }
+  std::vector<StateChange> take_state_changes() override;
 
   // The explore step alone (public for tests): a new config from `config`.
   Config explore(const Config& config);
@@ -318,6 +369,9 @@ class PopulationBasedTraining : public TrialScheduler {
   int64_t num_perturbations_ = 0;
   std::string last_perturbation_;
   std::mt19937_64 rng_;
+  Json state_json(const State& state) const;
+  std::set<std::string> dirty_;  // trials whose saved state changed since take_state_changes()
+  bool dirty_globals_ = false;   // perturbation count, last perturbation, rng
 };
 
 // Replays the config schedule PBT gave one trial, from its pbt_policy_<trial_id>.txt: the

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "tune/error.h"
+#include "tune/scheduler.h"
 
 namespace tune::detail {
 namespace {
@@ -129,6 +130,10 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
                          {"last_result", nullptr}};
     } else if (kind == "dir") {
       if (Json* t = trial(record)) (*t)["logdir"] = record.value("dir", "");
+    } else if (kind == "pause") {  // a scheduler paused it: it waits to be chosen again
+      if (Json* t = trial(record)) (*t)["status"] = "PAUSED";
+    } else if (kind == "run") {  // a paused trial was chosen and started again
+      if (Json* t = trial(record)) (*t)["status"] = "PENDING";
     } else if (kind == "ckpt") {
       if (Json* t = trial(record)) {
         Json& list = (*t)["checkpoints"];
@@ -173,6 +178,12 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
       }
     } else if (kind == "sched") {
       out.scheduler_state = record.value("s", Json());
+    } else if (kind == "schedc") {  // changes to the state of the "sched" record before
+      try {
+        apply_state_changes(out.scheduler_state, state_changes_from_json(record.value("c", Json::array())));
+      } catch (const TuneError& error) {
+        throw TuneError(fmt::format("{}: record at byte {}: {}", file.string(), offset - line.size() - 1, error.what()));
+      }
     } else if (kind == "done") {
       out.completed = true;
     } else if (kind == "start") {

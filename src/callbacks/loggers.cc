@@ -1,4 +1,5 @@
 // The default per-trial loggers: result.json (+ params.json) and progress.csv.
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -6,6 +7,7 @@
 #include <vector>
 
 #include "common/file_writer.h"
+#include "common/json_writer.h"
 #include "common/strings.h"
 #include "tune/callback.h"
 #include "tune/error.h"
@@ -15,6 +17,8 @@ namespace tune {
 namespace {
 
 // result.json: one JSON object a line; params.json: the resolved config.
+// Every result carries the trial's config (auto-filled): its text is made once per config
+// and spliced into each line while the result's config is that one.
 class JsonLogger final : public Logger {
  public:
   JsonLogger(const ExperimentInfo& experiment, const TrialView& trial) {
@@ -24,7 +28,42 @@ class JsonLogger final : public Logger {
   }
   void on_config_change(const TrialView& trial) override { write_params(trial); }
   void on_result(const Result& result) override {
-    line_ = result.dump(-1, ' ', false, Json::error_handler_t::replace);
+    line_.clear();
+    if (!result.is_object() || result.empty()) {
+      detail::append_json(line_, result);
+    } else {
+      // Results of a trial nearly always have the keys of the one before, and many values
+      // (host, ids, config) stay the same: their text is kept per position and reused.
+      size_t i = 0;
+      for (const auto& [key, value] : result.get_ref<const Json::object_t&>()) {
+        if (i >= fields_.size() || fields_[i].key != key) {
+          fields_.resize(i);
+          Field& field = fields_.emplace_back();
+          field.key = key;
+          detail::append_json_string(field.key_text, key);
+          field.key_text += ':';
+        }
+        Field& field = fields_[i];
+        line_ += i == 0 ? '{' : ',';
+        line_ += field.key_text;
+        if (value.is_string()) {
+          const auto& text = value.get_ref<const std::string&>();
+          if (!field.has_string || field.string != text) {
+            field.string = text;
+            field.has_string = true;
+            field.value_text.clear();
+            detail::append_json_string(field.value_text, text);
+          }
+          line_ += field.value_text;
+        } else if (value.is_object() && key == "config" && detail::same_json(value, config_)) {
+          line_ += config_text_;
+        } else {
+          detail::append_json(line_, value);
+        }
+        ++i;
+      }
+      line_ += '}';
+    }
     line_ += '\n';
     out_.write(line_);
   }
@@ -37,14 +76,29 @@ class JsonLogger final : public Logger {
  private:
   // Written at trial start and when its config changes; a plain write (no fsync) keeps
   // trial start cheap.
-  static void write_params(const TrialView& trial) {
+  void write_params(const TrialView& trial) {
     FileWriter params(trial.logdir() / "params.json", /*truncate=*/true);
     params.write(trial.config().dump(2) + "\n");
     params.close();
+    config_ = trial.config();
+    config_text_.clear();
+    detail::append_json(config_text_, config_);
   }
+
+  // One key of the previous result, with its text and that of its last string value.
+  struct Field {
+    std::string key;
+    std::string key_text;  // "key":
+    bool has_string = false;
+    std::string string;      // the last string value seen here ...
+    std::string value_text;  // ... and its JSON text
+  };
 
   FileWriter out_;
   std::string line_;
+  std::vector<Field> fields_;
+  Config config_;            // the trial's config, as results carry it
+  std::string config_text_;  // its serialisation
 };
 
 void append_csv_value(std::string& out, const Json& value) {
@@ -55,12 +109,15 @@ void append_csv_value(std::string& out, const Json& value) {
       const double d = value.get<double>();
       if (std::isnan(d)) out += "nan";
       else if (std::isinf(d)) out += d > 0 ? "inf" : "-inf";
-      else out += value.dump();
+      else detail::append_json_double(out, d);
       break;
     }
     case Json::value_t::string: {
       const auto& s = value.get_ref<const std::string&>();
-      if (s.find_first_of(",\"\n\r") == std::string::npos) {
+      const bool plain = std::none_of(s.begin(), s.end(), [](char c) {
+        return c == ',' || c == '"' || c == '\n' || c == '\r';
+      });
+      if (plain) {
         out += s;
       } else {
         out += '"';
@@ -74,12 +131,13 @@ void append_csv_value(std::string& out, const Json& value) {
     }
     case Json::value_t::object:
     case Json::value_t::array: {
-      Json text = value.dump();
-      append_csv_value(out, text);
+      std::string text;
+      detail::append_json(text, value);
+      append_csv_value(out, Json(std::move(text)));
       break;
     }
     default:
-      out += value.dump();
+      detail::append_json(out, value);
   }
 }
 
@@ -161,15 +219,22 @@ class CsvLogger final : public Logger {
   // Calls f(flattened key, value) for every leaf of the result except the config.
   template <typename F>
   static void walk(const Json& object, std::string& prefix, F&& f) {
-    for (auto it = object.begin(); it != object.end(); ++it) {
-      if (prefix.empty() && it.key() == "config") continue;
+    for (const auto& [key, value] : object.get_ref<const Json::object_t&>()) {
+      const bool nested = value.is_object() && !value.empty();
+      if (prefix.empty()) {
+        if (key == "config") continue;
+        if (!nested) {  // a top-level leaf: its key is the column name as it is
+          f(key, value);
+          continue;
+        }
+      }
       const size_t mark = prefix.size();
       if (!prefix.empty()) prefix += '/';
-      prefix += it.key();
-      if (it->is_object() && !it->empty()) {
-        walk(*it, prefix, f);
+      prefix += key;
+      if (nested) {
+        walk(value, prefix, f);
       } else {
-        f(prefix, *it);
+        f(prefix, value);
       }
       prefix.resize(mark);
     }

@@ -349,6 +349,7 @@ void TensorBoardWriter::on_result(const Result& result) {
   }
   summary_.clear();
   tag_.clear();
+  tag_position_ = 0;
   if (result.is_object()) encode_scalars(result, true);
   if (!summary_.empty()) {
     event_.clear();
@@ -389,7 +390,14 @@ void TensorBoardWriter::encode_scalars(const Json& object, bool top) {
     append_varint(summary_, value_size);
     append_bytes_field(summary_, kValueTag, tag_);
     append_float_field(summary_, kValueSimpleValue, static_cast<float>(number));
-    if (options_.hparams) note_metric_tag();
+    if (options_.hparams) {
+      if (tag_position_ >= previous_tags_.size() || previous_tags_[tag_position_] != tag_) {
+        previous_tags_.resize(tag_position_);
+        previous_tags_.push_back(tag_);
+        note_metric_tag();
+      }
+      ++tag_position_;
+    }
   }
   tag_.resize(prefix);
 }

@@ -99,6 +99,9 @@ class TensorBoardWriter {
   double start_time_ = 0;
   std::vector<std::string> metric_tags_;  // first-seen order, for the experiment's metric infos
   std::unordered_set<std::string, TransparentHash, std::equal_to<>> metric_tag_set_;
+  // The scalar tags of the previous result in order: a result with the same tags skips the set.
+  std::vector<std::string> previous_tags_;
+  size_t tag_position_ = 0;
   bool wrote_session_start_ = false;
   bool wrote_experiment_ = false;
   bool wrote_session_end_ = false;

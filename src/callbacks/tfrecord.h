@@ -17,6 +17,8 @@ namespace tune::detail {
 
 // CRC-32C (Castagnoli); `crc` continues an earlier call's result.
 uint32_t crc32c(std::string_view data, uint32_t crc = 0);
+// The same from tables alone (what crc32c does without the CPU's crc32 instruction).
+uint32_t crc32c_portable(std::string_view data, uint32_t crc = 0);
 // The masked form TFRecord stores: rotate right 15 bits, add 0xa282ead8.
 uint32_t mask_crc(uint32_t crc);
 uint32_t masked_crc32c(std::string_view data);

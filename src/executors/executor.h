@@ -75,6 +75,12 @@ class Executor {
   virtual void save_trial(int64_t key, const std::filesystem::path& dir) = 0;
   // Delivers ready events to the sink, waiting at most `timeout` for the first one.
   virtual void poll(std::chrono::milliseconds timeout) = 0;
+  // The runner is done with an earlier result of the trial, which waits for its decision:
+  // the executor may reuse its memory for the trial's next result (AutoFiller::give_spare).
+  virtual void recycle(int64_t key, Result&& spent) {
+    (void)key;
+    (void)spent;
+  }
 };
 
 // The message of the exception being handled (call inside a catch block): what() for a

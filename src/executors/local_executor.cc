@@ -57,6 +57,10 @@ class LocalExecutor final : public Executor {
     trials_.erase(it);
   }
 
+  void recycle(int64_t key, Result&& spent) override {
+    if (auto it = trials_.find(key); it != trials_.end()) it->second->filler->give_spare(std::move(spent));
+  }
+
   void save_trial(int64_t key, const std::filesystem::path& dir) override {
     if (key == inline_key_) {
       // The function is inside report(), which runs inside poll(): answer now, so report()

@@ -12,6 +12,7 @@
 // Every event carries the attempt that produced it; events of an attempt the runner has
 // already stopped or replaced are dropped here.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "executors/executor.h"
@@ -62,26 +64,60 @@ struct FunctionThread {
   std::optional<StartRequest> job;
   uint64_t attempt = 0;
   Command command = Command::kNone;
+  Result spare;  // null when none
   bool shutdown = false;
   std::thread thread;
 
-  // Waits for the runner's decision on the last result.
-  Command wait_command() {
-    std::unique_lock lock(mutex);
-    cv.wait(lock, [this] { return command != Command::kNone; });
-    const Command c = command;
-    if (c == Command::kContinue) command = Command::kNone;  // a stop stays set
+  // Waits for the runner's decision on the last result; `spare` gets the spent result the
+  // runner handed back meanwhile, if any. Wakes the next thread of the chain it is in.
+  Command wait_command(Result& spare_out) {
+    std::array<FunctionThread*, 2> next{};
+    Command c;
+    {
+      std::unique_lock lock(mutex);
+      waiting = true;
+      cv.wait(lock, [this] { return command != Command::kNone; });
+      waiting = false;
+      c = command;
+      if (c == Command::kContinue) command = Command::kNone;  // a stop stays set
+      spare_out = std::exchange(spare, Result());
+      next = std::exchange(chain_next, {});
+    }
+    for (FunctionThread* successor : next) {
+      if (successor != nullptr) successor->cv.notify_one();
+    }
     return c;
   }
-  // Commands name the attempt they are for: a late stop must not hit the next trial.
-  void send(Command c, uint64_t for_attempt) {
+  // A spent result for the filler of report() (AutoFiller::give_spare), taken with the command.
+  void give_spare(Result&& spent, uint64_t for_attempt) {
+    std::lock_guard lock(mutex);
+    if (attempt == for_attempt) spare = std::move(spent);
+  }
+  // Commands name the attempt they are for: a late stop must not hit the next trial. With
+  // `defer`, a thread waiting for it is not woken here: true is returned and the caller wakes
+  // it later (ThreadExecutor::wake_chain). False: nothing more to do.
+  bool send(Command c, uint64_t for_attempt, bool defer = false) {
     {
       std::lock_guard lock(mutex);
-      if (attempt != for_attempt || command == Command::kStop) return;
+      if (attempt != for_attempt || command == Command::kStop) return false;
       command = c;
+      if (defer && waiting) return true;
     }
     cv.notify_one();
+    return false;
   }
+  // Links this waiting thread to `next` (null entries: none), which it wakes when it wakes;
+  // false when it is no longer waiting (woken spuriously and gone on), so the caller must
+  // wake `next` itself.
+  bool link(std::array<FunctionThread*, 2> next) {
+    std::lock_guard lock(mutex);
+    if (!waiting || command == Command::kNone) return false;
+    chain_next = next;
+    return true;
+  }
+
+  bool waiting = false;                       // inside wait_command
+  std::array<FunctionThread*, 2> chain_next{};  // the threads to wake once woken (wake_chain)
 };
 
 class ThreadExecutor final : public Executor {
@@ -146,7 +182,11 @@ class ThreadExecutor final : public Executor {
       std::lock_guard lock(mutex_);
       enqueue_locked(it->second, Task::kStep);
     } else if (auto fn = function_slots_.find(key); fn != function_slots_.end()) {
-      fn->second.thread->send(FunctionThread::Command::kContinue, fn->second.attempt);
+      // Inside poll() the wake is deferred to its end (wake_chain): one wake from here per
+      // batch of results instead of one per result.
+      if (fn->second.thread->send(FunctionThread::Command::kContinue, fn->second.attempt, polling_)) {
+        to_wake_.push_back(fn->second.thread);
+      }
     }
   }
 
@@ -158,6 +198,16 @@ class ThreadExecutor final : public Executor {
     if (auto fn = function_slots_.find(key); fn != function_slots_.end()) {
       fn->second.thread->send(FunctionThread::Command::kStop, fn->second.attempt);
       function_slots_.erase(fn);
+    }
+  }
+
+  void recycle(int64_t key, Result&& spent) override {
+    // The trial waits for its decision, so nothing else touches its filler now; the step or
+    // report() that uses the spare starts after continue_trial(), through a mutex.
+    if (auto it = class_trials_.find(key); it != class_trials_.end()) {
+      it->second->filler->give_spare(std::move(spent));
+    } else if (auto fn = function_slots_.find(key); fn != function_slots_.end()) {
+      fn->second.thread->give_spare(std::move(spent), fn->second.attempt);
     }
   }
 
@@ -174,6 +224,14 @@ class ThreadExecutor final : public Executor {
   }
 
   void poll(std::chrono::milliseconds timeout) override {
+    struct Polling {  // continue_trial() calls from the sink defer their wakes until the end
+      ThreadExecutor& executor;
+      explicit Polling(ThreadExecutor& e) : executor(e) { executor.polling_ = true; }
+      ~Polling() {
+        executor.polling_ = false;
+        executor.wake_chain();
+      }
+    } polling(*this);
     while (!inline_queue_.empty()) {
       std::shared_ptr<ClassTrial> trial = std::move(inline_queue_.front());
       inline_queue_.pop_front();
@@ -398,6 +456,27 @@ class ThreadExecutor final : public Executor {
 
   // ---- function trials on dedicated, reused threads ----
 
+  // Wakes the function threads given a decision during poll() as a binary tree: the runner
+  // wakes the first, each woken thread two more, so the wake-ups (a syscall each) leave the
+  // runner thread and the last one waits log2(n) hops, not n.
+  void wake_chain() {
+    const size_t n = to_wake_.size();
+    if (n == 0) return;
+    auto at = [&](size_t i) { return i < n ? to_wake_[i] : nullptr; };
+    std::vector<FunctionThread*> roots{to_wake_[0]};
+    for (size_t i = 0; 2 * i + 1 < n; ++i) {
+      const std::array<FunctionThread*, 2> children{at(2 * i + 1), at(2 * i + 2)};
+      if (!to_wake_[i]->link(children)) {
+        // It went on by itself (a spurious wake-up): its children are woken from here.
+        for (FunctionThread* child : children) {
+          if (child != nullptr) roots.push_back(child);
+        }
+      }
+    }
+    for (FunctionThread* root : roots) root->cv.notify_one();
+    to_wake_.clear();
+  }
+
   void start_function(StartRequest request, uint64_t attempt) {
     FunctionThread* thread = nullptr;
     {
@@ -435,7 +514,9 @@ class ThreadExecutor final : public Executor {
     void report(Result result) override {
       filler_.fill(result, seconds_since(last_));
       executor_.post({{request_.key, ExecutorEvent::Type::kResult, std::move(result), {}}, attempt_});
-      if (thread_.wait_command() == FunctionThread::Command::kStop) throw TrialStopped{};
+      Result spare;
+      if (thread_.wait_command(spare) == FunctionThread::Command::kStop) throw TrialStopped{};
+      if (!spare.is_null()) filler_.give_spare(std::move(spare));
       last_ = SteadyClock::now();
     }
     const TrialInfo& trial_info() const override { return request_.info; }
@@ -490,6 +571,8 @@ class ThreadExecutor final : public Executor {
   std::deque<std::shared_ptr<ClassTrial>> inline_queue_;  // tiny steps, run inside poll()
   double first_task_ema_s_ = -1;  // average duration of trials' first step (with setup)
   std::vector<std::unique_ptr<FunctionThread>> function_threads_;
+  bool polling_ = false;                  // inside poll()
+  std::vector<FunctionThread*> to_wake_;  // given a decision in this poll(), not yet woken
   // Guarded by mutex_:
   std::mutex mutex_;
   std::condition_variable work_cv_;

@@ -113,6 +113,7 @@ ExperimentAnalysis TrialRunner::run() {
       const uint64_t covered = resume_->stored.header.value("journal_bytes", uint64_t{0});
       restore_state(std::move(*resume_));
       resume_.reset();
+      journal_scheduler_base();  // later changes apply to the state as restored
       if (fresh) {
         // A journal started over does not match the old snapshot's offset: replace it.
         write_snapshot(false);
@@ -136,6 +137,7 @@ ExperimentAnalysis TrialRunner::run() {
                    {"experiment_id", experiment_.experiment_id}, {"trainable", trainable_.name},
                    {"metric", options_.metric}, {"mode", options_.mode}, {"spec", spec_},
                    {"source", options_.source_spec}});
+      journal_scheduler_base();
     }
   } catch (const std::system_error& e) {
     throw TuneError(fmt::format("cannot write the experiment state in {}: {}", experiment_.dir.string(), e.what()));
@@ -144,6 +146,8 @@ ExperimentAnalysis TrialRunner::run() {
   while (true) {
     if (fatal_error_) break;
     const bool started = fill_free_resources();
+    // What adding and choosing trials changed in the scheduler (journaled whole only per event).
+    if (scheduler_->tracks_state_changes()) journal_scheduler_state();
     if (fatal_error_) break;
     if (running_ == 0 && !started) {
       if (waiting_.empty() && (searcher_finished_ || stop_all_)) break;
@@ -319,6 +323,7 @@ void TrialRunner::start_trial(Trial& trial) {
       break;
     }
   }
+  if (trial.status == TrialStatus::kPaused) journal(Json{{"e", "run"}, {"i", trial.index}});
   --counts_[trial.status];
   trial.status = TrialStatus::kRunning;
   ++counts_[TrialStatus::kRunning];
@@ -406,7 +411,7 @@ void TrialRunner::prepare_restart(Trial& trial, StartRequest& request) {
   std::shared_ptr<const Result> last;
   rollback_trial_logs(trial.logdir, iteration, [&](Result&& result) {
     if (auto value = metric_value(result)) trial.metric_stats[options_.metric].add(*value);
-    last = std::make_shared<const Result>(std::move(result));
+    last = std::make_shared<Result>(std::move(result));
   });
   trial.last_result = std::move(last);
   trial.iteration = iteration;
@@ -510,12 +515,24 @@ void TrialRunner::carry_out_scheduler_actions() {
 }
 
 void TrialRunner::journal_scheduler_state() {
+  if (scheduler_->tracks_state_changes()) {
+    // O(what changed): the scheduler's own change list since the last call.
+    const std::vector<StateChange> changes = scheduler_->take_state_changes();
+    if (!changes.empty()) journal(Json{{"e", "schedc"}, {"c", state_changes_to_json(changes)}});
+    return;
+  }
   if (!journal_.is_open()) return;
   Json state = scheduler_->save();
   std::string dumped = state.dump(-1, ' ', false, Json::error_handler_t::replace);
   if (dumped == journaled_scheduler_state_) return;
   journal(Json{{"e", "sched"}, {"s", std::move(state)}});
   journaled_scheduler_state_ = std::move(dumped);
+}
+
+void TrialRunner::journal_scheduler_base() {
+  if (!scheduler_->tracks_state_changes()) return;  // journal_scheduler_state() writes whole states
+  scheduler_->take_state_changes();  // the state written here holds them
+  journal(Json{{"e", "sched"}, {"s", scheduler_->save()}});
 }
 
 bool TrialRunner::exploit(Trial& trial, const SchedulerAction& action) {
@@ -648,7 +665,13 @@ void TrialRunner::process_result(Trial& trial, Result&& result, const std::files
       searcher_->on_trial_complete(trial.trial_id, result, false);
     }
   }
-  trial.last_result = std::make_shared<const Result>(std::move(result));
+  std::shared_ptr<const Result> previous = std::move(trial.last_result);
+  // Every last_result is made as a (non-const) Result, so the sole owner may hand it back.
+  trial.last_result = std::make_shared<Result>(std::move(result));
+  if (previous && previous.use_count() == 1) {
+    executor_->recycle(trial.index, std::move(const_cast<Result&>(*previous)));
+  }
+  previous.reset();
   trial.done = decision == Decision::kStop;
   log_writer_->write(trial.index, *trial.last_result);
   for (const auto& callback : options_.callbacks) callback->on_trial_result(TrialView(trial), *trial.last_result);
@@ -718,6 +741,9 @@ void TrialRunner::apply_decision(Trial& trial, Decision decision) {
 void TrialRunner::requeue(Trial& trial, TrialStatus status) {
   executor_->stop_trial(trial.index);
   release_resources(trial);
+  // A resumed experiment must know it waits paused (synchronous HyperBand starts PENDING
+  // trials at once, PAUSED ones only when it says so).
+  if (status == TrialStatus::kPaused) journal(Json{{"e", "pause"}, {"i", trial.index}});
   --counts_[trial.status];
   trial.status = status;
   ++counts_[status];
@@ -1150,6 +1176,9 @@ void TrialRunner::maybe_snapshot() {
 
 void TrialRunner::write_snapshot(bool completed) {
   namespace fs = std::filesystem;
+  // Scheduler changes not journaled yet are in the state saved below: journal them first, so
+  // they lie before the offset the snapshot covers and are not applied to it twice.
+  journal_scheduler_state();
   try {
     const fs::path path = experiment_.dir / kSnapshotFile;
     const fs::path tmp = path.string() + ".tmp";

@@ -71,6 +71,8 @@ class TrialRunner {
   void settle_awaiting_clones();
   Trial* live_trial(const std::string& trial_id);
   void journal_scheduler_state();
+  // The scheduler's whole state, which later "schedc" change records apply to.
+  void journal_scheduler_base();
   void process_failure(Trial& trial, const std::string& error);
   // Checkpoints.
   void begin_checkpoint(Trial& trial, Decision then, bool manual, const std::filesystem::path& taken);

@@ -65,16 +65,22 @@ void AsyncHyperBandScheduler::on_trial_add(const TrialView& trial) {
   std::vector<double> weights;
   for (const auto& rungs : brackets_) weights.push_back(std::exp(static_cast<double>(rungs.size()) - static_cast<double>(most)));
   std::discrete_distribution<size_t> pick(weights.begin(), weights.end());
-  bracket_of_[trial.trial_id()] = brackets_.size() == 1 ? 0 : pick(rng_);
+  const size_t bracket = brackets_.size() == 1 ? 0 : pick(rng_);
+  bracket_of_[trial.trial_id()] = bracket;
+  changes_.push_back(detail::change_set(Json::array({"bracket_of", trial.trial_id()}), bracket));
+  if (brackets_.size() > 1) changes_.push_back(detail::change_set(Json::array({"rng"}), rng_text()));
 }
 
 Decision AsyncHyperBandScheduler::on_bracket_result(const std::string& trial_id, double time, double value) {
   auto it = bracket_of_.find(trial_id);
   if (it == bracket_of_.end()) return Decision::kContinue;  // never added (cannot happen)
-  for (Rung& rung : brackets_[it->second]) {
+  auto& rungs = brackets_[it->second];
+  for (size_t k = 0; k < rungs.size(); ++k) {
+    Rung& rung = rungs[k];
     if (time < rung.milestone || rung.recorded.count(trial_id)) continue;
     const std::optional<double> cut = cutoff(rung.recorded, options_.reduction_factor);
     rung.recorded[trial_id] = value;
+    changes_.push_back(detail::change_set(Json::array({"brackets", it->second, k, "recorded", trial_id}), value));
     return cut && value < *cut ? Decision::kStop : Decision::kContinue;
   }
   return Decision::kContinue;
@@ -85,7 +91,10 @@ Decision AsyncHyperBandScheduler::on_trial_result(const TrialView& trial, const 
   const auto value = detail::number_at(result, options_.metric);
   if (!time || !value) return Decision::kContinue;
   Decision decision = *time >= options_.max_t ? Decision::kStop : on_bracket_result(trial.trial_id(), *time, op_ * *value);
-  if (decision == Decision::kStop) ++num_stopped_;
+  if (decision == Decision::kStop) {
+    ++num_stopped_;
+    changes_.push_back(detail::change_set(Json::array({"num_stopped"}), num_stopped_));
+  }
   return decision;
 }
 
@@ -93,10 +102,22 @@ void AsyncHyperBandScheduler::on_trial_complete(const TrialView& trial, const Re
   const auto time = detail::number_at(result, options_.time_attr);
   const auto value = detail::number_at(result, options_.metric);
   if (time && value) on_bracket_result(trial.trial_id(), *time, op_ * *value);
-  bracket_of_.erase(trial.trial_id());
+  forget(trial.trial_id());
 }
 
-void AsyncHyperBandScheduler::on_trial_error(const TrialView& trial) { bracket_of_.erase(trial.trial_id()); }
+void AsyncHyperBandScheduler::on_trial_error(const TrialView& trial) { forget(trial.trial_id()); }
+
+void AsyncHyperBandScheduler::forget(const std::string& trial_id) {
+  if (bracket_of_.erase(trial_id)) changes_.push_back(detail::change_erase(Json::array({"bracket_of", trial_id})));
+}
+
+std::string AsyncHyperBandScheduler::rng_text() const {
+  std::ostringstream rng;
+  rng << rng_;
+  return rng.str();
+}
+
+std::vector<StateChange> AsyncHyperBandScheduler::take_state_changes() { return std::exchange(changes_, {}); }
 
 std::string AsyncHyperBandScheduler::debug_string() const {
   std::string out = fmt::format("Using AsyncHyperBand: num_stopped={}", num_stopped_);
@@ -119,10 +140,8 @@ Json AsyncHyperBandScheduler::save() const {
     for (const Rung& rung : rungs) list.push_back(Json{{"milestone", rung.milestone}, {"recorded", rung.recorded}});
     brackets.push_back(std::move(list));
   }
-  std::ostringstream rng;
-  rng << rng_;
   return Json{{"type", "asha"}, {"brackets", std::move(brackets)}, {"bracket_of", bracket_of_},
-              {"num_stopped", num_stopped_}, {"rng", rng.str()}};
+              {"num_stopped", num_stopped_}, {"rng", rng_text()}};
 }
 
 void AsyncHyperBandScheduler::restore(const Json& state) {

@@ -33,6 +33,24 @@ std::optional<size_t> pick_in(const HyperBandScheduler::Bracket& bracket, const 
   return std::nullopt;
 }
 
+// `path` with `steps` appended.
+Json extend(Json path, std::initializer_list<Json> steps) {
+  for (const Json& step : steps) path.push_back(step);
+  return path;
+}
+
+Json seen_json(const HyperBandScheduler::Bracket::Seen& seen) {
+  return Json{{"time", seen.time}, {"score", seen.score ? Json(*seen.score) : Json(nullptr)}};
+}
+
+Json bracket_json(const HyperBandScheduler::Bracket& b) {
+  Json live = Json::object();
+  for (const auto& [id, seen] : b.live) live[id] = seen_json(seen);
+  return Json{{"s", b.s}, {"n0", b.n0}, {"n", b.n}, {"r0", b.r0}, {"r", b.r}, {"cumul_r", b.cumul_r},
+              {"total_work", b.total_work}, {"progress", b.completed_progress}, {"all", b.all},
+              {"live", std::move(live)}};
+}
+
 }  // namespace
 
 bool HyperBandScheduler::Bracket::cur_iter_done() const {
@@ -62,7 +80,10 @@ void HyperBandScheduler::on_trial_add(const TrialView& trial) {
   if (where_.count(id)) return;  // a resumed trial keeps its bracket
   if (!current_ || bracket_at(*current_).filled()) {
     while (true) {
-      if (static_cast<int>(bands_.back().size()) == s_max_1_) bands_.emplace_back();
+      if (static_cast<int>(bands_.back().size()) == s_max_1_) {
+        bands_.emplace_back();
+        changes_.push_back(detail::change_append(Json::array({"bands"}), Json::array()));
+      }
       const int s = next_bracket_s(bands_.back().size());
       const double eta = options_.reduction_factor;
       Bracket bracket;
@@ -77,9 +98,11 @@ void HyperBandScheduler::on_trial_add(const TrialView& trial) {
         n = std::ceil(n / eta);
         r = static_cast<int64_t>(std::min(static_cast<double>(r) * eta, options_.max_t - static_cast<double>(bracket.r0)));
       }
+      changes_.push_back(detail::change_append(Json::array({"bands", bands_.size() - 1}), bracket_json(bracket)));
       bands_.back().push_back(std::move(bracket));
       if (bands_.back().back().n0 == 0) continue;
       current_ = Where{bands_.size() - 1, bands_.back().size() - 1};
+      changes_.push_back(detail::change_set(Json::array({"current"}), Json::array({current_->band, current_->bracket})));
       break;
     }
   }
@@ -87,6 +110,9 @@ void HyperBandScheduler::on_trial_add(const TrialView& trial) {
   bracket.all.push_back(id);
   bracket.live.emplace(id, Bracket::Seen{});
   where_[id] = *current_;
+  const Json path = Json::array({"bands", current_->band, current_->bracket});
+  changes_.push_back(detail::change_append(extend(path, {"all"}), id));
+  changes_.push_back(detail::change_set(extend(path, {"live", id}), seen_json(Bracket::Seen{})));
 }
 
 bool HyperBandScheduler::continue_trial(const Bracket& bracket, const std::string& trial_id) const {
@@ -104,7 +130,12 @@ Decision HyperBandScheduler::on_trial_result(const TrialView& trial, const Resul
   bracket.completed_progress += time - seen.time;
   seen.time = time;
   if (auto value = detail::number_at(result, options_.metric)) seen.score = op_ * *value;
-  to_resume_.erase(trial.trial_id());
+  const Json path = Json::array({"bands", where->second.band, where->second.bracket});
+  changes_.push_back(detail::change_set(extend(path, {"progress"}), bracket.completed_progress));
+  changes_.push_back(detail::change_set(extend(path, {"live", trial.trial_id()}), seen_json(seen)));
+  if (to_resume_.erase(trial.trial_id())) {
+    changes_.push_back(detail::change_remove(Json::array({"to_resume"}), trial.trial_id()));
+  }
   if (continue_trial(bracket, trial.trial_id())) return Decision::kContinue;
   return process_bracket(bracket, trial.trial_id());
 }
@@ -112,6 +143,16 @@ Decision HyperBandScheduler::on_trial_result(const TrialView& trial, const Resul
 Decision HyperBandScheduler::process_bracket(Bracket& bracket, const std::string& reporting) {
   Decision decision = Decision::kPause;
   if (!bracket.cur_iter_done()) return decision;
+  // Halving rewrites the bracket, the resume set and the count: journaled whole (rare).
+  struct Note {
+    HyperBandScheduler& scheduler;
+    const Bracket& bracket;
+    ~Note() {
+      scheduler.note_bracket(bracket);
+      scheduler.note_to_resume();
+      scheduler.changes_.push_back(detail::change_set(Json::array({"num_stopped"}), scheduler.num_stopped_));
+    }
+  } note{*this, bracket};
   auto drop = [&](const std::string& id) {
     bracket.live.erase(id);
     where_.erase(id);
@@ -163,8 +204,10 @@ void HyperBandScheduler::remove_trial(const std::string& trial_id) {
   if (where == where_.end()) return;
   Bracket& bracket = bracket_at(where->second);
   bracket.live.erase(trial_id);
+  changes_.push_back(
+      detail::change_erase(Json::array({"bands", where->second.band, where->second.bracket, "live", trial_id})));
   where_.erase(where);
-  to_resume_.erase(trial_id);
+  if (to_resume_.erase(trial_id)) changes_.push_back(detail::change_remove(Json::array({"to_resume"}), trial_id));
   if (!(options_.stop_last_trials && bracket.s == 0 && bracket.cur_iter_done())) process_bracket(bracket, "");
 }
 
@@ -176,6 +219,13 @@ void HyperBandScheduler::on_trial_complete(const TrialView& trial, const Result&
 void HyperBandScheduler::on_trial_error(const TrialView& trial) { remove_trial(trial.trial_id()); }
 
 std::optional<size_t> HyperBandScheduler::choose_trial_to_run(const std::vector<TrialView>& candidates) {
+  const size_t resumable = to_resume_.size();
+  const std::optional<size_t> chosen = choose(candidates);
+  if (to_resume_.size() != resumable) note_to_resume();  // a paused winner was taken
+  return chosen;
+}
+
+std::optional<size_t> HyperBandScheduler::choose(const std::vector<TrialView>& candidates) {
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < candidates.size(); ++i) index[candidates[i].trial_id()] = i;
   for (const auto& band : bands_) {
@@ -197,6 +247,25 @@ std::optional<size_t> HyperBandScheduler::choose_trial_to_run(const std::vector<
 
 std::vector<SchedulerAction> HyperBandScheduler::take_actions() { return std::exchange(actions_, {}); }
 
+std::vector<StateChange> HyperBandScheduler::take_state_changes() { return std::exchange(changes_, {}); }
+
+Json HyperBandScheduler::bracket_path(const Bracket& bracket) const {
+  for (size_t i = 0; i < bands_.size(); ++i) {
+    for (size_t j = 0; j < bands_[i].size(); ++j) {
+      if (&bands_[i][j] == &bracket) return Json::array({"bands", i, j});
+    }
+  }
+  return Json();  // not ours (cannot happen)
+}
+
+void HyperBandScheduler::note_bracket(const Bracket& bracket) {
+  if (Json path = bracket_path(bracket); !path.is_null()) {
+    changes_.push_back(detail::change_set(std::move(path), bracket_json(bracket)));
+  }
+}
+
+void HyperBandScheduler::note_to_resume() { changes_.push_back(detail::change_set(Json::array({"to_resume"}), to_resume_)); }
+
 std::string HyperBandScheduler::debug_string() const {
   size_t total = 0;
   for (const auto& band : bands_) total += band.size();
@@ -216,15 +285,7 @@ Json HyperBandScheduler::save() const {
   Json bands = Json::array();
   for (const auto& band : bands_) {
     Json list = Json::array();
-    for (const Bracket& b : band) {
-      Json live = Json::object();
-      for (const auto& [id, seen] : b.live) {
-        live[id] = Json{{"time", seen.time}, {"score", seen.score ? Json(*seen.score) : Json(nullptr)}};
-      }
-      list.push_back(Json{{"s", b.s}, {"n0", b.n0}, {"n", b.n}, {"r0", b.r0}, {"r", b.r}, {"cumul_r", b.cumul_r},
-                          {"total_work", b.total_work}, {"progress", b.completed_progress}, {"all", b.all},
-                          {"live", std::move(live)}});
-    }
+    for (const Bracket& b : band) list.push_back(bracket_json(b));
     bands.push_back(std::move(list));
   }
   Json current = current_ ? Json::array({current_->band, current_->bracket}) : Json(nullptr);
@@ -271,7 +332,7 @@ int HyperBandForBOHB::next_bracket_s(size_t brackets_in_band) const {
   return s_max_1_ - static_cast<int>(brackets_in_band) - 1;  // largest bracket first
 }
 
-std::optional<size_t> HyperBandForBOHB::choose_trial_to_run(const std::vector<TrialView>& candidates) {
+std::optional<size_t> HyperBandForBOHB::choose(const std::vector<TrialView>& candidates) {
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < candidates.size(); ++i) index[candidates[i].trial_id()] = i;
   auto pick = [&]() -> std::optional<size_t> {

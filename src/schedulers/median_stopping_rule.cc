@@ -46,16 +46,23 @@ double MedianStoppingRule::running_mean(const std::vector<Point>& points, double
   return n == 0 ? std::numeric_limits<double>::quiet_NaN() : sum / n;
 }
 
+void MedianStoppingRule::unpause(const std::string& trial_id) {
+  if (paused_.erase(trial_id)) changes_.push_back(detail::change_remove(Json::array({"paused"}), trial_id));
+}
+
+std::vector<StateChange> MedianStoppingRule::take_state_changes() { return std::exchange(changes_, {}); }
+
 Decision MedianStoppingRule::on_trial_result(const TrialView& trial, const Result& result) {
   const std::string& id = trial.trial_id();
   not_started_.erase(id);
-  paused_.erase(id);
+  unpause(id);
   const auto time = detail::number_at(result, options_.time_attr);
   const auto value = detail::number_at(result, options_.metric);
   if (!time || !value) return Decision::kContinue;
   if (stopped_.count(id)) return Decision::kContinue;  // paused by a soft stop and resumed: FIFO from here
   std::vector<Point>& mine = results_[id];
   mine.push_back({*time, *value});
+  changes_.push_back(detail::change_append(Json::array({"results", id}), Json::array({*time, *value})));
   if (*time < options_.grace_period) return Decision::kContinue;
   // The other trials that have got at least as far.
   std::vector<double> means;
@@ -71,6 +78,8 @@ Decision MedianStoppingRule::on_trial_result(const TrialView& trial, const Resul
     if (since > options_.min_time_slice && others_waiting) {
       last_pause_[id] = *time;
       paused_.insert(id);
+      changes_.push_back(detail::change_set(Json::array({"last_pause", id}), *time));
+      changes_.push_back(detail::change_insert(Json::array({"paused"}), id));
       return Decision::kPause;
     }
     return Decision::kContinue;
@@ -85,32 +94,40 @@ Decision MedianStoppingRule::on_trial_result(const TrialView& trial, const Resul
   const bool worse = max_ ? median > best : median < best;
   if (!worse) return Decision::kContinue;
   stopped_.insert(id);
-  if (!options_.hard_stop) paused_.insert(id);
+  changes_.push_back(detail::change_insert(Json::array({"stopped"}), id));
+  if (!options_.hard_stop) {
+    paused_.insert(id);
+    changes_.push_back(detail::change_insert(Json::array({"paused"}), id));
+  }
   return options_.hard_stop ? Decision::kStop : Decision::kPause;
 }
 
 void MedianStoppingRule::on_trial_complete(const TrialView& trial, const Result& result) {
   not_started_.erase(trial.trial_id());
-  paused_.erase(trial.trial_id());
+  unpause(trial.trial_id());
   const auto time = detail::number_at(result, options_.time_attr);
   const auto value = detail::number_at(result, options_.metric);
   // The final result counts for the others (Ray appends it too), unless already recorded.
   if (time && value) {
     auto& mine = results_[trial.trial_id()];
-    if (mine.empty() || mine.back().time != *time) mine.push_back({*time, *value});
+    if (mine.empty() || mine.back().time != *time) {
+      mine.push_back({*time, *value});
+      changes_.push_back(
+          detail::change_append(Json::array({"results", trial.trial_id()}), Json::array({*time, *value})));
+    }
   }
 }
 
 void MedianStoppingRule::on_trial_error(const TrialView& trial) {
   not_started_.erase(trial.trial_id());
-  paused_.erase(trial.trial_id());
+  unpause(trial.trial_id());
 }
 
 std::optional<size_t> MedianStoppingRule::choose_trial_to_run(const std::vector<TrialView>& candidates) {
   const std::optional<size_t> chosen = TrialScheduler::choose_trial_to_run(candidates);
   if (chosen) {  // it runs from now on: no longer waiting
     not_started_.erase(candidates[*chosen].trial_id());
-    paused_.erase(candidates[*chosen].trial_id());
+    unpause(candidates[*chosen].trial_id());
   }
   return chosen;
 }

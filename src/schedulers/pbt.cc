@@ -90,6 +90,7 @@ void PopulationBasedTraining::on_trial_add(const TrialView& trial) {
   state.config = trial.config();
   if (state.tag.empty()) state.tag = trial.experiment_tag();
   state.running = false;
+  dirty_.insert(trial.trial_id());
 }
 
 Config PopulationBasedTraining::explore(const Config& config) {
@@ -124,12 +125,16 @@ Config PopulationBasedTraining::explore(const Config& config) {
 
 Decision PopulationBasedTraining::on_trial_result(const TrialView& trial, const Result& result) {
   const std::string& id = trial.trial_id();
-  State& state = states_[id];
+  auto [entry, added] = states_.try_emplace(id);
+  if (added) dirty_.insert(id);
+  State& state = entry->second;
   state.running = true;
   const auto time = detail::number_at(result, options_.time_attr);
   const auto value = detail::number_at(result, options_.metric);
   if (!time || !value) return Decision::kContinue;
   if (*time - state.last_perturbation_time < options_.perturbation_interval) return Decision::kContinue;
+  dirty_.insert(id);  // what follows changes its saved state (and the rng, which picks and explores)
+  dirty_globals_ = true;
   state.last_score = op_ * *value;
   state.last_perturbation_time = *time;
   state.iteration = trial.iteration();
@@ -192,6 +197,7 @@ void PopulationBasedTraining::log_exploit(const TrialView& trial, const State& s
   const Json policy = Json::array({state.tag, source.tag, trial.iteration(), source.iteration, source.config, new_config});
   const std::string line = policy.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   state.policy = source.policy + line;  // the clone's history, then this step
+  dirty_.insert(trial.trial_id());
   if (!options_.log_config || trial.logdir().empty()) return;
   const std::filesystem::path dir = trial.logdir().parent_path();
   try {
@@ -210,9 +216,13 @@ void PopulationBasedTraining::log_exploit(const TrialView& trial, const State& s
 void PopulationBasedTraining::on_trial_complete(const TrialView& trial, const Result& result) {
   (void)result;
   states_[trial.trial_id()].finished = true;
+  dirty_.insert(trial.trial_id());
 }
 
-void PopulationBasedTraining::on_trial_error(const TrialView& trial) { states_[trial.trial_id()].finished = true; }
+void PopulationBasedTraining::on_trial_error(const TrialView& trial) {
+  states_[trial.trial_id()].finished = true;
+  dirty_.insert(trial.trial_id());
+}
 
 std::optional<size_t> PopulationBasedTraining::choose_trial_to_run(const std::vector<TrialView>& candidates) {
   // The trial furthest behind at its last perturbation first.
@@ -226,11 +236,43 @@ std::optional<size_t> PopulationBasedTraining::choose_trial_to_run(const std::ve
       best_time = t;
     }
   }
-  if (best) states_[candidates[*best].trial_id()].running = true;  // the runner starts it now
+  if (best) {  // the runner starts it now
+    auto [entry, added] = states_.try_emplace(candidates[*best].trial_id());
+    if (added) dirty_.insert(entry->first);
+    entry->second.running = true;
+  }
   return best;
 }
 
 std::vector<SchedulerAction> PopulationBasedTraining::take_actions() { return std::exchange(actions_, {}); }
+
+std::vector<StateChange> PopulationBasedTraining::take_state_changes() {
+  std::vector<StateChange> out;
+  for (const std::string& id : dirty_) {
+    out.push_back(detail::change_set(Json::array({"states", id}), state_json(states_.at(id))));
+  }
+  dirty_.clear();
+  if (dirty_globals_) {
+    dirty_globals_ = false;
+    std::ostringstream rng;
+    rng << rng_;
+    out.push_back(detail::change_set(Json::array({"num_perturbations"}), num_perturbations_));
+    out.push_back(detail::change_set(Json::array({"last"}), last_perturbation_));
+    out.push_back(detail::change_set(Json::array({"rng"}), rng.str()));
+  }
+  return out;
+}
+
+Json PopulationBasedTraining::state_json(const State& s) const {
+  return Json{{"t", s.last_perturbation_time},
+              {"score", s.last_score ? Json(*s.last_score) : Json(nullptr)},
+              {"ckpt", s.last_checkpoint ? Json(*s.last_checkpoint) : Json(nullptr)},
+              {"iteration", s.iteration},
+              {"finished", s.finished},
+              {"config", s.config},
+              {"tag", s.tag},
+              {"policy", s.policy}};
+}
 
 std::string PopulationBasedTraining::debug_string() const {
   std::string out = fmt::format("PopulationBasedTraining: {} perturbs", num_perturbations_);
@@ -240,16 +282,7 @@ std::string PopulationBasedTraining::debug_string() const {
 
 Json PopulationBasedTraining::save() const {
   Json states = Json::object();
-  for (const auto& [id, s] : states_) {
-    states[id] = Json{{"t", s.last_perturbation_time},
-                      {"score", s.last_score ? Json(*s.last_score) : Json(nullptr)},
-                      {"ckpt", s.last_checkpoint ? Json(*s.last_checkpoint) : Json(nullptr)},
-                      {"iteration", s.iteration},
-                      {"finished", s.finished},
-                      {"config", s.config},
-                      {"tag", s.tag},
-                      {"policy", s.policy}};
-  }
+  for (const auto& [id, s] : states_) states[id] = state_json(s);
   std::ostringstream rng;
   rng << rng_;
   return Json{{"type", "pbt"}, {"states", std::move(states)}, {"num_perturbations", num_perturbations_},

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "tune/json.h"
+#include "tune/scheduler.h"
 
 namespace tune::detail {
 
@@ -19,5 +20,24 @@ double resolve_metric(std::string& metric, std::string& mode, const std::string&
 
 // Throws TuneError "<field>: <rule>, got <value> (<scheduler>)" unless `ok`.
 void require(bool ok, const std::string& field, const std::string& rule, double value, const std::string& scheduler);
+
+}  // namespace tune::detail
+
+namespace tune::detail {
+
+// Shorthands for the StateChanges a scheduler records (tune/scheduler.h).
+inline StateChange change_set(Json path, Json value) {
+  return {StateChange::Op::kSet, std::move(path), std::move(value)};
+}
+inline StateChange change_erase(Json path) { return {StateChange::Op::kErase, std::move(path), Json()}; }
+inline StateChange change_append(Json path, Json value) {
+  return {StateChange::Op::kAppend, std::move(path), std::move(value)};
+}
+inline StateChange change_insert(Json path, Json value) {
+  return {StateChange::Op::kInsert, std::move(path), std::move(value)};
+}
+inline StateChange change_remove(Json path, Json value) {
+  return {StateChange::Op::kRemove, std::move(path), std::move(value)};
+}
 
 }  // namespace tune::detail

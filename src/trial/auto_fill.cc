@@ -7,8 +7,12 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <chrono>
+#include <string_view>
+#include <type_traits>
 
+#include "common/json_writer.h"
 #include "common/strings.h"
 #include "tune/error.h"
 
@@ -66,6 +70,85 @@ void AutoFiller::restore(int64_t iteration, double time_total_s, int64_t timeste
   timesteps_since_restore_ = 0;
 }
 
+namespace {
+
+// Sets keys of a result in ascending order: one merge pass over the result's sorted keys
+// instead of a tree search (and a key string) per field. A field the result lacks takes its
+// map node from `spare` (a spent result) when it has one, so steady-state filling allocates
+// nothing: the node, the key and, for strings, the buffer are reused.
+class SortedSetter {
+ public:
+  SortedSetter(Json::object_t& object, Json::object_t& spare)
+      : object_(object), at_(object.begin()), spare_(spare), spare_at_(spare.begin()) {}
+  // Adds or replaces `key`.
+  template <typename V>
+  void set(std::string_view key, V&& value) {
+    if (seek(key)) {
+      assign(at_->second, std::forward<V>(value));
+    } else if (auto node = take_spare(key)) {
+      assign(node.mapped(), std::forward<V>(value));
+      at_ = object_.insert(at_, std::move(node));
+    } else {
+      at_ = object_.emplace_hint(at_, std::string(key), std::forward<V>(value));
+    }
+    ++at_;
+  }
+  // Adds `key` unless the result has it.
+  template <typename V>
+  void set_default(std::string_view key, V&& value) {
+    if (!seek(key)) {
+      if (auto node = take_spare(key)) {
+        assign(node.mapped(), std::forward<V>(value));
+        at_ = object_.insert(at_, std::move(node));
+      } else {
+        at_ = object_.emplace_hint(at_, std::string(key), std::forward<V>(value));
+      }
+    }
+    ++at_;
+  }
+
+ private:
+  // Moves to the first key >= `key`; true when it is `key`.
+  bool seek(std::string_view key) {
+    assert(last_.empty() || last_ < key);  // callers go in ascending order
+    last_ = key;
+    while (at_ != object_.end() && std::string_view(at_->first) < key) ++at_;
+    return at_ != object_.end() && at_->first == key;
+  }
+  Json::object_t::node_type take_spare(std::string_view key) {
+    while (spare_at_ != spare_.end() && std::string_view(spare_at_->first) < key) ++spare_at_;
+    if (spare_at_ == spare_.end() || spare_at_->first != key) return {};
+    return spare_.extract(spare_at_++);
+  }
+  // Assignments that keep the slot's memory where they can.
+  template <typename V>
+  static void assign(Json& slot, V&& value) {
+    using T = std::remove_cvref_t<V>;
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (slot.is_string()) {
+        slot.get_ref<std::string&>() = value;  // reuses the buffer
+        return;
+      }
+    } else if constexpr (std::is_same_v<T, Json>) {
+      if (same_json(slot, value)) return;  // usually the very same config: kept as it is
+    }
+    slot = std::forward<V>(value);
+  }
+
+  Json::object_t& object_;
+  Json::object_t::iterator at_;
+  Json::object_t& spare_;
+  Json::object_t::iterator spare_at_;
+  std::string_view last_;
+};
+
+const Json* find_number(const Json::object_t& object, std::string_view key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->second.is_number() ? &it->second : nullptr;
+}
+
+}  // namespace
+
 void AutoFiller::fill(Result& result, double measured_seconds) {
   if (result.is_null()) result = Json::object();
   if (!result.is_object()) {
@@ -73,54 +156,57 @@ void AutoFiller::fill(Result& result, double measured_seconds) {
   }
   ++iteration_;
   ++iterations_since_restore_;
-  auto set_default = [&result](const char* key, Json value) {
-    auto it = result.find(key);
-    if (it == result.end()) result.emplace(key, std::move(value));
-  };
-  double this_iter = measured_seconds;
-  if (auto it = result.find("time_this_iter_s"); it != result.end() && it->is_number()) {
-    this_iter = it->get<double>();
-  } else {
-    result["time_this_iter_s"] = measured_seconds;
+  Json::object_t& object = result.get_ref<Json::object_t&>();
+  // What the trial reported that the filled fields depend on.
+  const Json* reported_time = find_number(object, "time_this_iter_s");
+  const double this_iter = reported_time ? reported_time->get<double>() : measured_seconds;
+  if (const Json* steps = find_number(object, "timesteps_this_iter")) {
+    has_timesteps_ = true;
+    timesteps_total_ += as_int(*steps);
+    timesteps_since_restore_ += as_int(*steps);
   }
+  if (const Json* episodes = find_number(object, "episodes_this_iter")) {
+    has_episodes_ = true;
+    episodes_total_ += as_int(*episodes);
+  }
+  const Json* mean_loss = find_number(object, "mean_loss");
+  const double neg_mean_loss = mean_loss ? -mean_loss->get<double>() : 0.0;
   time_total_s_ += this_iter;
   time_since_restore_ += this_iter;
-  set_default("done", false);
-  set_default("training_iteration", iteration_);
-  result["time_total_s"] = time_total_s_;
-  if (auto it = result.find("timesteps_this_iter"); it != result.end() && it->is_number()) {
-    has_timesteps_ = true;
-    timesteps_total_ += as_int(*it);
-    timesteps_since_restore_ += as_int(*it);
-  }
-  if (has_timesteps_) {
-    set_default("timesteps_total", timesteps_total_);
-    result["timesteps_since_restore"] = timesteps_since_restore_;
-  }
-  if (auto it = result.find("episodes_this_iter"); it != result.end() && it->is_number()) {
-    has_episodes_ = true;
-    episodes_total_ += as_int(*it);
-  }
-  if (has_episodes_) set_default("episodes_total", episodes_total_);
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   if (now != date_cached_for_) {
     date_cached_for_ = now;
     date_cached_ = date_string(now);
   }
   const HostInfo& host = HostInfo::get();
-  result["timestamp"] = static_cast<int64_t>(now);
-  result["date"] = date_cached_;
-  result["hostname"] = host.hostname;
-  result["node_ip"] = host.node_ip;
-  result["pid"] = host.pid;
-  result["trial_id"] = trial_id_;
-  result["experiment_id"] = experiment_id_;
-  result["iterations_since_restore"] = iterations_since_restore_;
-  result["time_since_restore"] = time_since_restore_;
-  result["config"] = config_;
-  if (auto it = result.find("mean_loss"); it != result.end() && it->is_number()) {
-    set_default("neg_mean_loss", -it->get<double>());
+  // In ascending key order (SortedSetter).
+  SortedSetter fields(object, spare_);
+  fields.set("config", config_);
+  fields.set("date", date_cached_);
+  fields.set_default("done", false);
+  if (has_episodes_) fields.set_default("episodes_total", episodes_total_);
+  fields.set("experiment_id", experiment_id_);
+  fields.set("hostname", host.hostname);
+  fields.set("iterations_since_restore", iterations_since_restore_);
+  if (mean_loss) fields.set_default("neg_mean_loss", neg_mean_loss);
+  fields.set("node_ip", host.node_ip);
+  fields.set("pid", host.pid);
+  fields.set("time_since_restore", time_since_restore_);
+  if (!reported_time) fields.set("time_this_iter_s", measured_seconds);
+  fields.set("time_total_s", time_total_s_);
+  fields.set("timestamp", static_cast<int64_t>(now));
+  if (has_timesteps_) {
+    fields.set("timesteps_since_restore", timesteps_since_restore_);
+    fields.set_default("timesteps_total", timesteps_total_);
   }
+  fields.set_default("training_iteration", iteration_);
+  fields.set("trial_id", trial_id_);
+  spare_.clear();  // what is left of it is not needed
+}
+
+void AutoFiller::give_spare(Result&& spent) {
+  if (!spent.is_object()) return;
+  spare_ = std::move(spent.get_ref<Json::object_t&>());
 }
 
 }  // namespace tune::detail

@@ -25,6 +25,10 @@ class AutoFiller {
   // Completes `result` in place; `measured_seconds` is the time the step took. Throws
   // TuneError when the result is not a JSON object.
   void fill(Result& result, double measured_seconds);
+  // A result of this trial the runner is done with: fill() reuses its fields' memory (map
+  // nodes, strings, the config copy) for the next result instead of allocating anew. Only
+  // the fields fill() sets are taken; whatever else it held is dropped.
+  void give_spare(Result&& spent);
   // Continues counters from a restored checkpoint.
   void restore(int64_t iteration, double time_total_s, int64_t timesteps_total, int64_t episodes_total);
   int64_t iteration() const { return iteration_; }
@@ -45,6 +49,7 @@ class AutoFiller {
   int64_t episodes_total_ = 0;
   std::time_t date_cached_for_ = 0;
   std::string date_cached_;
+  Json::object_t spare_;  // fields of a spent result (give_spare)
 };
 
 }  // namespace tune::detail

@@ -168,6 +168,17 @@ TEST(TfRecordTest, Crc32cMatchesKnownVectors) {
   EXPECT_EQ(detail::masked_crc32c("123456789"), detail::mask_crc(crc));
 }
 
+TEST(TfRecordTest, Crc32cInstructionMatchesTables) {
+  std::string bytes;
+  for (int i = 0; i < 300; ++i) bytes += static_cast<char>((i * 131 + 7) & 0xFF);
+  for (size_t length = 0; length <= bytes.size(); length += 7) {
+    const std::string_view data(bytes.data(), length);
+    EXPECT_EQ(detail::crc32c(data), detail::crc32c_portable(data)) << length;
+    EXPECT_EQ(detail::crc32c(data, 0x12345678u), detail::crc32c_portable(data, 0x12345678u)) << length;
+  }
+  EXPECT_EQ(detail::crc32c_portable("123456789"), 0xE3069283u);
+}
+
 TEST(TfRecordTest, AppendRecordFramesLengthDataAndChecksums) {
   std::string out;
   detail::append_record(out, "hello");

@@ -95,12 +95,15 @@ Histories read_histories(const fs::path& experiment) {
   return out;
 }
 
+// `iterations` < 0: trials may end early (a scheduler stops them), as in the reference.
 void expect_same_histories(const Histories& reference, const Histories& got, int iterations) {
   ASSERT_EQ(got.size(), reference.size());
   for (const auto& [config, history] : reference) {
     auto it = got.find(config);
     ASSERT_NE(it, got.end()) << "missing trial " << config;
-    ASSERT_EQ(history.size(), static_cast<size_t>(iterations)) << config;
+    if (iterations >= 0) {
+      ASSERT_EQ(history.size(), static_cast<size_t>(iterations)) << config;
+    }
     ASSERT_EQ(it->second.size(), history.size()) << config;
     for (size_t i = 0; i < history.size(); ++i) {
       EXPECT_EQ(it->second[i].first, static_cast<int64_t>(i + 1)) << config;
@@ -109,12 +112,26 @@ void expect_same_histories(const Histories& reference, const Histories& got, int
   }
 }
 
-void kill_loop(const std::string& mode, int samples, int iterations) {
+// The scheduler's state in the experiment's snapshot, with the experiment's own trial id
+// prefix replaced, so that two experiments' states compare.
+std::string scheduler_state(const fs::path& experiment) {
+  std::ifstream in(experiment / "experiment_state.json");
+  const Json snapshot = Json::parse(in);
+  std::string text = snapshot.at("scheduler").dump();
+  const std::string prefix = snapshot.at("experiment_id").get<std::string>().substr(0, 5) + "_";
+  for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) text.replace(at, 5, "XXXXX");
+  return text;
+}
+
+// `scheduler`: run with SCHEDULER set (see crash_driver.cc); trials then end where it says.
+void kill_loop(const std::string& mode, int samples, int iterations, const std::string& scheduler = "") {
   TempDir dir;
   const std::string n = std::to_string(samples);
   const std::string iters = std::to_string(iterations);
+  const std::vector<std::string> env = scheduler.empty() ? std::vector<std::string>{}
+                                                         : std::vector<std::string>{"SCHEDULER=" + scheduler};
   // The reference: the same experiment, uninterrupted.
-  const int clean = wait_for(spawn_driver({dir.str(), "reference", mode, n, iters}));
+  const int clean = wait_for(spawn_driver({dir.str(), "reference", mode, n, iters}, env));
   ASSERT_TRUE(WIFEXITED(clean) && WEXITSTATUS(clean) == 0);
   const Histories reference = read_histories(dir.path() / "reference");
 
@@ -123,7 +140,7 @@ void kill_loop(const std::string& mode, int samples, int iterations) {
   int kills = 0;
   bool finished = false;
   for (int attempt = 0; attempt < 40 && !finished; ++attempt) {
-    const pid_t pid = spawn_driver({dir.str(), "killed", mode, n, iters});
+    const pid_t pid = spawn_driver({dir.str(), "killed", mode, n, iters}, env);
     if (kills < 12) {
       std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
       ::kill(-pid, SIGKILL);  // the driver and its trial processes, at once
@@ -142,13 +159,23 @@ void kill_loop(const std::string& mode, int samples, int iterations) {
   }
   ASSERT_TRUE(finished);
   EXPECT_GE(kills, 10);
-  expect_same_histories(reference, read_histories(dir.path() / "killed"), iterations);
+  expect_same_histories(reference, read_histories(dir.path() / "killed"), scheduler.empty() ? iterations : -1);
   // No half-written checkpoint was left in use: the journal names only whole ones.
   const ExperimentAnalysis analysis = ExperimentAnalysis::load(dir.path() / "killed");
   ASSERT_EQ(analysis.trials().size(), reference.size());
   for (const TrialRecord& trial : analysis.trials()) {
     EXPECT_EQ(trial.status(), TrialStatus::kTerminated) << trial.name();
-    EXPECT_EQ(trial.last_result()["training_iteration"], iterations) << trial.name();
+    if (scheduler.empty()) {
+      EXPECT_EQ(trial.last_result()["training_iteration"], iterations) << trial.name();
+    }
+  }
+  if (!scheduler.empty()) {
+    // The same rungs / brackets, recorded the same, as the uninterrupted run's.
+    EXPECT_EQ(scheduler_state(dir.path() / "killed"), scheduler_state(dir.path() / "reference"));
+    // The trials stopped where the reference's did: some early, so the scheduler did decide.
+    size_t early = 0;
+    for (const auto& [config, history] : reference) early += history.size() < static_cast<size_t>(iterations);
+    EXPECT_GT(early, 0u);
   }
 }
 
@@ -156,6 +183,23 @@ void kill_loop(const std::string& mode, int samples, int iterations) {
 TEST(CrashTest, KilledInProcessDriverResumesToTheSameResults) { kill_loop("inproc", 30, 15); }
 
 TEST(CrashTest, KilledProcessTrialDriverResumesToTheSameResults) { kill_loop("process", 30, 15); }
+
+// With a scheduler: SIGKILLed and resumed, the same rungs (ASHA) and brackets (synchronous
+// HyperBand, whose trials PAUSE at milestones and resume from checkpoints) should continue, so
+// that every trial stops where it stopped in an uninterrupted run, with the same results.
+// DISABLED: they fail today (ASHA now and then, HyperBand nearly always), and that is what they
+// found: a decision's records are not journaled atomically. After a result the runner journals
+// the trial's end (or pause, or checkpoint) first and the scheduler's state changes at the end
+// of the event; a kill between the two resumes with the trial ended but the scheduler not
+// knowing the rung value that ended it, so later cutoffs differ. Journaling the changes first
+// has the opposite window (the trial replays from its checkpoint through a rung it is already
+// recorded at, and continues). The fix is one journal record per event (see the report of the
+// branch that added these); enable them with it.
+TEST(CrashTest, DISABLED_KilledDriverWithAshaResumesTheSameRungs) { kill_loop("inproc", 30, 15, "asha"); }
+
+TEST(CrashTest, DISABLED_KilledDriverWithHyperBandResumesTheSameBrackets) {
+  kill_loop("inproc", 30, 15, "hyperband");
+}
 
 TEST(CrashTest, TrialKilledMidSaveRestartsFromTheLastWholeCheckpoint) {
   TempDir dir;

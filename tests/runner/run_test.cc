@@ -538,6 +538,71 @@ TEST(RunTest, OutputFilesAndAutoFilledFields) {
   for (const auto& row : csv) EXPECT_EQ(cells(row), cells(csv[0]));
 }
 
+// Many function trials reporting as fast as they can: their threads are woken as a tree after
+// each batch of decisions (thread_executor.cc); none may be lost or woken twice into a step.
+TEST(RunTest, ManyConcurrentFunctionTrialsEachGetEveryDecision) {
+  TempDir dir;
+  RunOptions options = quiet_options(dir);
+  options.num_samples = 24;
+  options.num_cpus = 24;
+  options.stop = {{"training_iteration", 150}};
+  options.write_trial_files = false;
+  std::atomic<int64_t> reports{0};
+  auto analysis = run([&](const Config&, Reporter& r) {
+    for (int64_t i = 1;; ++i) {
+      r.report({{"i", i}});
+      reports.fetch_add(1);
+    }
+  }, std::move(options));
+  ASSERT_EQ(analysis.trials().size(), 24u);
+  for (const auto& trial : analysis.trials()) {
+    EXPECT_EQ(trial.status(), TrialStatus::kTerminated);
+    EXPECT_EQ(trial.last_result()["i"], 150);
+    EXPECT_EQ(trial.last_result()["training_iteration"], 150);
+  }
+  EXPECT_EQ(reports.load(), 24 * 149);  // the 150th report() of each is answered with a stop
+}
+
+// The loggers write results with their own serialiser (config text cached, values kept per
+// key): each result.json line must still be exactly what Json::dump gives for the result.
+class DumpRecorder : public Callback {
+ public:
+  void on_trial_result(const TrialView&, const Result& result) override {
+    dumps.push_back(result.dump(-1, ' ', false, Json::error_handler_t::replace));
+  }
+  std::vector<std::string> dumps;
+};
+
+TEST(RunTest, ResultJsonLinesAreTheResultsAsDumped) {
+  TempDir dir;
+  RunOptions options = quiet_options(dir);
+  options.config = {{"lr", 0.1}, {"name", "caf\xC3\xA9 \"q\""}, {"nested", {{"layers", {64, 32}}, {"on", true}}}};
+  options.stop = {{"training_iteration", 8}};
+  auto recorder = std::make_shared<DumpRecorder>();
+  options.callbacks.push_back(recorder);
+  auto analysis = run([](const Config&, Reporter& r) {
+    for (int i = 1;; ++i) {
+      Result result = {{"loss", 1.0 / i}, {"phase", i < 4 ? "warm\tup" : "main"}, {"big", 1e300 * i}};
+      if (i == 3) result["nan"] = std::nan("");
+      if (i >= 5) result["late"] = {{"a", i}, {"b", "x,y"}};  // keys change mid-trial
+      if (i == 6) result["bad_utf8"] = "\xFF";
+      r.report(result);
+    }
+  }, std::move(options));
+  const auto lines = read_lines(analysis.trials()[0].logdir() / "result.json");
+  ASSERT_EQ(lines.size(), 8u);
+  ASSERT_EQ(recorder->dumps.size(), 8u);
+  for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(lines[i], recorder->dumps[i]) << i;
+  // progress.csv writes numbers as the JSON does.
+  const auto csv = read_lines(analysis.trials()[0].logdir() / "progress.csv");
+  ASSERT_EQ(csv.size(), 9u);
+  EXPECT_THAT(csv[0], HasSubstr("late/a"));
+  EXPECT_THAT(csv[1], HasSubstr(",1.0,"));    // loss of the first result
+  EXPECT_THAT(csv[1], ::testing::StartsWith("1e+300,"));  // big: the first column
+  EXPECT_THAT(csv[3], HasSubstr(",nan,"));
+  EXPECT_THAT(csv[6], HasSubstr(",\"x,y\","));
+}
+
 TEST(RunTest, TrialNamesCannotEscapeTheExperimentDirectory) {
   TempDir dir;
   RunOptions options = quiet_options(dir);

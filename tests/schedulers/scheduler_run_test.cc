@@ -78,6 +78,13 @@ int64_t total_iterations(const ExperimentAnalysis& analysis) {
   return sum;
 }
 
+// The scheduler's journaled state, replayed from the journal alone (its base record and every
+// change after it, the snapshot left out), is its state at the end of the run.
+void expect_journal_replays(const std::filesystem::path& experiment, const TrialScheduler& scheduler) {
+  std::filesystem::remove(experiment / "experiment_state.json");
+  EXPECT_EQ(detail::read_stored_experiment(experiment).scheduler_state, scheduler.save());
+}
+
 TEST_P(SchedulerRunTest, AshaStopsWeakTrialsEarlyAndKeepsTheBest) {
   TempDir dir;
   AsyncHyperBandScheduler::Options o;
@@ -97,6 +104,7 @@ TEST_P(SchedulerRunTest, AshaStopsWeakTrialsEarlyAndKeepsTheBest) {
   const detail::StoredExperiment stored = detail::read_stored_experiment(dir.path() / "exp");
   EXPECT_EQ(stored.scheduler_state, asha->save());
   EXPECT_EQ(stored.scheduler_state.value("type", ""), "asha");
+  expect_journal_replays(dir.path() / "exp", *asha);
 }
 
 TEST_P(SchedulerRunTest, HyperBandPausesResumesWinnersFromCheckpointsAndStopsLosers) {
@@ -121,6 +129,7 @@ TEST_P(SchedulerRunTest, HyperBandPausesResumesWinnersFromCheckpointsAndStopsLos
     std::sort(iterations.begin(), iterations.end());
     EXPECT_EQ(iterations, (std::vector<int64_t>{3, 3, 3, 6, 6, 6, 9, 9, 9}));
     EXPECT_THAT(hb->debug_string(), HasSubstr("num_stopped=3"));
+    expect_journal_replays(dir.path() / "exp", *hb);
   }
 }
 
@@ -135,6 +144,7 @@ TEST_P(SchedulerRunTest, HyperBandForBohbRunsEveryBracketToTheEnd) {
   for (const TrialRecord& t : analysis.trials()) EXPECT_EQ(t.status(), TrialStatus::kTerminated) << t.name();
   EXPECT_EQ(analysis.get_best_config().value("q", 0.0), 0.9);
   EXPECT_LT(total_iterations(analysis), 9 * 9);
+  expect_journal_replays(dir.path() / "exp", *bohb);
 }
 
 TEST_P(SchedulerRunTest, MedianStoppingRuleStopsBelowMedianTrials) {
@@ -148,6 +158,7 @@ TEST_P(SchedulerRunTest, MedianStoppingRuleStopsBelowMedianTrials) {
   EXPECT_LT(total_iterations(analysis), 9 * 27);
   EXPECT_EQ(analysis.get_best_config().value("q", 0.0), 0.9);
   EXPECT_THAT(median->debug_string(), HasSubstr("num_stopped="));
+  expect_journal_replays(dir.path() / "exp", *median);
 }
 
 // PBT over q every 2 iterations; four trials of Shift to 20 iterations.
@@ -189,6 +200,7 @@ TEST_P(SchedulerRunTest, PbtClonesTopCheckpointsIntoBottomTrialsAndLogsThePolicy
   // The exploited trial's new config is in the journal, so a resume restarts it with it.
   const detail::StoredExperiment stored = detail::read_stored_experiment(dir.path() / "exp");
   EXPECT_EQ(stored.scheduler_state, pbt->save());
+  expect_journal_replays(dir.path() / "exp", *pbt);
 }
 
 // The schedule PBT gave a trial, replayed on one trial: the recorded config at every step,

@@ -7,6 +7,8 @@
 // in-process or each trial in a child process (this binary re-run as a worker); exits 0
 // when it finished. The trainable's results depend on its whole history, so a wrong
 // restore shows up as a different "sum" than an uninterrupted run's.
+// SCHEDULER=asha|hyperband: that scheduler (metric sum, max) decides, one trial at a time so
+// that its decisions do not depend on the order concurrent trials happen to report in.
 #include <signal.h>
 #include <unistd.h>
 
@@ -89,6 +91,15 @@ int main(int argc, char** argv) {
   options.max_failures = 2;
   options.num_cpus = 4;
   options.verbose = 0;
+  if (const char* scheduler = std::getenv("SCHEDULER"); scheduler != nullptr) {
+    const std::string type = scheduler;
+    options.scheduler = tune::make_scheduler(
+        type == "asha" ? tune::Json{{"type", "asha"}, {"max_t", 15}, {"grace_period", 1}, {"reduction_factor", 3}}
+                       : tune::Json{{"type", type}, {"max_t", 9}, {"reduction_factor", 3}});
+    options.metric = "sum";
+    options.mode = "max";
+    options.num_cpus = 1;
+  }
   // Resume once the journal holds its head record (a kill may come before that).
   std::ifstream journal(std::filesystem::path(argv[1]) / argv[2] / "experiment_state.jsonl");
   std::string head;
