@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <numeric>
 #include <sstream>
 #include <thread>
 
@@ -320,6 +321,35 @@ TEST_F(SlurmClusterTest, ScancelledStepIsAFailureRestoredFromItsCheckpoint) {
   std::vector<int64_t> iterations;
   for (std::string line; std::getline(in, line);) iterations.push_back(Json::parse(line).value("iter", int64_t{0}));
   EXPECT_EQ(iterations, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+}
+
+// Slurm's time limits are whole minutes, so this test takes about 80 s of (idle) wall time; it runs
+// with TUNE_TEST_SLOW=1 in the environment, not in every suite run. The stderr line it
+// depends on is also checked in SlurmCommandTest.StderrLinesSayWhatTheClusterDid.
+TEST_F(SlurmClusterTest, StepKilledAtItsTimeLimitIsAFailureRestoredFromItsCheckpoint) {
+  if (const char* slow = std::getenv("TUNE_TEST_SLOW"); slow == nullptr || std::string(slow) != "1") {
+    GTEST_SKIP() << "takes over a minute (Slurm time limits are minutes); set TUNE_TEST_SLOW=1";
+  }
+  TempDir dir;
+  // 1 s steps under a 1-minute limit: the first step is killed after about 58 iterations, the
+  // retry restores checkpoint 55 (or the latest one) and finishes the 70 within its own minute.
+  RunOptions options = sleeper_options(dir, "timelimit", 1000, 70);
+  options.slurm->time_limit = "1";
+  options.checkpoint_freq = 5;
+  options.max_failures = 1;
+  const ExperimentAnalysis analysis = run(isolated("Sleeper", sleeper_spec()), std::move(options));
+  ASSERT_EQ(analysis.trials().size(), 1U);
+  const TrialRecord& trial = analysis.trials()[0];
+  const std::string error = read_file(trial.logdir() / "error.txt");
+  EXPECT_EQ(trial.status(), TrialStatus::kTerminated) << error;
+  EXPECT_THAT(error, HasSubstr("the Slurm step was killed at its time limit")) << error;
+  EXPECT_THAT(error, HasSubstr("DUE TO TIME LIMIT")) << error;
+  std::ifstream in(trial.logdir() / "result.json");
+  std::vector<int64_t> iterations;
+  for (std::string line; std::getline(in, line);) iterations.push_back(Json::parse(line).value("iter", int64_t{0}));
+  std::vector<int64_t> expected(70);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(iterations, expected);
 }
 
 TEST_F(SlurmClusterTest, KilledSlurmdIsANodeFailure) {
