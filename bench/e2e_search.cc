@@ -1,11 +1,12 @@
 // Searcher benchmark driver (bench/search_compare.sh runs it next to bench/optuna_side.py).
 //
-//   e2e_search compare [--problems a,b] [--searchers tpe,random] [--seeds N] [--budget B]
-//       one JSON line per (problem, searcher, seed): the best value after each evaluation
+//   e2e_search compare [--problems a,b] [--searchers tpe,random] [--seeds N] [--first-seed S] [--budget B]
+//       one JSON line per (problem, searcher, seed S..S+N-1): the best value after each evaluation
 //       ("trace"), so every budget up to B is read off one run (all samplers here are
 //       sequential and do not know the budget). --options '{"multivariate": true}' adds
 //       search_alg keys, --label names the result.
 //   e2e_search latency [--searchers tpe,gp,cmaes] [--history 100,1000,5000] [--dims 10] [--repeats 20]
+//                      [--multivariate true|false]   (TPE: its default unless given)
 //       suggest + tell CPU time with that many completed trials already in the model.
 // Searchers are every make_searcher type that works in a plain ask/tell loop (searcher_names()),
 // so a newly registered one is benchmarked without touching this file.
@@ -78,6 +79,7 @@ int compare(int argc, char** argv) {
   }
   const auto wanted = split(option(argc, argv, "--problems", ""));
   const int seeds = std::stoi(option(argc, argv, "--seeds", "20"));
+  const int first_seed = std::stoi(option(argc, argv, "--first-seed", "0"));
   const int budget = std::stoi(option(argc, argv, "--budget", "200"));
   const Json extra = Json::parse(option(argc, argv, "--options", "{}"));  // more search_alg keys
   const std::string label = option(argc, argv, "--label", "");
@@ -85,7 +87,7 @@ int compare(int argc, char** argv) {
     if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), problem.name) == wanted.end()) continue;
     const tune::Space space = space_of(problem);
     for (const auto& name : searchers) {
-      for (int seed = 0; seed < seeds; ++seed) {
+      for (int seed = first_seed; seed < first_seed + seeds; ++seed) {
         std::shared_ptr<tune::Searcher> searcher;
         try {
           searcher = make(name, space, static_cast<uint64_t>(seed), budget, extra);
@@ -123,7 +125,7 @@ int latency(int argc, char** argv) {
   const auto histories = split(option(argc, argv, "--history", "100,1000,5000"));
   const int dims = std::stoi(option(argc, argv, "--dims", "10"));
   const int repeats = std::stoi(option(argc, argv, "--repeats", "20"));
-  const bool multivariate = option(argc, argv, "--multivariate", "false") == "true";
+  const std::string multivariate = option(argc, argv, "--multivariate", "");  // "": TPE's default
   const auto searchers = split(option(argc, argv, "--searchers", "tpe"));
   tune::Space space;
   for (int d = 0; d < dims; ++d) space.set(fmt::format("x{:02d}", d), tune::uniform(-5, 5));
@@ -136,7 +138,7 @@ int latency(int argc, char** argv) {
     for (const auto& h : histories) {
       const int n = std::stoi(h);
       Json spec = {{"type", name}, {"seed", 1}};
-      if (name == "tpe") spec["multivariate"] = multivariate;
+      if (name == "tpe" && !multivariate.empty()) spec["multivariate"] = multivariate == "true";
       const std::shared_ptr<tune::Searcher> searcher = tune::make_searcher(spec);
       searcher->set_search_properties("value", "min", space);
       // The history: random configs through add_evaluated_point where the searcher has it (TPE,
@@ -165,7 +167,8 @@ int latency(int argc, char** argv) {
         searcher->on_trial_complete(id, Json{{"value", objective(s.config)}}, false);
       }
       const double ms = (cpu_seconds() - start) * 1000 / repeats;
-      const std::string label = name == "tpe" && multivariate ? "tpe_multivariate" : name;
+      const std::string label =
+          name != "tpe" || multivariate.empty() ? name : multivariate == "true" ? "tpe_multivariate" : "tpe_univariate";
       std::cout << Json{{"side", "tune"}, {"sampler", label}, {"history", n}, {"dims", dims}, {"ms_per_trial", ms}}.dump()
                 << std::endl;
     }

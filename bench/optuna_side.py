@@ -2,7 +2,7 @@
 """Optuna's side of bench/search_compare.sh: the same problems, seeds and output format as
 bench/e2e_search.cc. One process per call (the script runs it fresh for each sampler).
 
-  optuna_side.py compare --sampler tpe|cmaes|random [--problems a,b] [--seeds N] [--budget B]
+  optuna_side.py compare --sampler tpe|cmaes|random [--problems a,b] [--seeds N] [--first-seed S] [--budget B]
   optuna_side.py latency [--history 100,1000,5000] [--dims 10] [--repeats 20]
 """
 import json
@@ -77,12 +77,13 @@ def compare():
     name = arg("--sampler", "tpe")
     wanted = [p for p in arg("--problems", "").split(",") if p]
     seeds = int(arg("--seeds", "20"))
+    first_seed = int(arg("--first-seed", "0"))
     budget = int(arg("--budget", "200"))
     for pname, box, optimum, f in PROBLEMS:
         if wanted and pname not in wanted:
             continue
         dists = {f"x{i:02d}": optuna.distributions.FloatDistribution(lo, hi) for i, (lo, hi) in enumerate(box)}
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             study = optuna.create_study(direction="minimize", sampler=sampler_of(name, seed))
             best, trace = math.inf, []
             start = time.process_time()

@@ -8,10 +8,25 @@
 #
 #   bash bench/search_compare.sh            # the full comparison (about an hour of CPU: GP and Optuna's TPE)
 #   bash bench/search_compare.sh --quick    # 3 seeds, budget 50, history 100/1000: a smoke run
+#   bash bench/search_compare.sh --reuse-optuna DIR   # Optuna's rows from an earlier run's results
+#                                                     # directory (its optuna_*.jsonl), tune's re-run
+# Optuna's side is seeded and deterministic, so --reuse-optuna changes none of its numbers
+# (its latency is CPU time measured then); it saves about 10 minutes of CPU per run when
+# only tune's searchers changed. The results directory is printed first ($TUNE_BENCH_OUT sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-QUICK=0
-[[ "${1:-}" == "--quick" ]] && QUICK=1
+QUICK=0 REUSE=""
+while (($#)); do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --reuse-optuna) REUSE=${2:?--reuse-optuna needs a directory}; shift ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [[ -n "$REUSE" ]] && ! compgen -G "$REUSE/optuna_*.jsonl" >/dev/null; then
+  echo "--reuse-optuna: no optuna_*.jsonl in $REUSE" >&2; exit 2
+fi
 if ((QUICK)); then
   SEEDS=3 BUDGETS=20,50 HISTORY=100,1000 REPEATS=5
 else
@@ -20,11 +35,11 @@ fi
 BUDGET=${BUDGETS##*,}
 
 PY=/usr/bin/python3
-if ! "$PY" -c 'import optuna' 2>/dev/null; then
+if [[ -z "$REUSE" ]] && ! "$PY" -c 'import optuna' 2>/dev/null; then
   echo "== installing python3-optuna (apt)" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-optuna >&2
 fi
-"$PY" -c 'import optuna; print("optuna", optuna.__version__)' >&2
+[[ -n "$REUSE" ]] || "$PY" -c 'import optuna; print("optuna", optuna.__version__)' >&2
 
 BIN=${TUNE_BENCH_BIN:-}  # a prebuilt e2e_search, or build one
 if [[ -z "$BIN" ]]; then
@@ -40,12 +55,19 @@ OUT=${TUNE_BENCH_OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 echo "== results in $OUT" >&2
 "$BIN" compare --seeds "$SEEDS" --budget "$BUDGET" >"$OUT/tune.jsonl"
+"$BIN" compare --seeds "$SEEDS" --budget "$BUDGET" --searchers tpe --options '{"multivariate": false}' \
+  --label tpe_univariate >"$OUT/tune_univariate.jsonl"
 "$BIN" compare --seeds "$SEEDS" --budget "$BUDGET" --searchers tpe --options '{"scale_free_kernels": false}' \
   --label tpe_textbook >"$OUT/tune_textbook.jsonl"
-for sampler in tpe cmaes random; do  # a fresh process per sampler
-  "$PY" bench/optuna_side.py compare --sampler "$sampler" --seeds "$SEEDS" --budget "$BUDGET" >"$OUT/optuna_$sampler.jsonl"
-done
 "$BIN" latency --searchers tpe,gp,cmaes --history "$HISTORY" --repeats "$REPEATS" >"$OUT/tune_latency.jsonl"
-"$PY" bench/optuna_side.py latency --history "$HISTORY" --repeats "$REPEATS" >"$OUT/optuna_latency.jsonl"
+"$BIN" latency --searchers tpe --multivariate false --history "$HISTORY" --repeats "$REPEATS" >>"$OUT/tune_latency.jsonl"
+if [[ -n "$REUSE" ]]; then
+  [[ "$(realpath "$REUSE")" == "$(realpath "$OUT")" ]] || cp "$REUSE"/optuna_*.jsonl "$OUT"/
+else
+  for sampler in tpe cmaes random; do  # a fresh process per sampler
+    "$PY" bench/optuna_side.py compare --sampler "$sampler" --seeds "$SEEDS" --budget "$BUDGET" >"$OUT/optuna_$sampler.jsonl"
+  done
+  "$PY" bench/optuna_side.py latency --history "$HISTORY" --repeats "$REPEATS" >"$OUT/optuna_latency.jsonl"
+fi
 echo "== $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
 "$PY" bench/search_report.py "$BUDGETS" "$OUT"/*.jsonl

@@ -44,7 +44,8 @@ const std::vector<SearcherType>& types() {
        }},
       {"tpe",
        {"n_startup_trials", "n_ei_candidates", "prior_weight", "consider_prior", "consider_magic_clip",
-        "consider_endpoints", "multivariate", "constant_liar", "scale_free_kernels", "max_above", "seed"},
+        "consider_endpoints", "multivariate", "scott_bandwidth", "constant_liar", "scale_free_kernels", "max_above",
+        "seed"},
        [](const Fields& f, const SearcherContext& context, std::vector<Config> points) {
          TPESearcher::Options o;
          o.seed = context.seed;
@@ -55,6 +56,7 @@ const std::vector<SearcherType>& types() {
          f.get("consider_magic_clip", o.consider_magic_clip);
          f.get("consider_endpoints", o.consider_endpoints);
          f.get("multivariate", o.multivariate);
+         f.get("scott_bandwidth", o.scott_bandwidth);
          f.get("constant_liar", o.constant_liar);
          f.get("scale_free_kernels", o.scale_free_kernels);
          f.get("max_above", o.max_above);

@@ -221,7 +221,7 @@ TEST(SpecTest, SearchAlgTpeWithWrappersAndTheRunsSeed) {
 metric: loss
 mode: min
 seed: 7
-search_alg: {type: tpe, n_startup_trials: 3, multivariate: true, max_concurrent: 2}
+search_alg: {type: tpe, n_startup_trials: 3, multivariate: false, scott_bandwidth: 0, max_concurrent: 2}
 )");
   auto* limiter = dynamic_cast<ConcurrencyLimiter*>(spec.options.search_alg.get());
   ASSERT_NE(limiter, nullptr);
@@ -232,6 +232,8 @@ search_alg: {type: tpe, n_startup_trials: 3, multivariate: true, max_concurrent:
   const SpecError bad = error_of(kTrainable + "search_alg:\n  type: tpe\n  n_ei_candidates: 0\n");
   EXPECT_EQ(bad.line(), 4);
   EXPECT_THAT(bad.what(), HasSubstr("search_alg/n_ei_candidates: must be >= 1"));
+  const SpecError bandwidth = error_of(kTrainable + "search_alg:\n  type: tpe\n  scott_bandwidth: -1\n");
+  EXPECT_THAT(bandwidth.what(), HasSubstr("search_alg/scott_bandwidth: must be >= 0"));
   const SpecError unknown = error_of(kTrainable + "search_alg:\n  type: tpe\n  gama: 2\n");
   EXPECT_EQ(unknown.line(), 4);
   EXPECT_THAT(unknown.what(), HasSubstr("search_alg: unknown key 'gama'"));
