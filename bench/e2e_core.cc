@@ -1,12 +1,14 @@
 // End-to-end benchmarks of the in-process core (issue: core). Prints a table.
 //
 //   bookkeeping  10,000 trials x 1 step of a trivial trainable, default loggers on
-//   throughput   96 concurrent trials reporting as fast as they can for 10 s, loggers on
+//   throughput   96 concurrent trials reporting as fast as they can for 10 s, loggers on:
+//                class API, function API on threads, function API as fibers
 //   scale        1,000,000 one-step trials, per-trial files off: peak RSS and the time of
 //                the first vs the last 100,000 trials
 //
 // Usage: e2e_core [--quick] [--only NAME] [--iterations N] [DIR]   (DIR: where results go, default .)
-//   NAME: bookkeeping, throughput (throughput_class, throughput_function: one API), scale
+//   NAME: bookkeeping, throughput (throughput_class, throughput_function, throughput_fiber:
+//         one of them), scale
 //   --iterations N: throughput trials stop after N results each instead of after 10 s
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -109,8 +111,12 @@ class Trivial : public tune::Trainable {
 
 // `iterations` > 0: each trial stops after that many results instead of after `seconds`
 // (fixed work, for instruction counts under callgrind).
-Row throughput(const std::filesystem::path& dir, double seconds, bool function_api, int64_t iterations) {
+// `fibers`: the function API with FunctionExecution::kFiber.
+Row throughput(const std::filesystem::path& dir, double seconds, bool function_api, int64_t iterations,
+               bool fibers = false) {
   auto options = base_options(dir, function_api ? "bench_throughput_fn" : "bench_throughput");
+  if (fibers) options.function_execution = tune::FunctionExecution::kFiber;
+  const char* api = !function_api ? "class" : fibers ? "function (fiber)" : "function (thread)";
   options.num_samples = 96;
   options.num_cpus = 96;
   if (iterations > 0) {
@@ -139,9 +145,8 @@ Row throughput(const std::filesystem::path& dir, double seconds, bool function_a
   const double all_us = (cpu_seconds(RUSAGE_SELF) - process_cpu_start) / results * 1e6;
   std::cerr << fmt::format("throughput ({} API): {} results in {:.2f} s; CPU per result: runner thread {:.2f} us, all "
                            "threads {:.2f} us\n",
-                           function_api ? "function" : "class", counter->results, s, runner_us, all_us);
-  return {"throughput",
-          fmt::format("96 concurrent {} trials, {:.0f} s, loggers on", function_api ? "function" : "class", seconds),
+                           api, counter->results, s, runner_us, all_us);
+  return {"throughput", fmt::format("96 concurrent {} trials, {:.0f} s, loggers on", api, seconds),
           fmt::format("{:.0f} results/s", rate), ">= 100,000 results/s", rate >= 100000 ? "met" : "MISSED"};
 }
 
@@ -196,6 +201,7 @@ int main(int argc, char** argv) {
     if (only.empty() || only == "bookkeeping") rows.push_back(bookkeeping(dir, quick ? 1000 : 10000));
     if (only.empty() || only == "throughput" || only == "throughput_class") rows.push_back(throughput(dir, quick ? 2 : 10, false, iterations));
     if (only.empty() || only == "throughput" || only == "throughput_function") rows.push_back(throughput(dir, quick ? 2 : 10, true, iterations));
+    if (only.empty() || only == "throughput" || only == "throughput_fiber") rows.push_back(throughput(dir, quick ? 2 : 10, true, iterations, true));
     if (only.empty() || only == "scale") {
       for (auto& r : scale(dir, quick ? 100000 : 1000000)) rows.push_back(r);
     }
@@ -205,11 +211,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::filesystem::remove_all(dir);
-  std::cout << fmt::format("| {:<11} | {:<48} | {:<28} | {:<20} | {:<7} |\n", "benchmark", "measure", "value", "target",
+  std::cout << fmt::format("| {:<11} | {:<58} | {:<28} | {:<20} | {:<7} |\n", "benchmark", "measure", "value", "target",
                            "verdict");
-  std::cout << fmt::format("|{:-<13}|{:-<50}|{:-<30}|{:-<22}|{:-<9}|\n", "", "", "", "", "");
+  std::cout << fmt::format("|{:-<13}|{:-<60}|{:-<30}|{:-<22}|{:-<9}|\n", "", "", "", "", "");
   for (const auto& r : rows) {
-    std::cout << fmt::format("| {:<11} | {:<48} | {:<28} | {:<20} | {:<7} |\n", r.name, r.measure, r.value, r.target,
+    std::cout << fmt::format("| {:<11} | {:<58} | {:<28} | {:<20} | {:<7} |\n", r.name, r.measure, r.value, r.target,
                              r.verdict);
   }
   return 0;

@@ -8,6 +8,7 @@
 // Thread-safety: run() may be called from any thread; one experiment per call.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -125,6 +126,15 @@ struct RunOptions {
   std::map<std::string, double> custom_resources;
   // Everything sequential on the calling thread (debugging).
   bool local_mode = false;
+  // How function trainables run: each trial on its own thread (kThread), or as a fiber on the
+  // runner's thread (kFiber: several times cheaper per result, but steps run one at a time;
+  // see FunctionExecution in tune/trainable.h). kFiber cannot be combined with local_mode.
+  FunctionExecution function_execution = FunctionExecution::kThread;
+  // kFiber: each trial's stack in bytes (64 KiB to 1 GiB, rounded up to whole pages). Pages
+  // are committed as they are touched; running past the end hits a guard page and crashes
+  // the process, as overflowing a thread's stack does, so give deep recursion or large local
+  // arrays room (a thread's default stack is 8 MiB; sanitizer builds use 2-3 times more).
+  std::size_t fiber_stack_size = std::size_t{1} << 20;
   // Set: every trial is a Slurm job step (tune/slurm.h); the trainable must run as a process
   // (tune::isolated, process_trainable, a spec's trainable). The pool defaults to the
   // allocation's CPUs and GPUs inside one, and is unbounded outside (Slurm queues the jobs;

@@ -11,6 +11,9 @@
 // into reporter.checkpoint_dir() and reports should_checkpoint=true; when restored it finds
 // the checkpoint at reporter.restore_path() (tune cannot ask a running function to save, so
 // checkpoint_freq / checkpoint_at_end / PAUSE need the class API).
+// How function trials run is RunOptions::function_execution: each on a thread of its own
+// (FunctionExecution::kThread, the default), or each as a fiber on the runner's thread
+// (kFiber: report() is a user-space switch instead of two thread switches; see below).
 //
 // Thread-safety: one trainable instance is only ever used by one thread at a time.
 #pragma once
@@ -94,6 +97,26 @@ class Reporter {
 };
 
 using TrainFunction = std::function<void(const Config& config, Reporter& reporter)>;
+
+// Where function trials run (RunOptions::function_execution). Class trainables and trainables
+// run as processes are not affected.
+enum class FunctionExecution {
+  // Each trial on a thread of its own (threads are reused): report() blocks that thread until
+  // the runner has decided, which costs a futex wait and two thread switches per result
+  // (about 8 us of CPU on a small machine), and steps of any length run in parallel.
+  kThread,
+  // Each trial as a stackful coroutine (a fiber, with a stack of RunOptions::fiber_stack_size
+  // bytes) on the runner's thread: report() switches back to the runner in user space (tens
+  // of ns), so tiny steps give about twice the results/s of kThread. The price: every function
+  // trial and the runner share one thread, so steps run one at a time, and a long or blocking
+  // step (a sleep, a lock another trial holds, I/O) stalls every trial and the runner with it.
+  // Use it for many short steps (well under a millisecond); a trial never moves between
+  // threads, so thread-local state in the function stays valid. x86-64 only.
+  kFiber,
+};
+// "thread" / "fiber" (the spec key function_execution).
+const char* to_string(FunctionExecution execution);
+std::optional<FunctionExecution> function_execution_from_string(const std::string& text);
 using ResourceRequestFn = std::function<std::optional<Resources>(const Config& config)>;
 
 struct ProcessSpec;  // tune/process.h

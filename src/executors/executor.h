@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -93,8 +94,13 @@ std::unique_ptr<AutoFiller> make_auto_filler(const StartRequest& request);
 // The error a function-style trial gives when tune asks it to save.
 std::string function_cannot_save_message();
 
-// One worker thread per running trial (both APIs).
-std::unique_ptr<Executor> make_thread_executor(Executor::Sink sink);
+// In-process trials: class trials on a pool of workers, function trials on threads of their
+// own or, with FunctionExecution::kFiber, as fibers on the runner's thread (inside poll()).
+struct ThreadExecutorOptions {
+  FunctionExecution function_execution = FunctionExecution::kThread;
+  std::size_t fiber_stack_size = std::size_t{1} << 20;
+};
+std::unique_ptr<Executor> make_thread_executor(Executor::Sink sink, ThreadExecutorOptions options = {});
 // Everything on the calling thread, inside poll() (local_mode).
 std::unique_ptr<Executor> make_local_executor(Executor::Sink sink);
 

@@ -8,7 +8,11 @@
 // itself while it would otherwise wait: handing a 1 us step to another thread costs more
 // than the step, and on a small machine thread switches, not trials, become the limit.
 // Function trials need a stack of their own (report() blocks inside user code): each runs
-// on a dedicated thread, and finished threads are kept to run the next function trial.
+// on a dedicated thread, and finished threads are kept to run the next function trial; or,
+// with FunctionExecution::kFiber, each is a fiber (fiber.h) that the runner thread resumes
+// inside poll(): report() stores the result and switches back, and the runner's decision
+// resumes it in the next poll(). No thread switch, no futex, no lock per result; but the
+// fibers and the runner take turns on one thread, so a long step holds up everything.
 // Every event carries the attempt that produced it; events of an attempt the runner has
 // already stopped or replaced are dropped here.
 #include <algorithm>
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "executors/executor.h"
+#include "executors/fiber.h"
 #include "trial/auto_fill.h"
 
 namespace tune::detail {
@@ -120,13 +125,29 @@ struct FunctionThread {
   std::array<FunctionThread*, 2> chain_next{};  // the threads to wake once woken (wake_chain)
 };
 
+// A function trial run as a fiber on the runner thread (FunctionExecution::kFiber). Touched
+// by the runner thread only: the fiber runs there too.
+struct FiberTrial {
+  uint64_t attempt = 0;
+  StartRequest request;
+  std::unique_ptr<AutoFiller> filler;
+  std::unique_ptr<Fiber> fiber;
+  std::optional<ExecutorEvent> produced;  // what it gave at its last suspension or end
+  Result spare;                           // null when none (AutoFiller::give_spare)
+  bool queued = false;                    // in ready_fibers_: resumed in the next poll()
+  bool stop = false;                      // report() throws TrialStopped when resumed
+};
+
 class ThreadExecutor final : public Executor {
  public:
-  explicit ThreadExecutor(Sink sink)
-      : sink_(std::move(sink)), awake_target_(std::max(1u, std::thread::hardware_concurrency())) {}
+  ThreadExecutor(Sink sink, ThreadExecutorOptions options)
+      : sink_(std::move(sink)),
+        options_(options),
+        awake_target_(std::max(1u, std::thread::hardware_concurrency())) {}
 
   ~ThreadExecutor() override {
-    // Stop everything that still runs, then join.
+    // Stop everything that still runs, then join. Fibers unwind here, on the runner thread.
+    while (!fiber_trials_.empty()) stop_trial(fiber_trials_.begin()->first);
     for (auto& [key, slot] : function_slots_) slot.thread->send(FunctionThread::Command::kStop, slot.attempt);
     for (auto& [key, trial] : class_trials_) stop_class(*trial);
     {
@@ -153,7 +174,11 @@ class ThreadExecutor final : public Executor {
     const uint64_t attempt = ++attempts_;
     stop_trial(key);  // a restarted trial replaces its previous attempt
     if (request.trainable->function) {
-      start_function(std::move(request), attempt);
+      if (options_.function_execution == FunctionExecution::kFiber) {
+        start_fiber(std::move(request), attempt);
+      } else {
+        start_function(std::move(request), attempt);
+      }
       return;
     }
     auto trial = std::make_shared<ClassTrial>();
@@ -181,6 +206,12 @@ class ThreadExecutor final : public Executor {
       }
       std::lock_guard lock(mutex_);
       enqueue_locked(it->second, Task::kStep);
+    } else if (auto fb = fiber_trials_.find(key); fb != fiber_trials_.end()) {
+      FiberTrial& trial = *fb->second;
+      if (!trial.queued && trial.fiber && !trial.fiber->finished()) {
+        trial.queued = true;
+        ready_fibers_.push_back(key);
+      }
     } else if (auto fn = function_slots_.find(key); fn != function_slots_.end()) {
       // Inside poll() the wake is deferred to its end (wake_chain): one wake from here per
       // batch of results instead of one per result.
@@ -199,6 +230,14 @@ class ThreadExecutor final : public Executor {
       fn->second.thread->send(FunctionThread::Command::kStop, fn->second.attempt);
       function_slots_.erase(fn);
     }
+    if (auto fb = fiber_trials_.find(key); fb != fiber_trials_.end()) {
+      // Unwind it now (report() throws TrialStopped), so its destructors have run when this
+      // returns; whatever it produces meanwhile is dropped with it.
+      std::unique_ptr<FiberTrial> trial = std::move(fb->second);
+      fiber_trials_.erase(fb);
+      trial->stop = true;
+      if (trial->fiber && trial->fiber->started()) trial->fiber->resume();
+    }
   }
 
   void recycle(int64_t key, Result&& spent) override {
@@ -208,6 +247,8 @@ class ThreadExecutor final : public Executor {
       it->second->filler->give_spare(std::move(spent));
     } else if (auto fn = function_slots_.find(key); fn != function_slots_.end()) {
       fn->second.thread->give_spare(std::move(spent), fn->second.attempt);
+    } else if (auto fb = fiber_trials_.find(key); fb != fiber_trials_.end()) {
+      fb->second->spare = std::move(spent);
     }
   }
 
@@ -220,6 +261,8 @@ class ThreadExecutor final : public Executor {
       enqueue_locked(it->second, Task::kSave);
     } else if (auto fn = function_slots_.find(key); fn != function_slots_.end()) {
       post({{key, ExecutorEvent::Type::kError, {}, function_cannot_save_message()}, fn->second.attempt});
+    } else if (auto fb = fiber_trials_.find(key); fb != fiber_trials_.end()) {
+      post({{key, ExecutorEvent::Type::kError, {}, function_cannot_save_message()}, fb->second->attempt});
     }
   }
 
@@ -232,6 +275,10 @@ class ThreadExecutor final : public Executor {
         executor.wake_chain();
       }
     } polling(*this);
+    if (!ready_fibers_.empty()) {
+      run_ready_fibers();
+      timeout = std::chrono::milliseconds(0);  // collect what the workers have, do not wait
+    }
     while (!inline_queue_.empty()) {
       std::shared_ptr<ClassTrial> trial = std::move(inline_queue_.front());
       inline_queue_.pop_front();
@@ -292,6 +339,7 @@ class ThreadExecutor final : public Executor {
   bool is_current(int64_t key, uint64_t attempt) const {
     if (auto it = class_trials_.find(key); it != class_trials_.end()) return it->second->attempt == attempt;
     if (auto it = function_slots_.find(key); it != function_slots_.end()) return it->second.attempt == attempt;
+    if (auto it = fiber_trials_.find(key); it != fiber_trials_.end()) return it->second->attempt == attempt;
     return false;
   }
 
@@ -562,7 +610,80 @@ class ThreadExecutor final : public Executor {
     }
   }
 
+  // ---- function trials as fibers on the runner thread ----
+
+  void start_fiber(StartRequest request, uint64_t attempt) {
+    const int64_t key = request.key;
+    auto trial = std::make_unique<FiberTrial>();
+    trial->attempt = attempt;
+    trial->filler = make_auto_filler(request);
+    trial->request = std::move(request);
+    FiberTrial* raw = trial.get();
+    try {
+      trial->fiber = std::make_unique<Fiber>([raw] { run_fiber_trial(*raw); }, options_.fiber_stack_size);
+    } catch (...) {  // no stack for it (mmap failed): the trial fails, the run goes on
+      post({{key, ExecutorEvent::Type::kError, {}, describe_current_exception()}, attempt});
+      fiber_trials_[key] = std::move(trial);  // without a fiber: never queued
+      return;
+    }
+    trial->queued = true;
+    ready_fibers_.push_back(key);
+    fiber_trials_[key] = std::move(trial);
+  }
+
+  class FiberReporter final : public Reporter {
+   public:
+    explicit FiberReporter(FiberTrial& trial) : trial_(trial), last_(SteadyClock::now()) {}
+    void report(Result result) override {
+      if (trial_.stop) throw TrialStopped{};  // reporting again while unwinding from a stop
+      trial_.filler->fill(result, seconds_since(last_));
+      trial_.produced.emplace(trial_.request.key, ExecutorEvent::Type::kResult, std::move(result));
+      Fiber::suspend();  // resumed by the runner's decision (or a stop)
+      if (trial_.stop) throw TrialStopped{};
+      if (!trial_.spare.is_null()) trial_.filler->give_spare(std::exchange(trial_.spare, Result()));
+      last_ = SteadyClock::now();
+    }
+    const TrialInfo& trial_info() const override { return trial_.request.info; }
+
+   private:
+    FiberTrial& trial_;
+    SteadyClock::time_point last_;
+  };
+
+  // The fiber's body: the function, with its end turned into an event.
+  static void run_fiber_trial(FiberTrial& trial) {
+    try {
+      FiberReporter reporter(trial);
+      trial.request.trainable->function(trial.request.config, reporter);
+      trial.produced.emplace(trial.request.key, ExecutorEvent::Type::kFinished);
+    } catch (const TrialStopped&) {
+      // Stopped by the runner: a normal end.
+    } catch (...) {
+      trial.produced.emplace(trial.request.key, ExecutorEvent::Type::kError, Result(), describe_current_exception());
+    }
+  }
+
+  // Resumes every fiber given a decision (or started) since the last poll, each until its next
+  // report() or its end, then hands what they produced to the runner. Decisions the sink makes
+  // queue the fibers again for the next poll(), so every fiber runs at most once per poll.
+  void run_ready_fibers() {
+    fibers_now_.swap(ready_fibers_);
+    for (const int64_t key : fibers_now_) {
+      auto it = fiber_trials_.find(key);
+      if (it == fiber_trials_.end() || !it->second->queued) continue;  // stopped or replaced meanwhile
+      FiberTrial& trial = *it->second;
+      trial.queued = false;
+      trial.fiber->resume();
+      if (trial.produced) fiber_events_.push_back({std::move(*trial.produced), trial.attempt});
+      trial.produced.reset();
+    }
+    fibers_now_.clear();
+    for (Posted& posted : fiber_events_) deliver(std::move(posted));
+    fiber_events_.clear();
+  }
+
   Sink sink_;
+  const ThreadExecutorOptions options_;
   const int awake_target_;
   uint64_t attempts_ = 0;
   // Runner thread only:
@@ -573,6 +694,10 @@ class ThreadExecutor final : public Executor {
   std::vector<std::unique_ptr<FunctionThread>> function_threads_;
   bool polling_ = false;                  // inside poll()
   std::vector<FunctionThread*> to_wake_;  // given a decision in this poll(), not yet woken
+  std::unordered_map<int64_t, std::unique_ptr<FiberTrial>> fiber_trials_;
+  std::vector<int64_t> ready_fibers_;  // to resume in the next poll()
+  std::vector<int64_t> fibers_now_;    // being resumed in this poll() (kept for its capacity)
+  std::vector<Posted> fiber_events_;   // what they produced, delivered after all ran
   // Guarded by mutex_:
   std::mutex mutex_;
   std::condition_variable work_cv_;
@@ -593,8 +718,8 @@ class ThreadExecutor final : public Executor {
 
 }  // namespace
 
-std::unique_ptr<Executor> make_thread_executor(Executor::Sink sink) {
-  return std::make_unique<ThreadExecutor>(std::move(sink));
+std::unique_ptr<Executor> make_thread_executor(Executor::Sink sink, ThreadExecutorOptions options) {
+  return std::make_unique<ThreadExecutor>(std::move(sink), options);
 }
 
 }  // namespace tune::detail

@@ -12,6 +12,7 @@
 #include "analysis/experiment_state.h"
 #include "common/file_writer.h"
 #include "common/strings.h"
+#include "executors/fiber.h"
 #include "executors/slurm_executor.h"
 #include "runner/resource_manager.h"
 #include "runner/trial_runner.h"
@@ -59,6 +60,19 @@ void validate(const TrainableSpec& trainable, RunOptions& options) {
                                 trainable.name, trainable.name));
   }
   if (options.slurm && options.local_mode) throw TuneError("slurm: cannot be combined with local_mode");
+  if (options.function_execution == FunctionExecution::kFiber) {
+    if (options.local_mode) {
+      throw TuneError("function_execution: kFiber cannot be combined with local_mode (which runs every trial on the "
+                      "calling thread, one after another)");
+    }
+    if (!detail::fibers_supported()) {
+      throw TuneError("function_execution: kFiber is implemented for x86-64 only; use kThread");
+    }
+  }
+  if (options.fiber_stack_size < detail::kMinFiberStackSize || options.fiber_stack_size > (std::size_t{1} << 30)) {
+    throw TuneError(fmt::format("fiber_stack_size: must be between {} (64 KiB) and {} (1 GiB) bytes, got {}",
+                                detail::kMinFiberStackSize, std::size_t{1} << 30, options.fiber_stack_size));
+  }
   if (options.slurm && options.slurm->srun.empty()) throw TuneError("slurm.srun: must name the srun program");
   if (options.num_samples == 0 || options.num_samples < -1) {
     throw TuneError(fmt::format("num_samples: must be >= 1, or -1 for no limit; got {}", options.num_samples));

@@ -28,6 +28,16 @@ TrainableSpec make_trainable(std::string name, TrainFunction function) {
   return spec;
 }
 
+const char* to_string(FunctionExecution execution) {
+  return execution == FunctionExecution::kFiber ? "fiber" : "thread";
+}
+
+std::optional<FunctionExecution> function_execution_from_string(const std::string& text) {
+  if (text == "thread") return FunctionExecution::kThread;
+  if (text == "fiber") return FunctionExecution::kFiber;
+  return std::nullopt;
+}
+
 namespace detail {
 std::string demangle(const char* name) {
   int status = 0;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "analysis/experiment_state.h"
+#include "support/files.h"
 #include "support/quiet_options.h"
 #include "support/temp_dir.h"
 #include "tune/tune.h"
@@ -17,16 +18,11 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::quiet_options;
+using testing::results_of;
 using testing::TempDir;
 namespace fs = std::filesystem;
 
 
-std::vector<Json> results_of(const fs::path& logdir) {
-  std::vector<Json> out;
-  std::ifstream in(logdir / "result.json");
-  for (std::string line; std::getline(in, line);) out.push_back(Json::parse(line));
-  return out;
-}
 
 std::vector<std::string> checkpoint_dirs(const fs::path& logdir) {
   std::vector<std::string> out;
@@ -131,38 +127,6 @@ TEST(CheckpointTest, FailedTrialRestartsFromItsLatestCheckpoint) {
   EXPECT_EQ(rows, 11);
 }
 
-TEST(CheckpointTest, FunctionTrialCheckpointsItselfAndIsRestored) {
-  TempDir dir;
-  RunOptions options = quiet_options(dir);
-  options.max_failures = 1;
-  std::atomic<int> restored_from{-1};
-  std::atomic<bool> failed{false};
-  auto train = [&](const Config&, Reporter& reporter) {
-    int start = 0;
-    if (!reporter.restore_path().empty()) {
-      std::ifstream(reporter.restore_path() / "step") >> start;
-      restored_from = start;
-    }
-    for (int i = start + 1; i <= 6; ++i) {
-      if (i == 5 && !failed.exchange(true)) throw std::runtime_error("crash at 5");
-      fs::create_directories(reporter.checkpoint_dir());
-      std::ofstream(reporter.checkpoint_dir() / "step") << i;
-      reporter.report({{"i", i}, {"should_checkpoint", i % 2 == 0}});
-    }
-  };
-  const ExperimentAnalysis analysis = run(train, std::move(options));
-  const TrialRecord& trial = analysis.trials().at(0);
-  EXPECT_EQ(trial.status(), TrialStatus::kTerminated);
-  EXPECT_EQ(restored_from, 4);
-  const std::vector<Json> results = results_of(trial.logdir());
-  ASSERT_EQ(results.size(), 6u);
-  for (size_t i = 0; i < results.size(); ++i) {
-    EXPECT_EQ(results[i]["training_iteration"], static_cast<int>(i + 1));
-    EXPECT_EQ(results[i]["i"], static_cast<int>(i + 1));
-  }
-  EXPECT_TRUE(fs::exists(trial.logdir() / "checkpoint_4" / "step"));
-}
-
 TEST(CheckpointTest, RestoreStartsFromAGivenCheckpoint) {
   TempDir dir;
   RunOptions first = quiet_options(dir, "first");
@@ -223,21 +187,6 @@ TEST(CheckpointTest, MisuseIsRejectedBeforeAnythingStarts) {
     EXPECT_THAT(err.what(), HasSubstr("checkpoint_freq"));
     EXPECT_THAT(err.what(), HasSubstr("checkpoint_dir"));
   }
-}
-
-TEST(CheckpointTest, PauseWithoutCheckpointSupportFailsClearly) {
-  class Pauser : public TrialScheduler {
-   public:
-    Decision on_trial_result(const TrialView&, const Result&) override { return Decision::kPause; }
-    std::string debug_string() const override { return "pauser"; }
-  };
-  TempDir dir;
-  RunOptions options = quiet_options(dir);
-  options.scheduler = std::make_shared<Pauser>();
-  options.raise_on_failed_trial = false;
-  const ExperimentAnalysis analysis = run([](const Config&, Reporter& r) { r.report({}); }, std::move(options));
-  EXPECT_EQ(analysis.trials().at(0).status(), TrialStatus::kError);
-  EXPECT_THAT(analysis.trials().at(0).error(), HasSubstr("checkpoint_dir"));
 }
 
 TEST(CheckpointTest, PausedTrialResumesFromItsCheckpoint) {

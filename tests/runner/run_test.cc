@@ -1,5 +1,6 @@
 // End-to-end tests of tune::run with in-process trials: the guide's examples, resources,
-// stopping, failures, output files and local mode.
+// stopping, failures, output files and local mode. (The function API in both of its
+// execution modes: function_api_test.cc.)
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -65,46 +66,6 @@ TEST(RunTest, ClassApiPrintMeRunsTwoHundredIterations) {
   EXPECT_EQ(trial.last_result()["done"], true);
   EXPECT_EQ(trial.config()["print_me"], "hello-world");
   EXPECT_EQ(read_lines(trial.logdir() / "result.json").size(), 200u);
-}
-
-TEST(RunTest, FunctionApiPrintMeEndsWhenTheFunctionReturns) {
-  TempDir dir;
-  RunOptions options = quiet_options(dir);
-  options.config = {{"print_me", "hello-world"}};
-  std::atomic<int> seen{0};
-  auto analysis = run(
-      [&](const Config& config, Reporter& reporter) {
-        EXPECT_EQ(config.at("print_me"), "hello-world");
-        for (int i = 0; i < 20; ++i) reporter.report({{"accuracy", 0.5}, {"f1", 0.1}});
-        seen = 1;
-      },
-      std::move(options));
-  EXPECT_EQ(seen.load(), 1);
-  ASSERT_EQ(analysis.trials().size(), 1u);
-  EXPECT_EQ(analysis.trials()[0].status(), TrialStatus::kTerminated);
-  EXPECT_EQ(analysis.trials()[0].last_result()["training_iteration"], 20);
-  EXPECT_EQ(analysis.trials()[0].last_result()["done"], true);
-}
-
-TEST(RunTest, FunctionApiStopUnwindsTheFunctionCleanly) {
-  TempDir dir;
-  RunOptions options = quiet_options(dir);
-  options.stop = {{"training_iteration", 3}};
-  std::atomic<int> destroyed{0};
-  std::atomic<int> reports_after_stop{0};
-  struct Guard {
-    std::atomic<int>* counter;
-    ~Guard() { ++*counter; }
-  };
-  run(
-      [&](const Config&, Reporter& reporter) {
-        Guard guard{&destroyed};
-        for (int i = 0; i < 1000; ++i) reporter.report({{"i", i}});
-        ++reports_after_stop;  // never reached: report() throws TrialStopped
-      },
-      std::move(options));
-  EXPECT_EQ(destroyed.load(), 1);
-  EXPECT_EQ(reports_after_stop.load(), 0);
 }
 
 TEST(RunTest, GuideGridExampleGivesNinetyTrials) {
@@ -353,23 +314,6 @@ TEST(RunTest, DefaultResourceRequestIsUsedAndConflictsWithResourcesPerTrial) {
   EXPECT_THROW(run<WithRequest>(options), TuneError);
 }
 
-TEST(RunTest, StopFunctionAndNestedKeys) {
-  TempDir dir;
-  RunOptions options = quiet_options(dir);
-  options.stop = [](const std::string&, const Result& result) { return result["training_iteration"] >= 4; };
-  auto analysis = run([](const Config&, Reporter& r) {
-    for (int i = 0;; ++i) r.report({{"i", i}});
-  }, options);
-  EXPECT_EQ(analysis.trials()[0].last_result()["training_iteration"], 4);
-
-  options.name = "nested";
-  options.stop = {{"eval/acc", 0.5}};
-  analysis = run([](const Config&, Reporter& r) {
-    for (int i = 0;; ++i) r.report({{"eval", {{"acc", i * 0.1}}}});
-  }, options);
-  EXPECT_EQ(analysis.trials()[0].last_result()["training_iteration"], 6);  // i = 5: acc 0.5 >= 0.5
-}
-
 TEST(RunTest, StopKeyNeverReportedIsAnErrorNamingIt) {
   TempDir dir;
   RunOptions options = quiet_options(dir);
@@ -381,79 +325,6 @@ TEST(RunTest, StopKeyNeverReportedIsAnErrorNamingIt) {
     FAIL() << "expected TuneError";
   } catch (const TuneError& e) {
     EXPECT_THAT(e.what(), HasSubstr("mean_acc"));
-  }
-}
-
-// The guide's CustomStopper: stops everything once any trial reports foo > 10.
-class CustomStopper : public Stopper {
- public:
-  bool operator()(const std::string&, const Result& result) override {
-    if (!should_stop_ && result["foo"] > 10) should_stop_ = true;
-    return should_stop_;
-  }
-  bool stop_all() override { return should_stop_; }
-
- private:
-  bool should_stop_ = false;
-};
-
-TEST(RunTest, StopperStopAllEndsTheExperiment) {
-  TempDir dir;
-  RunOptions options = quiet_options(dir);
-  options.num_cpus = 2;
-  options.num_samples = 50;
-  auto stopper = std::make_shared<CustomStopper>();
-  options.stop = stopper;
-  auto analysis = run([](const Config&, Reporter& r) {
-    for (int i = 0;; ++i) r.report({{"foo", i}});
-  }, std::move(options));
-  EXPECT_TRUE(stopper->stop_all());
-  int64_t reached = 0;
-  for (const auto& t : analysis.trials()) {
-    if (t.last_result().is_object()) ++reached;
-  }
-  EXPECT_LT(reached, 50);  // no new trial started after stop_all
-}
-
-TEST(RunTest, TimeBudgetStopsAnEndlessSweep) {
-  TempDir dir;
-  RunOptions options = quiet_options(dir);
-  options.num_samples = -1;
-  options.time_budget_s = 0.3;
-  options.write_trial_files = false;
-  const auto start = std::chrono::steady_clock::now();
-  auto analysis = run([](const Config&, Reporter& r) {
-    for (int i = 0;; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      r.report({{"i", i}});
-    }
-  }, std::move(options));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
-  EXPECT_GE(analysis.trials().size(), 1u);
-}
-
-TEST(RunTest, FailingTrialIsErrorWithErrorFileAndTheRunGoesOn) {
-  TempDir dir;
-  RunOptions options = quiet_options(dir);
-  options.config = {{"fail", grid_search({false, true, false})}};
-  options.stop = {{"training_iteration", 2}};
-  options.raise_on_failed_trial = false;
-  auto analysis = run([](const Config& config, Reporter& r) {
-    r.report({{"x", 1}});
-    if (config["fail"].get<bool>()) throw std::runtime_error("boom: bad batch");
-    r.report({{"x", 2}});
-  }, std::move(options));
-  auto counts = analysis.status_counts();
-  EXPECT_EQ(counts[TrialStatus::kTerminated], 2);
-  EXPECT_EQ(counts[TrialStatus::kError], 1);
-  for (const auto& t : analysis.trials()) {
-    if (t.status() != TrialStatus::kError) continue;
-    std::ifstream in(t.logdir() / "error.txt");
-    std::stringstream text;
-    text << in.rdbuf();
-    EXPECT_THAT(text.str(), HasSubstr("boom: bad batch"));
-    EXPECT_THAT(text.str(), HasSubstr("Failure # 1"));
-    EXPECT_THAT(t.error(), HasSubstr("boom"));
   }
 }
 
@@ -484,22 +355,6 @@ TEST(RunTest, FailFastStopsAtTheFirstFailure) {
   }, std::move(options));
   EXPECT_EQ(started.load(), 1);
   EXPECT_EQ(analysis.status_counts()[TrialStatus::kError], 1);
-}
-
-TEST(RunTest, MaxFailuresRetriesThenSucceeds) {
-  TempDir dir;
-  RunOptions options = quiet_options(dir);
-  options.max_failures = 2;
-  std::atomic<int> attempts{0};
-  auto analysis = run([&](const Config&, Reporter& r) {
-    if (++attempts < 3) throw std::runtime_error("flaky");
-    r.report({{"ok", 1}});
-  }, std::move(options));
-  EXPECT_EQ(attempts.load(), 3);
-  EXPECT_EQ(analysis.trials()[0].status(), TrialStatus::kTerminated);
-  const auto lines = read_lines(analysis.trials()[0].logdir() / "error.txt");
-  EXPECT_EQ(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("Failure #", 0) == 0; }),
-            2);
 }
 
 TEST(RunTest, OutputFilesAndAutoFilledFields) {
@@ -536,31 +391,6 @@ TEST(RunTest, OutputFilesAndAutoFilledFields) {
   // Every row has as many cells as the header.
   const auto cells = [](const std::string& line) { return std::count(line.begin(), line.end(), ',') + 1; };
   for (const auto& row : csv) EXPECT_EQ(cells(row), cells(csv[0]));
-}
-
-// Many function trials reporting as fast as they can: their threads are woken as a tree after
-// each batch of decisions (thread_executor.cc); none may be lost or woken twice into a step.
-TEST(RunTest, ManyConcurrentFunctionTrialsEachGetEveryDecision) {
-  TempDir dir;
-  RunOptions options = quiet_options(dir);
-  options.num_samples = 24;
-  options.num_cpus = 24;
-  options.stop = {{"training_iteration", 150}};
-  options.write_trial_files = false;
-  std::atomic<int64_t> reports{0};
-  auto analysis = run([&](const Config&, Reporter& r) {
-    for (int64_t i = 1;; ++i) {
-      r.report({{"i", i}});
-      reports.fetch_add(1);
-    }
-  }, std::move(options));
-  ASSERT_EQ(analysis.trials().size(), 24u);
-  for (const auto& trial : analysis.trials()) {
-    EXPECT_EQ(trial.status(), TrialStatus::kTerminated);
-    EXPECT_EQ(trial.last_result()["i"], 150);
-    EXPECT_EQ(trial.last_result()["training_iteration"], 150);
-  }
-  EXPECT_EQ(reports.load(), 24 * 149);  // the 150th report() of each is answered with a stop
 }
 
 // The loggers write results with their own serialiser (config text cached, values kept per
@@ -766,6 +596,12 @@ TEST(RunTest, InvalidOptionsNameTheField) {
   expect_error([](RunOptions& o) { o.max_failures = -2; }, "max_failures");
   expect_error([](RunOptions& o) { o.fail_fast = true; o.max_failures = 2; }, "fail_fast");
   expect_error([](RunOptions& o) { o.name = "../up"; }, "name");
+  expect_error([](RunOptions& o) {
+    o.function_execution = FunctionExecution::kFiber;
+    o.local_mode = true;
+  }, "function_execution");
+  expect_error([](RunOptions& o) { o.fiber_stack_size = 4096; }, "fiber_stack_size");
+  expect_error([](RunOptions& o) { o.fiber_stack_size = std::size_t{4} << 30; }, "fiber_stack_size");
   expect_error([](RunOptions& o) {
     o.config = {{"a", sample_from([](Spec& s) { return s.config("b"); })},
                 {"b", sample_from([](Spec& s) { return s.config("a"); })}};

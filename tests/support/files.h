@@ -1,10 +1,13 @@
-// Test support: reading and writing small text files in one call.
+// Test support: reading and writing small text files in one call, and a trial's results.
 #pragma once
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include "tune/json.h"
 
 namespace tune::testing {
 
@@ -20,6 +23,14 @@ inline std::string read_text(const std::filesystem::path& path) {
 inline void write_text(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::create_directories(path.parent_path());
   std::ofstream(path, std::ios::binary) << text;
+}
+
+// The results a trial's result.json holds, one per line.
+inline std::vector<Json> results_of(const std::filesystem::path& logdir) {
+  std::vector<Json> out;
+  std::ifstream in(logdir / "result.json");
+  for (std::string line; std::getline(in, line);) out.push_back(Json::parse(line));
+  return out;
 }
 
 }  // namespace tune::testing
