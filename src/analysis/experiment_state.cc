@@ -188,6 +188,14 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
       } catch (const TuneError& error) {
         throw bad(error.what());
       }
+    } else if (kind == "srch") {  // the searcher's whole state (once per session)
+      out.searcher_state = record.value("s", Json());
+    } else if (kind == "srchc") {  // changes to it since
+      try {
+        apply_state_changes(out.searcher_state, state_changes_from_json(record.value("c", Json::array())));
+      } catch (const TuneError& error) {
+        throw bad(error.what());
+      }
     } else if (kind == "done") {
       out.completed = true;
     } else if (kind == "start") {

@@ -52,7 +52,7 @@ struct StoredExperiment {
   // Trials not finished, each a JSON object: index, trial_id, name, tag, config, status,
   // logdir (relative), num_failures, error, checkpoints [CheckpointEntry...], last_result.
   std::vector<Json> unfinished;
-  Json searcher_state;   // the searcher's save() after the last suggestion (null if none)
+  Json searcher_state;   // the searcher's save() as last journaled ("srch"/"srchc", or a legacy "add"; null if none)
   Json scheduler_state;  // the scheduler's save() (null if none)
   int64_t next_index = 0;
   bool completed = false;  // the run ended by itself (not killed)

@@ -17,6 +17,7 @@
 #include "common/strings.h"
 #include "executors/process_executor.h"
 #include "executors/slurm_executor.h"
+#include "schedulers/scheduler_util.h"
 #include "trial/auto_fill.h"
 #include "tune/error.h"
 
@@ -115,6 +116,7 @@ ExperimentAnalysis TrialRunner::run() {
       restore_state(std::move(*resume_));
       resume_.reset();
       journal_scheduler_base();  // later changes apply to the state as restored
+      journal_searcher_base();
       commit_event();
       if (fresh) {
         // A journal started over does not match the old snapshot's offset: replace it.
@@ -141,6 +143,7 @@ ExperimentAnalysis TrialRunner::run() {
                    {"source", options_.source_spec}});
       commit_journal_only();  // the head alone: the first line of a journal is its head record
       journal_scheduler_base();
+      journal_searcher_base();
       commit_event();
     }
   } catch (const std::system_error& e) {
@@ -319,8 +322,8 @@ bool TrialRunner::create_trial() {
                {"id", ref.trial_id},
                {"name", ref.name},
                {"tag", ref.experiment_tag},
-               {"config", ref.config},
-               {"s", searcher_->save()}});
+               {"config", ref.config}});
+  searcher_dirty_ = true;  // it suggested: its changes are journaled with this event
   scheduler_->on_trial_add(TrialView(ref));
   if (!ref.error_message.empty()) {
     // A config-dependent request that can never fit: this trial fails, the run goes on.
@@ -1044,6 +1047,7 @@ void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
                                                                    : *value < best_finished_->first);
     if (better) best_finished_ = {*value, trial.name};
   }
+  searcher_dirty_ = true;  // told of its end: journaled with this event
   TrialRecord record(trial.trial_id, trial.name, status, trial.config, TrialView(trial).last_result(), trial.logdir,
                      trial.error_message);
   record.metric_stats = std::move(trial.metric_stats);
@@ -1191,7 +1195,24 @@ bool TrialRunner::decision_in_flight() const {
   return false;
 }
 
+void TrialRunner::journal_searcher_base() {
+  if (!journal_.is_open()) return;
+  journaled_searcher_state_ = searcher_->save();
+  searcher_dirty_ = false;
+  journal(Json{{"e", "srch"}, {"s", journaled_searcher_state_}});
+}
+
+void TrialRunner::journal_searcher_state() {
+  if (!searcher_dirty_ || !journal_.is_open()) return;
+  searcher_dirty_ = false;
+  Json state = searcher_->save();
+  const std::vector<StateChange> changes = diff_states(journaled_searcher_state_, state);
+  if (!changes.empty()) journal(Json{{"e", "srchc"}, {"c", state_changes_to_json(changes)}});
+  journaled_searcher_state_ = std::move(state);
+}
+
 void TrialRunner::commit_journal_only() {
+  journal_searcher_state();  // with the event that changed it (a trial added or ended)
   // A STOP or PAUSE (or a new config) waiting for its checkpoint: the scheduler's changes
   // that decided it are staged, the trial's end or pause comes with the checkpoint. Both go
   // into the journal together, when the save is done (or failed), so that a resume never
@@ -1249,9 +1270,10 @@ void TrialRunner::maybe_snapshot() {
 
 void TrialRunner::write_snapshot(bool completed) {
   namespace fs = std::filesystem;
-  // Records not journaled yet (scheduler changes included) are in the state saved below:
-  // journal them first, so they lie before the offset the snapshot covers and are not applied
-  // to it twice.
+  // Records not journaled yet (scheduler and searcher changes included) are in the state saved
+  // below: journal them first, so they lie before the offset the snapshot covers and are not
+  // applied to it twice, and so the journal alone (without this snapshot) says the same.
+  searcher_dirty_ = true;  // its results may have changed it too (those are not journaled each)
   commit_event();
   // Held back for a decision in flight: the snapshot waits too (the next period tries again).
   if (journal_.has_staged()) return;
@@ -1267,7 +1289,7 @@ void TrialRunner::write_snapshot(bool completed) {
                  {"trainable", trainable_.name},
                  {"spec", spec_},
                  {"source", options_.source_spec},
-                 {"searcher", searcher_->save()},
+                 {"searcher", journal_.is_open() ? journaled_searcher_state_ : searcher_->save()},
                  {"scheduler", scheduler_->save()},
                  {"next_index", next_index_},
                  {"journal_bytes", journal_.bytes()},

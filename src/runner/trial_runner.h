@@ -73,6 +73,11 @@ class TrialRunner {
   void journal_scheduler_state();
   // The scheduler's whole state, which later "schedc" change records apply to.
   void journal_scheduler_base();
+  // The searcher's state: whole once per session ("srch"), then what changed ("srchc", a diff of
+  // its save() against the last journaled one) at the end of each event that added or ended a
+  // trial. Its results alone do not mark it (a save() per result would cost O(history)).
+  void journal_searcher_base();
+  void journal_searcher_state();
   void process_failure(Trial& trial, const std::string& error);
   // Checkpoints.
   void begin_checkpoint(Trial& trial, Decision then, bool manual, const std::filesystem::path& taken);
@@ -163,6 +168,8 @@ class TrialRunner {
   bool warned_no_checkpoint_dir_ = false;
   std::deque<SchedulerAction> scheduler_actions_;  // taken from the scheduler, not yet carried out
   std::string journaled_scheduler_state_;          // the last "sched" record's state, dumped
+  Json journaled_searcher_state_;                  // the searcher's state as the journal has it
+  bool searcher_dirty_ = false;                    // a trial was added or ended since then
   // Checkpoint directories to delete once the record that drops them is in the journal (a
   // kill before that must not leave the journal naming a deleted checkpoint).
   std::vector<std::filesystem::path> removals_after_commit_;

@@ -124,12 +124,16 @@ std::string scheduler_state(const fs::path& experiment) {
 }
 
 // `scheduler`: run with SCHEDULER set (see crash_driver.cc); trials then end where it says.
-void kill_loop(const std::string& mode, int samples, int iterations, const std::string& scheduler = "") {
+// `searcher`: run with SEARCHER set; the configs then come from it, and the histories (keyed
+// by config) only match when the resumed searcher suggests what the uninterrupted one did.
+void kill_loop(const std::string& mode, int samples, int iterations, const std::string& scheduler = "",
+               const std::string& searcher = "") {
   TempDir dir;
   const std::string n = std::to_string(samples);
   const std::string iters = std::to_string(iterations);
-  const std::vector<std::string> env = scheduler.empty() ? std::vector<std::string>{}
-                                                         : std::vector<std::string>{"SCHEDULER=" + scheduler};
+  std::vector<std::string> env;
+  if (!scheduler.empty()) env.push_back("SCHEDULER=" + scheduler);
+  if (!searcher.empty()) env.push_back("SEARCHER=" + searcher);
   // The reference: the same experiment, uninterrupted.
   const int clean = wait_for(spawn_driver({dir.str(), "reference", mode, n, iters}, env));
   ASSERT_TRUE(WIFEXITED(clean) && WEXITSTATUS(clean) == 0);
@@ -194,6 +198,11 @@ TEST(CrashTest, KilledProcessTrialDriverResumesToTheSameResults) { kill_loop("pr
 TEST(CrashTest, KilledDriverWithAshaResumesTheSameRungs) { kill_loop("inproc", 30, 15, "asha"); }
 
 TEST(CrashTest, KilledDriverWithHyperBandResumesTheSameBrackets) { kill_loop("inproc", 30, 15, "hyperband"); }
+
+// With TPE: its state (observations, pending trials, how many it suggested) is journaled as
+// what changed with each trial added or ended, so a resumed TPE suggests the very configs an
+// uninterrupted one did (the histories are keyed by config).
+TEST(CrashTest, KilledDriverWithTpeSuggestsTheSameConfigs) { kill_loop("inproc", 40, 8, "", "tpe"); }
 
 TEST(CrashTest, TrialKilledMidSaveRestartsFromTheLastWholeCheckpoint) {
   TempDir dir;
