@@ -98,11 +98,11 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
   };
   std::string line;
   uint64_t offset = from;
-  while (std::getline(in, line)) {
-    if (in.eof()) break;  // no newline: a torn last record
-    Json record = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (record.is_discarded() || !record.is_object()) break;  // torn or garbage: the state ends before it
-    offset += line.size() + 1;
+  uint64_t at = from;  // where the line being applied starts
+  auto bad = [&](const std::string& why) -> TuneError {
+    return TuneError(fmt::format("{}: record at byte {}: {}", file.string(), at, why));
+  };
+  auto apply = [&](Json& record) {
     const std::string kind = record.value("e", "");
     if (kind == "head") {
       record.erase("e");
@@ -129,11 +129,14 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
                          {"checkpoints", Json::array()},
                          {"last_result", nullptr}};
     } else if (kind == "dir") {
-      if (Json* t = trial(record)) (*t)["logdir"] = record.value("dir", "");
+      if (Json* t = trial(record)) {  // its first start
+        (*t)["logdir"] = record.value("dir", "");
+        (*t)["status"] = "RUNNING";
+      }
     } else if (kind == "pause") {  // a scheduler paused it: it waits to be chosen again
       if (Json* t = trial(record)) (*t)["status"] = "PAUSED";
-    } else if (kind == "run") {  // a paused trial was chosen and started again
-      if (Json* t = trial(record)) (*t)["status"] = "PENDING";
+    } else if (kind == "run") {  // started again (paused, failed, resumed)
+      if (Json* t = trial(record)) (*t)["status"] = "RUNNING";
     } else if (kind == "ckpt") {
       if (Json* t = trial(record)) {
         Json& list = (*t)["checkpoints"];
@@ -159,6 +162,7 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
     } else if (kind == "fail") {
       if (Json* t = trial(record)) {
         (*t)["num_failures"] = record.value("n", 0);
+        (*t)["status"] = "PENDING";  // waits to be retried (or its end follows)
         (*t)["error"] = record.value("msg", "");
       }
     } else if (kind == "status") {
@@ -169,7 +173,7 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
       try {
         out.finished.push_back(TrialRecord::from_json(record.value("trial", Json::object()), experiment_dir));
       } catch (const TuneError& error) {
-        throw TuneError(fmt::format("{}: record at byte {}: {}", file.string(), offset - line.size() - 1, error.what()));
+        throw bad(error.what());
       }
     } else if (kind == "config") {  // PBT's exploit gave the trial a new config
       if (Json* t = trial(record)) {
@@ -182,12 +186,50 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
       try {
         apply_state_changes(out.scheduler_state, state_changes_from_json(record.value("c", Json::array())));
       } catch (const TuneError& error) {
-        throw TuneError(fmt::format("{}: record at byte {}: {}", file.string(), offset - line.size() - 1, error.what()));
+        throw bad(error.what());
+      }
+    } else if (kind == "srch") {  // the searcher's whole state (once per session)
+      out.searcher_state = record.value("s", Json());
+    } else if (kind == "srchc") {  // changes to it since
+      try {
+        apply_state_changes(out.searcher_state, state_changes_from_json(record.value("c", Json::array())));
+      } catch (const TuneError& error) {
+        throw bad(error.what());
       }
     } else if (kind == "done") {
       out.completed = true;
     } else if (kind == "start") {
       out.completed = false;  // a new session of the same experiment began
+    }
+  };
+  while (std::getline(in, line)) {
+    // A crash tears at most the last line (each event is one write() of one line): without
+    // its newline, or not JSON, it is cut off with the whole event in it. Anything after such
+    // a line is damage no crash makes, and cutting it off would lose trials silently.
+    const bool torn_tail = in.eof();  // no newline
+    Json record = torn_tail ? Json() : Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (torn_tail || record.is_discarded() || !record.is_object()) {
+      if (!torn_tail && in.peek() != std::char_traits<char>::eof()) {
+        throw TuneError(fmt::format("{}: the line at byte {} is not a JSON record but more follows it: the journal "
+                                    "is damaged (a crash only ever tears the last line)",
+                                    file.string(), offset));
+      }
+      break;
+    }
+    at = offset;
+    offset += line.size() + 1;
+    if (record.value("e", "") == "batch") {
+      // The records of one runner event, written together (runner/experiment_journal.h).
+      auto it = record.find("r");
+      if (it == record.end() || !it->is_array()) throw bad("a batch record needs 'r', a list of records");
+      for (Json& inner : *it) {
+        if (!inner.is_object() || inner.value("e", "") == "batch") {
+          throw bad("a batch holds records (JSON objects, not batches), got " + inner.dump().substr(0, 80));
+        }
+        apply(inner);
+      }
+    } else {
+      apply(record);
     }
     out.journal_valid_bytes = offset;
   }

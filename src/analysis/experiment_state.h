@@ -2,8 +2,10 @@
 //
 // An experiment directory holds
 //  * experiment_state.jsonl — the journal: one JSON object a line, appended as trials are
-//    added, get a directory, checkpoint, fail and end (never rewritten; a torn last line from
-//    a crash is ignored and cut off on resume);
+//    added, get a directory, checkpoint, fail and end (never rewritten). The records of one
+//    runner event are one line, {"e":"batch","r":[...]} when there are several, so a crash
+//    keeps all of an event or none: a torn last line is ignored (and cut off on resume),
+//    while a damaged line with more after it is an error naming its byte, never a silent cut;
 //  * experiment_state.json — a compacted snapshot (written atomically: temp file, fsync,
 //    rename) of every trial plus the searcher's state, and the journal length it covers.
 // The state is the snapshot plus the journal records after it. The runner writes both
@@ -50,7 +52,7 @@ struct StoredExperiment {
   // Trials not finished, each a JSON object: index, trial_id, name, tag, config, status,
   // logdir (relative), num_failures, error, checkpoints [CheckpointEntry...], last_result.
   std::vector<Json> unfinished;
-  Json searcher_state;   // the searcher's save() after the last suggestion (null if none)
+  Json searcher_state;   // the searcher's save() as last journaled ("srch"/"srchc", or a legacy "add"; null if none)
   Json scheduler_state;  // the scheduler's save() (null if none)
   int64_t next_index = 0;
   bool completed = false;  // the run ended by itself (not killed)

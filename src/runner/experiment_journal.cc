@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -34,7 +35,11 @@ ExperimentJournal::ExperimentJournal(const std::filesystem::path& path, bool fre
 }
 
 ExperimentJournal::ExperimentJournal(ExperimentJournal&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), bytes_(other.bytes_), path_(std::move(other.path_)) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      bytes_(other.bytes_),
+      path_(std::move(other.path_)),
+      pending_(std::move(other.pending_)),
+      staged_(std::exchange(other.staged_, 0)) {}
 
 ExperimentJournal& ExperimentJournal::operator=(ExperimentJournal&& other) noexcept {
   if (this != &other) {
@@ -42,6 +47,8 @@ ExperimentJournal& ExperimentJournal::operator=(ExperimentJournal&& other) noexc
     fd_ = std::exchange(other.fd_, -1);
     bytes_ = other.bytes_;
     path_ = std::move(other.path_);
+    pending_ = std::move(other.pending_);
+    staged_ = std::exchange(other.staged_, 0);
   }
   return *this;
 }
@@ -50,17 +57,40 @@ ExperimentJournal::~ExperimentJournal() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void ExperimentJournal::append(const Json& record) {
+namespace {
+constexpr std::string_view kBatchOpen = R"({"e":"batch","r":[)";
+}  // namespace
+
+void ExperimentJournal::add(const Json& record) {
   if (fd_ < 0) return;
-  line_ = record.dump(-1, ' ', false, Json::error_handler_t::replace);
-  line_ += '\n';
+  if (pending_.empty()) pending_ = kBatchOpen;
+  if (staged_ > 0) pending_ += ',';
+  pending_ += record.dump(-1, ' ', false, Json::error_handler_t::replace);
+  ++staged_;
+}
+
+void ExperimentJournal::commit() {
+  if (fd_ < 0 || staged_ == 0) return;
+  if (staged_ == 1) {
+    // One record: the plain line, without the compound record around it.
+    pending_ += '\n';
+    write_line(pending_.data() + kBatchOpen.size(), pending_.size() - kBatchOpen.size());
+  } else {
+    pending_ += "]}\n";
+    write_line(pending_.data(), pending_.size());
+  }
+}
+
+void ExperimentJournal::write_line(const char* data, size_t size) {
+  staged_ = 0;
   size_t done = 0;
-  while (done < line_.size()) {
-    const ssize_t n = ::write(fd_, line_.data() + done, line_.size() - done);
+  while (done < size) {
+    const ssize_t n = ::write(fd_, data + done, size - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       const int error = errno;
-      // Undo a partial record so the journal stays a sequence of whole lines.
+      pending_.clear();
+      // Undo a partial line so the journal stays a sequence of whole ones.
       if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(bytes_)) == 0) {
         (void)::lseek(fd_, static_cast<off_t>(bytes_), SEEK_SET);
       }
@@ -68,7 +98,8 @@ void ExperimentJournal::append(const Json& record) {
     }
     done += static_cast<size_t>(n);
   }
-  bytes_ += line_.size();
+  bytes_ += size;
+  pending_.clear();  // keeps its capacity: the next event's records reuse it
 }
 
 }  // namespace tune::detail

@@ -1,11 +1,16 @@
 // Internal: the experiment's append-only journal (experiment_state.jsonl, format in
 // analysis/experiment_state.h).
 //
-// Each record is one JSON line handed to the kernel with one write() as it happens, so a
-// killed driver loses nothing it journaled, and a torn last line is recognised and cut off.
-// The cost is one small write per trial event (added, started, checkpointed, failed,
-// ended) — results themselves are not journaled: they live in the trial's result.json,
-// which is flushed before any checkpoint or end is journaled.
+// The records of one runner event (a result and what it decided: a checkpoint, the trial's
+// end or pause, the scheduler's state changes, a new trial and its searcher state) are
+// staged with add() and handed to the kernel together by commit(), with one write(): one
+// JSON line when the event made one record, else one compound line
+// {"e":"batch","r":[record, ...]}. A line is the unit a crash can tear, so a killed driver
+// leaves either all of an event's records or none (the reader cuts a torn last line off):
+// the trial's end and the scheduler's rung value that ended it never come apart.
+// The cost is one small write per event that changed something — results themselves are not
+// journaled: they live in the trial's result.json, which is flushed before any checkpoint or
+// end is journaled.
 // Thread-safety: runner thread only.
 #pragma once
 
@@ -29,16 +34,30 @@ class ExperimentJournal {
   ~ExperimentJournal();
 
   bool is_open() const { return fd_ >= 0; }
-  // Appends one record; throws std::system_error naming the file (ENOSPC included).
-  void append(const Json& record);
-  // Bytes in the file (every record appended so far is in it).
+  // Stages a record for the next commit() (memory only; nothing is written).
+  void add(const Json& record);
+  // Writes the staged records as one line with one write() (see above); nothing when none is
+  // staged. Throws std::system_error naming the file (ENOSPC included), having cut what it
+  // wrote of the line off again and dropped the staged records.
+  void commit();
+  // add() then commit().
+  void append(const Json& record) {
+    add(record);
+    commit();
+  }
+  bool has_staged() const { return staged_ > 0; }
+  // Bytes in the file (every record committed so far is in it; staged ones are not).
   uint64_t bytes() const { return bytes_; }
 
  private:
+  void write_line(const char* data, size_t size);
+
   int fd_ = -1;
   uint64_t bytes_ = 0;
   std::filesystem::path path_;
-  std::string line_;
+  // The staged records, comma-separated after the compound record's opening (kBatchOpen).
+  std::string pending_;
+  size_t staged_ = 0;
 };
 
 }  // namespace tune::detail

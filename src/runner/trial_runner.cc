@@ -17,6 +17,7 @@
 #include "common/strings.h"
 #include "executors/process_executor.h"
 #include "executors/slurm_executor.h"
+#include "schedulers/scheduler_util.h"
 #include "trial/auto_fill.h"
 #include "tune/error.h"
 
@@ -110,11 +111,14 @@ ExperimentAnalysis TrialRunner::run() {
                               {"experiment_id", experiment_.experiment_id}, {"trainable", trainable_.name},
                               {"metric", options_.metric}, {"mode", options_.mode}, {"spec", spec_},
                    {"source", options_.source_spec}});
+      commit_journal_only();
       journal(Json{{"e", "start"}, {"time", static_cast<int64_t>(std::time(nullptr))}});
       const uint64_t covered = resume_->stored.header.value("journal_bytes", uint64_t{0});
       restore_state(std::move(*resume_));
       resume_.reset();
       journal_scheduler_base();  // later changes apply to the state as restored
+      journal_searcher_base();
+      commit_event();
       if (fresh) {
         // A journal started over does not match the old snapshot's offset: replace it.
         write_snapshot(false);
@@ -138,7 +142,10 @@ ExperimentAnalysis TrialRunner::run() {
                    {"experiment_id", experiment_.experiment_id}, {"trainable", trainable_.name},
                    {"metric", options_.metric}, {"mode", options_.mode}, {"spec", spec_},
                    {"source", options_.source_spec}});
+      commit_journal_only();  // the head alone: the first line of a journal is its head record
       journal_scheduler_base();
+      journal_searcher_base();
+      commit_event();
     }
   } catch (const std::system_error& e) {
     throw TuneError(fmt::format("cannot write the experiment state in {}: {}", experiment_.dir.string(), e.what()));
@@ -147,8 +154,7 @@ ExperimentAnalysis TrialRunner::run() {
   while (true) {
     if (fatal_error_) break;
     const bool started = fill_free_resources();
-    // What adding and choosing trials changed in the scheduler (journaled whole only per event).
-    if (scheduler_->tracks_state_changes()) journal_scheduler_state();
+    commit_loop_step();  // the trials added and started, with what that changed in the scheduler
     if (fatal_error_) break;
     if (running_ == 0 && !started) {
       if (waiting_.empty() && (searcher_finished_ || stop_all_)) break;
@@ -166,6 +172,7 @@ ExperimentAnalysis TrialRunner::run() {
           trial.error_message = error;
           finish_trial(trial, TrialStatus::kError);
         }
+        commit_event();
         continue;
       }
       if (!searcher_finished_) {
@@ -177,13 +184,16 @@ ExperimentAnalysis TrialRunner::run() {
     // Wait for events, but wake up for reports and flushes.
     executor_->poll(std::chrono::milliseconds(running_ > 0 ? 100 : 0));
     handle_logger_failures();
+    commit_loop_step();  // what the failures decided (nothing to write when there were none)
     periodic(false);
   }
   stop_everything();
+  commit_event();
   periodic(true);
   for (const auto& callback : options_.callbacks) callback->on_experiment_end();
   // Killed before this point, the experiment resumes from its journal; past it, it is done.
   journal(Json{{"e", "done"}});
+  commit_event();
   write_snapshot(true);
   final_upload();
   if (options_.verbose >= 1) {
@@ -229,6 +239,25 @@ bool TrialRunner::fill_free_resources() {
       }
     }
     if (awaiting_clones_ > 0) settle_awaiting_clones();
+    // Not while a STOP/PAUSE waits for its checkpoint: the journal is held back until then
+    // (commit_journal_only), and a trial started meanwhile would get files (params.json) that
+    // its journal does not name yet.
+    if (decision_in_flight()) break;
+    // Resumed: what was running when the driver died was chosen by the scheduler already (its
+    // state says so); it restarts first, in its order, before the scheduler chooses anew.
+    bool restarted = false;
+    while (!restart_first_.empty() && !restarted) {
+      const int64_t key = restart_first_.front();
+      restart_first_.pop_front();
+      auto it = live_.find(key);
+      if (it == live_.end() || it->second->status != TrialStatus::kPending || it->second->awaiting_clone ||
+          !resources_.fits(it->second->resources)) {
+        continue;  // ended meanwhile, or no room: the scheduler chooses it like any other
+      }
+      start_trial(*it->second);
+      started = restarted = true;
+    }
+    if (restarted) continue;
     std::vector<TrialView> candidates;
     std::vector<int64_t> keys;
     for (int64_t key : waiting_) {
@@ -294,8 +323,8 @@ bool TrialRunner::create_trial() {
                {"id", ref.trial_id},
                {"name", ref.name},
                {"tag", ref.experiment_tag},
-               {"config", ref.config},
-               {"s", searcher_->save()}});
+               {"config", ref.config}});
+  searcher_dirty_ = true;  // it suggested: its changes are journaled with this event
   scheduler_->on_trial_add(TrialView(ref));
   if (!ref.error_message.empty()) {
     // A config-dependent request that can never fit: this trial fails, the run goes on.
@@ -324,7 +353,9 @@ void TrialRunner::start_trial(Trial& trial) {
       break;
     }
   }
-  if (trial.status == TrialStatus::kPaused) journal(Json{{"e", "run"}, {"i", trial.index}});
+  const bool first_start = options_.write_trial_files && trial.logdir.empty();  // journals "dir" below
+  // A resume restarts what was running first (see restart_first_), so the journal says what runs.
+  if (!first_start) journal(Json{{"e", "run"}, {"i", trial.index}});
   --counts_[trial.status];
   trial.status = TrialStatus::kRunning;
   ++counts_[TrialStatus::kRunning];
@@ -342,6 +373,9 @@ void TrialRunner::start_trial(Trial& trial) {
       std::filesystem::create_directories(dir);
       trial.logdir = dir;
       journal(Json{{"e", "dir"}, {"i", trial.index}, {"dir", relative_to_experiment(dir)}});
+      // Journaled before its files appear (params.json below), with the records of its adding
+      // and choosing: killed after this, a resume reuses the directory instead of making another.
+      commit_event();
     }
   } catch (const std::exception& e) {
     process_failure(trial, fmt::format("cannot set up the trial's logs: {}", e.what()));
@@ -480,7 +514,7 @@ void TrialRunner::handle_event(ExecutorEvent&& event) {
     }
   }
   carry_out_scheduler_actions();  // `trial` may be gone from here on
-  journal_scheduler_state();
+  commit_event();                 // everything this event decided, in one journal line
 }
 
 Trial* TrialRunner::live_trial(const std::string& trial_id) {
@@ -836,8 +870,7 @@ void TrialRunner::commit_checkpoint(Trial& trial, const std::filesystem::path& w
   journal(Json{{"e", "ckpt"}, {"i", trial.index}, {"c", entry.to_json()}, {"del", std::move(del)}});
   for (const auto& dir : deleted) {
     std::erase_if(trial.checkpoints, [&](const CheckpointEntry& c) { return c.dir == dir; });
-    std::error_code ec;
-    fs::remove_all(trial.logdir / dir, ec);
+    removals_after_commit_.push_back(trial.logdir / dir);  // once the record above is written
   }
   if (cloud_ && options_.sync_config.sync_on_checkpoint) request_upload();
 }
@@ -1015,6 +1048,7 @@ void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
                                                                    : *value < best_finished_->first);
     if (better) best_finished_ = {*value, trial.name};
   }
+  searcher_dirty_ = true;  // told of its end: journaled with this event
   TrialRecord record(trial.trial_id, trial.name, status, trial.config, TrialView(trial).last_result(), trial.logdir,
                      trial.error_message);
   record.metric_stats = std::move(trial.metric_stats);
@@ -1134,10 +1168,70 @@ std::string TrialRunner::relative_to_experiment(const std::filesystem::path& pat
 }
 
 void TrialRunner::journal(const Json& record) {
+  if (journal_.is_open()) journal_.add(record);
+}
+
+void TrialRunner::commit_event() {
+  journal_scheduler_state();
+  commit_journal_only();
+}
+
+void TrialRunner::commit_loop_step() {
+  // A scheduler that does not track its changes has its whole state compared only per
+  // executor event (handle_event), not per turn of the loop as well.
+  if (scheduler_->tracks_state_changes()) {
+    commit_event();
+  } else {
+    commit_journal_only();
+  }
+}
+
+bool TrialRunner::decision_in_flight() const {
+  for (const auto& [key, trial] : live_) {
+    if (trial->status == TrialStatus::kRunning &&
+        ((trial->pending_decision && *trial->pending_decision != Decision::kContinue) || trial->pending_config)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void TrialRunner::journal_searcher_base() {
   if (!journal_.is_open()) return;
+  journaled_searcher_state_ = searcher_->save();
+  searcher_dirty_ = false;
+  journal(Json{{"e", "srch"}, {"s", journaled_searcher_state_}});
+}
+
+void TrialRunner::journal_searcher_state() {
+  if (!searcher_dirty_ || !journal_.is_open()) return;
+  searcher_dirty_ = false;
+  Json state = searcher_->save();
+  const std::vector<StateChange> changes = diff_states(journaled_searcher_state_, state);
+  if (!changes.empty()) journal(Json{{"e", "srchc"}, {"c", state_changes_to_json(changes)}});
+  journaled_searcher_state_ = std::move(state);
+}
+
+void TrialRunner::commit_journal_only() {
+  journal_searcher_state();  // with the event that changed it (a trial added or ended)
+  // A STOP or PAUSE (or a new config) waiting for its checkpoint: the scheduler's changes
+  // that decided it are staged, the trial's end or pause comes with the checkpoint. Both go
+  // into the journal together, when the save is done (or failed), so that a resume never
+  // finds the scheduler holding a decision whose trial did not carry it out, or the reverse.
+  if (journal_.has_staged() && decision_in_flight()) return;
+  if (!journal_.is_open() && options_.write_experiment_state) {
+    removals_after_commit_.clear();  // the journal failed: the state on disk may still name them
+    return;
+  }
   try {
-    journal_.append(record);
+    journal_.commit();  // a no-op without a journal (write_experiment_state = false)
+    for (const auto& path : removals_after_commit_) {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+    removals_after_commit_.clear();
   } catch (const std::system_error& e) {
+    removals_after_commit_.clear();
     // Without its journal the experiment could not be resumed correctly: end it now, while
     // the state on disk is whole (every record before this one is complete).
     if (!fatal_error_) {
@@ -1177,9 +1271,13 @@ void TrialRunner::maybe_snapshot() {
 
 void TrialRunner::write_snapshot(bool completed) {
   namespace fs = std::filesystem;
-  // Scheduler changes not journaled yet are in the state saved below: journal them first, so
-  // they lie before the offset the snapshot covers and are not applied to it twice.
-  journal_scheduler_state();
+  // Records not journaled yet (scheduler and searcher changes included) are in the state saved
+  // below: journal them first, so they lie before the offset the snapshot covers and are not
+  // applied to it twice, and so the journal alone (without this snapshot) says the same.
+  searcher_dirty_ = true;  // its results may have changed it too (those are not journaled each)
+  commit_event();
+  // Held back for a decision in flight: the snapshot waits too (the next period tries again).
+  if (journal_.has_staged()) return;
   try {
     const fs::path path = experiment_.dir / kSnapshotFile;
     const fs::path tmp = path.string() + ".tmp";
@@ -1192,7 +1290,7 @@ void TrialRunner::write_snapshot(bool completed) {
                  {"trainable", trainable_.name},
                  {"spec", spec_},
                  {"source", options_.source_spec},
-                 {"searcher", searcher_->save()},
+                 {"searcher", journal_.is_open() ? journaled_searcher_state_ : searcher_->save()},
                  {"scheduler", scheduler_->save()},
                  {"next_index", next_index_},
                  {"journal_bytes", journal_.bytes()},
@@ -1286,6 +1384,7 @@ void TrialRunner::restore_state(ResumeState&& resume) {
     trial->initial_checkpoint = initial_checkpoint_;
     const auto status = trial_status_from_string(state.value("status", "PENDING"));
     trial->status = status == TrialStatus::kPaused ? TrialStatus::kPaused : TrialStatus::kPending;
+    if (status == TrialStatus::kRunning) restart_first_.push_back(trial->index);
     trial->resources = resources_for(trial->config);
     next_index_ = std::max(next_index_, trial->index + 1);
     Trial& ref = *trial;

@@ -73,6 +73,11 @@ class TrialRunner {
   void journal_scheduler_state();
   // The scheduler's whole state, which later "schedc" change records apply to.
   void journal_scheduler_base();
+  // The searcher's state: whole once per session ("srch"), then what changed ("srchc", a diff of
+  // its save() against the last journaled one) at the end of each event that added or ended a
+  // trial. Its results alone do not mark it (a save() per result would cost O(history)).
+  void journal_searcher_base();
+  void journal_searcher_state();
   void process_failure(Trial& trial, const std::string& error);
   // Checkpoints.
   void begin_checkpoint(Trial& trial, Decision then, bool manual, const std::filesystem::path& taken);
@@ -80,7 +85,17 @@ class TrialRunner {
   void prepare_restart(Trial& trial, StartRequest& request);
   // Experiment state.
   void restore_state(ResumeState&& resume);
+  // Stages a record of the event being handled; commit_event() writes them all at once.
   void journal(const Json& record);
+  // Ends an event: the scheduler's changes staged too, then every staged record in one
+  // journal line (experiment_journal.h), then the removals that waited for it.
+  void commit_event();
+  // The staged records without asking the scheduler for its changes.
+  void commit_journal_only();
+  // A running trial's STOP/PAUSE or new config waits for its checkpoint (journal held back).
+  bool decision_in_flight() const;
+  // commit_event() for a scheduler that tracks its changes, else commit_journal_only().
+  void commit_loop_step();
   void maybe_snapshot();
   void write_snapshot(bool completed);
   Json live_state(const Trial& trial) const;
@@ -123,6 +138,7 @@ class TrialRunner {
   std::map<int64_t, std::unique_ptr<Trial>> live_;  // not finished, by creation order
   std::deque<int64_t> waiting_;                     // PENDING/PAUSED keys in creation order
   int64_t awaiting_clones_ = 0;                     // waiting trials with awaiting_clone set
+  std::deque<int64_t> restart_first_;               // resumed: RUNNING when the driver died
   std::vector<TrialRecord> finished_;
   std::map<TrialStatus, int64_t> counts_;
   std::deque<StatusRow> recent_terminated_;
@@ -152,6 +168,11 @@ class TrialRunner {
   bool warned_no_checkpoint_dir_ = false;
   std::deque<SchedulerAction> scheduler_actions_;  // taken from the scheduler, not yet carried out
   std::string journaled_scheduler_state_;          // the last "sched" record's state, dumped
+  Json journaled_searcher_state_;                  // the searcher's state as the journal has it
+  bool searcher_dirty_ = false;                    // a trial was added or ended since then
+  // Checkpoint directories to delete once the record that drops them is in the journal (a
+  // kill before that must not leave the journal naming a deleted checkpoint).
+  std::vector<std::filesystem::path> removals_after_commit_;
   // Syncing.
   std::optional<CloudTarget> cloud_;         // null without upload_dir
   std::optional<SyncCommand> driver_sync_;   // null when sync_to_driver is off

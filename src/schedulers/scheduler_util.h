@@ -40,4 +40,10 @@ inline StateChange change_remove(Json path, Json value) {
   return {StateChange::Op::kRemove, std::move(path), std::move(value)};
 }
 
+// The changes that turn `before` into `after` (apply_state_changes(before, ...) == after), for
+// a state whose owner does not track its changes (the runner journals searcher states so):
+// objects are compared key by key, an array that only grew becomes appends, anything else that
+// differs is set whole. O(size of the states) to compute; O(what differs) to journal.
+std::vector<StateChange> diff_states(const Json& before, const Json& after);
+
 }  // namespace tune::detail

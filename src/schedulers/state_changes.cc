@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "schedulers/scheduler_util.h"
 #include "tune/error.h"
 #include "tune/scheduler.h"
 
@@ -90,6 +91,49 @@ std::vector<StateChange> state_changes_from_json(const Json& json) {
   }
   return out;
 }
+
+namespace detail {
+namespace {
+
+void diff_into(const Json& before, const Json& after, Json& path, std::vector<StateChange>& out) {
+  if (before.is_object() && after.is_object()) {
+    for (auto it = before.begin(); it != before.end(); ++it) {
+      if (!after.contains(it.key())) {
+        path.push_back(it.key());
+        out.push_back(change_erase(path));
+        path.erase(path.size() - 1);
+      }
+    }
+    for (auto it = after.begin(); it != after.end(); ++it) {
+      path.push_back(it.key());
+      auto old = before.find(it.key());
+      if (old == before.end()) {
+        out.push_back(change_set(path, *it));
+      } else {
+        diff_into(*old, *it, path, out);
+      }
+      path.erase(path.size() - 1);
+    }
+    return;
+  }
+  if (before.is_array() && after.is_array() && after.size() >= before.size() &&
+      std::equal(before.begin(), before.end(), after.begin())) {
+    for (size_t i = before.size(); i < after.size(); ++i) out.push_back(change_append(path, after[i]));
+    return;
+  }
+  if (before != after) out.push_back(change_set(path, after));
+}
+
+}  // namespace
+
+std::vector<StateChange> diff_states(const Json& before, const Json& after) {
+  std::vector<StateChange> out;
+  Json path = Json::array();
+  diff_into(before, after, path, out);
+  return out;
+}
+
+}  // namespace detail
 
 void apply_state_changes(Json& state, const std::vector<StateChange>& changes) {
   for (const StateChange& c : changes) {

@@ -124,12 +124,16 @@ std::string scheduler_state(const fs::path& experiment) {
 }
 
 // `scheduler`: run with SCHEDULER set (see crash_driver.cc); trials then end where it says.
-void kill_loop(const std::string& mode, int samples, int iterations, const std::string& scheduler = "") {
+// `searcher`: run with SEARCHER set; the configs then come from it, and the histories (keyed
+// by config) only match when the resumed searcher suggests what the uninterrupted one did.
+void kill_loop(const std::string& mode, int samples, int iterations, const std::string& scheduler = "",
+               const std::string& searcher = "") {
   TempDir dir;
   const std::string n = std::to_string(samples);
   const std::string iters = std::to_string(iterations);
-  const std::vector<std::string> env = scheduler.empty() ? std::vector<std::string>{}
-                                                         : std::vector<std::string>{"SCHEDULER=" + scheduler};
+  std::vector<std::string> env;
+  if (!scheduler.empty()) env.push_back("SCHEDULER=" + scheduler);
+  if (!searcher.empty()) env.push_back("SEARCHER=" + searcher);
   // The reference: the same experiment, uninterrupted.
   const int clean = wait_for(spawn_driver({dir.str(), "reference", mode, n, iters}, env));
   ASSERT_TRUE(WIFEXITED(clean) && WEXITSTATUS(clean) == 0);
@@ -187,19 +191,18 @@ TEST(CrashTest, KilledProcessTrialDriverResumesToTheSameResults) { kill_loop("pr
 // With a scheduler: SIGKILLed and resumed, the same rungs (ASHA) and brackets (synchronous
 // HyperBand, whose trials PAUSE at milestones and resume from checkpoints) should continue, so
 // that every trial stops where it stopped in an uninterrupted run, with the same results.
-// DISABLED: they fail today (ASHA now and then, HyperBand nearly always), and that is what they
-// found: a decision's records are not journaled atomically. After a result the runner journals
-// the trial's end (or pause, or checkpoint) first and the scheduler's state changes at the end
-// of the event; a kill between the two resumes with the trial ended but the scheduler not
-// knowing the rung value that ended it, so later cutoffs differ. Journaling the changes first
-// has the opposite window (the trial replays from its checkpoint through a rung it is already
-// recorded at, and continues). The fix is one journal record per event (see the report of the
-// branch that added these); enable them with it.
-TEST(CrashTest, DISABLED_KilledDriverWithAshaResumesTheSameRungs) { kill_loop("inproc", 30, 15, "asha"); }
+// What they need: each event's records are one journal line (the trial's end or pause with the
+// scheduler's changes that decided it), and a STOP/PAUSE that waits for its checkpoint holds
+// the journal back until the checkpoint is written, so the decision and its carrying out land
+// together (runner/experiment_journal.h, TrialRunner::commit_journal_only).
+TEST(CrashTest, KilledDriverWithAshaResumesTheSameRungs) { kill_loop("inproc", 30, 15, "asha"); }
 
-TEST(CrashTest, DISABLED_KilledDriverWithHyperBandResumesTheSameBrackets) {
-  kill_loop("inproc", 30, 15, "hyperband");
-}
+TEST(CrashTest, KilledDriverWithHyperBandResumesTheSameBrackets) { kill_loop("inproc", 30, 15, "hyperband"); }
+
+// With TPE: its state (observations, pending trials, how many it suggested) is journaled as
+// what changed with each trial added or ended, so a resumed TPE suggests the very configs an
+// uninterrupted one did (the histories are keyed by config).
+TEST(CrashTest, KilledDriverWithTpeSuggestsTheSameConfigs) { kill_loop("inproc", 40, 8, "", "tpe"); }
 
 TEST(CrashTest, TrialKilledMidSaveRestartsFromTheLastWholeCheckpoint) {
   TempDir dir;

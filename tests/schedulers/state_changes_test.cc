@@ -8,6 +8,7 @@
 #include <memory>
 #include <random>
 
+#include "schedulers/scheduler_util.h"
 #include "support/scheduler_trials.h"
 #include "tune/error.h"
 #include "tune/scheduler.h"
@@ -167,6 +168,29 @@ TEST(StateChangesTest, OpsApplyAndMalformedChangesAreNamed) {
   EXPECT_THROW(apply_state_changes(state, {{StateChange::Op::kAppend, Json::array({"a"}), 1}}), TuneError);
   EXPECT_THROW(state_changes_from_json(Json::array({Json::array({"grow", Json::array()})})), TuneError);
   EXPECT_THROW(state_changes_from_json(Json(3)), TuneError);
+}
+
+// The runner journals a searcher's state as the diff of its save()s: applied to the state
+// before, the diff gives the state after, and a history that grew costs its new entries only.
+TEST(StateChangesTest, DiffOfTwoStatesReplaysToTheSecond) {
+  const Json before = {{"seed", 7}, {"suggested", 3}, {"observations", {{{"u", {0.1}}, {"loss", 1.0}}}},
+                       {"pending", {{"t1", {0.5}}}}, {"gone", true}, {"nested", {{"a", {1, 2}}, {"b", "x"}}}};
+  const Json after = {{"seed", 7}, {"suggested", 4},
+                      {"observations", {{{"u", {0.1}}, {"loss", 1.0}}, {{"u", {0.7}}, {"loss", 0.5}}}},
+                      {"pending", Json::object()}, {"nested", {{"a", {2}}, {"b", "x"}, {"c", nullptr}}}};
+  const std::vector<StateChange> changes = detail::diff_states(before, after);
+  Json replayed = before;
+  apply_state_changes(replayed, state_changes_from_json(state_changes_to_json(changes)));
+  EXPECT_EQ(replayed, after);
+  // What is unchanged is not in it; the grown history is one append of its new entry.
+  const std::string journaled = state_changes_to_json(changes).dump();
+  EXPECT_EQ(journaled.find("\"seed\""), std::string::npos) << journaled;
+  EXPECT_EQ(journaled.find("0.1"), std::string::npos) << journaled;
+  EXPECT_NE(journaled.find(R"(["append",["observations"])"), std::string::npos) << journaled;
+  EXPECT_TRUE(detail::diff_states(after, after).empty());
+  // Not objects on both sides: set whole.
+  EXPECT_EQ(state_changes_to_json(detail::diff_states(Json(1), Json::array({1}))),
+            Json::parse(R"([["set",[],[1]]])"));
 }
 
 }  // namespace

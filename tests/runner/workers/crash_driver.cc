@@ -9,6 +9,8 @@
 // restore shows up as a different "sum" than an uninterrupted run's.
 // SCHEDULER=asha|hyperband: that scheduler (metric sum, max) decides, one trial at a time so
 // that its decisions do not depend on the order concurrent trials happen to report in.
+// SEARCHER=tpe: TPE (seeded, metric sum, max) suggests the configs, one trial at a time, so
+// that each suggestion follows from the trials before it alone.
 #include <signal.h>
 #include <unistd.h>
 
@@ -96,6 +98,16 @@ int main(int argc, char** argv) {
     options.scheduler = tune::make_scheduler(
         type == "asha" ? tune::Json{{"type", "asha"}, {"max_t", 15}, {"grace_period", 1}, {"reduction_factor", 3}}
                        : tune::Json{{"type", type}, {"max_t", 9}, {"reduction_factor", 3}});
+    options.metric = "sum";
+    options.mode = "max";
+    options.num_cpus = 1;
+  }
+  if (const char* searcher = std::getenv("SEARCHER"); searcher != nullptr && std::string(searcher) == "tpe") {
+    options.config = {{"x", tune::uniform(0, 1)}, {"k", tune::randint(1, 3)}};
+    tune::TPESearcher::Options tpe;
+    tpe.seed = 11;
+    tpe.n_startup_trials = 4;
+    options.search_alg = std::make_shared<tune::TPESearcher>(tpe);
     options.metric = "sum";
     options.mode = "max";
     options.num_cpus = 1;
