@@ -135,6 +135,16 @@ struct RunOptions {
   // the process, as overflowing a thread's stack does, so give deep recursion or large local
   // arrays room (a thread's default stack is 8 MiB; sanitizer builds use 2-3 times more).
   std::size_t fiber_stack_size = std::size_t{1} << 20;
+  // Keep the instance of a class trial that stopped or paused and hand it to the next trial
+  // (or the same one restarting: a PAUSE, a PBT exploit) after set_trial_info and
+  // reset_config(new config), instead of destroying it and making, setting up a new one: saves
+  // what setup() costs (loading data, building a model). reset_config must reconfigure the
+  // instance completely and return true; when it returns false (the default) the trial gets a
+  // new instance, as without reuse. A restored trial then loads its checkpoint as usual. At
+  // most as many instances are kept as were ever live at once; failed trials' instances are
+  // never reused. In-process class trainables only: function trials already reuse their
+  // threads (nothing to reset), and a child process cannot be reused (refused up front).
+  bool reuse_actors = false;
   // Set: every trial is a Slurm job step (tune/slurm.h); the trainable must run as a process
   // (tune::isolated, process_trainable, a spec's trainable). The pool defaults to the
   // allocation's CPUs and GPUs inside one, and is unbounded outside (Slurm queues the jobs;

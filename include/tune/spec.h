@@ -80,9 +80,8 @@ RunSpec load_run_spec(const std::filesystem::path& file, const std::vector<std::
 
 // The top-level keys a spec accepts, sorted.
 const std::vector<std::string>& run_spec_keys();
-// The keys that are accepted but only at their default value in this version (the options
-// Ray Tune has that are not implemented yet: reuse_actors, other schedulers and search
-// algorithms).
+// The keys that are accepted but only at their default value in this version (none now:
+// reuse_actors, which a spec's process trainables cannot use, is refused with its reason).
 const std::vector<std::string>& unsupported_spec_keys();
 
 }  // namespace tune

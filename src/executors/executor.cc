@@ -1,6 +1,7 @@
 // Helpers shared by the executors.
 #include "executors/executor.h"
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 
@@ -23,6 +24,71 @@ std::unique_ptr<AutoFiller> make_auto_filler(const StartRequest& request) {
                     request.restore_episodes_total);
   }
   return filler;
+}
+
+void ActorCache::note_live(std::size_t live) {
+  std::lock_guard lock(mutex_);
+  capacity_ = std::max(capacity_, live);
+}
+
+std::unique_ptr<Trainable> ActorCache::put(const TrainableSpec* spec, std::unique_ptr<Trainable> trainable) {
+  std::lock_guard lock(mutex_);
+  idle_.emplace_back(spec, std::move(trainable));
+  if (idle_.size() <= capacity_) return nullptr;
+  std::unique_ptr<Trainable> evicted = std::move(idle_.front().second);
+  idle_.pop_front();
+  return evicted;
+}
+
+std::unique_ptr<Trainable> ActorCache::take(const TrainableSpec* spec) {
+  std::lock_guard lock(mutex_);
+  for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
+    if (it->first != spec) continue;
+    std::unique_ptr<Trainable> out = std::move(it->second);
+    idle_.erase(std::next(it).base());
+    return out;
+  }
+  return nullptr;
+}
+
+std::vector<std::unique_ptr<Trainable>> ActorCache::take_all() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::unique_ptr<Trainable>> out;
+  for (auto& [spec, trainable] : idle_) out.push_back(std::move(trainable));
+  idle_.clear();
+  return out;
+}
+
+void cleanup_trainable(std::unique_ptr<Trainable>& trainable) {
+  if (!trainable) return;
+  try {
+    trainable->cleanup();
+  } catch (...) {  // the trial already ended; a failing cleanup must not hide its outcome
+  }
+  trainable.reset();
+}
+
+std::unique_ptr<Trainable> make_trainable_for(const StartRequest& request, ActorCache* cache) {
+  std::unique_ptr<Trainable> trainable = cache != nullptr ? cache->take(request.trainable) : nullptr;
+  try {
+    if (trainable) {
+      trainable->set_trial_info(request.info);
+      if (!trainable->reset_config(request.config)) {
+        // Not reconfigurable in place (the default): this trial gets a new instance.
+        cleanup_trainable(trainable);
+      }
+    }
+    if (!trainable) {
+      trainable = request.trainable->factory();
+      trainable->set_trial_info(request.info);
+      trainable->setup(request.config);
+    }
+    if (!request.info.restore_from.empty()) trainable->load_checkpoint(request.info.restore_from);
+  } catch (...) {
+    cleanup_trainable(trainable);
+    throw;
+  }
+  return trainable;
 }
 
 std::string function_cannot_save_message() {

@@ -10,10 +10,15 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sync/placement.h"
 #include "trial/auto_fill.h"
@@ -91,6 +96,39 @@ std::string describe_current_exception();
 // The auto-filler of a trial, continuing the counters of the checkpoint it restores.
 std::unique_ptr<AutoFiller> make_auto_filler(const StartRequest& request);
 
+// reuse_actors: the instances of ended class trials, kept (their cleanup() not run) so that a
+// later trial of the same trainable resets one (Trainable::reset_config) instead of making and
+// setting up a new one. It keeps at most as many as were ever live at once, so reuse never
+// holds more instances than the experiment already had. Thread-safe.
+class ActorCache {
+ public:
+  // A class trial is live: the capacity grows to the most that were live at once.
+  void note_live(std::size_t live);
+  // Keeps `trainable`; returns what no longer fits (the oldest instance), for the caller to
+  // clean up (cleanup_trainable), or null.
+  std::unique_ptr<Trainable> put(const TrainableSpec* spec, std::unique_ptr<Trainable> trainable);
+  // An instance of `spec` kept earlier (the newest), or null.
+  std::unique_ptr<Trainable> take(const TrainableSpec* spec);
+  // Everything kept, to clean up when the executor goes away.
+  std::vector<std::unique_ptr<Trainable>> take_all();
+
+ private:
+  std::mutex mutex_;
+  std::deque<std::pair<const TrainableSpec*, std::unique_ptr<Trainable>>> idle_;
+  std::size_t capacity_ = 1;
+};
+
+// The instance a class trial starts with, set up for `request.config` and restored from
+// `request.info.restore_from` when that is set: from `cache` (may be null) when it holds one
+// of this trainable and reset_config() agrees to the new config, else a new one (factory,
+// setup). When setup, reset_config or the restore throws, the instance is cleaned up and the
+// exception goes on to the caller (the trial fails).
+std::unique_ptr<Trainable> make_trainable_for(const StartRequest& request, ActorCache* cache);
+
+// Runs `trainable`'s cleanup() (errors ignored: the trial's outcome is already decided) and
+// destroys it.
+void cleanup_trainable(std::unique_ptr<Trainable>& trainable);
+
 // The error a function-style trial gives when tune asks it to save.
 std::string function_cannot_save_message();
 
@@ -99,9 +137,10 @@ std::string function_cannot_save_message();
 struct ThreadExecutorOptions {
   FunctionExecution function_execution = FunctionExecution::kThread;
   std::size_t fiber_stack_size = std::size_t{1} << 20;
+  bool reuse_actors = false;  // RunOptions::reuse_actors: class instances go through an ActorCache
 };
 std::unique_ptr<Executor> make_thread_executor(Executor::Sink sink, ThreadExecutorOptions options = {});
 // Everything on the calling thread, inside poll() (local_mode).
-std::unique_ptr<Executor> make_local_executor(Executor::Sink sink);
+std::unique_ptr<Executor> make_local_executor(Executor::Sink sink, bool reuse_actors = false);
 
 }  // namespace tune::detail

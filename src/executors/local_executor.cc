@@ -25,10 +25,11 @@ struct LocalTrial {
 
 class LocalExecutor final : public Executor {
  public:
-  explicit LocalExecutor(Sink sink) : sink_(std::move(sink)) {}
+  LocalExecutor(Sink sink, bool reuse_actors) : sink_(std::move(sink)), reuse_actors_(reuse_actors) {}
 
   ~LocalExecutor() override {
     for (auto& [key, trial] : trials_) cleanup(*trial);
+    for (std::unique_ptr<Trainable>& idle : actors_.take_all()) cleanup_trainable(idle);
   }
 
   void start(StartRequest request) override {
@@ -36,8 +37,9 @@ class LocalExecutor final : public Executor {
     trial->filler = make_auto_filler(request);
     trial->request = std::move(request);
     const int64_t key = trial->request.key;
-    if (auto it = trials_.find(key); it != trials_.end()) cleanup(*it->second);
+    if (auto it = trials_.find(key); it != trials_.end()) retire(*it->second);
     trials_[key] = std::move(trial);
+    if (reuse_actors_) actors_.note_live(trials_.size());
     queue_.push_back(key);
   }
 
@@ -53,7 +55,7 @@ class LocalExecutor final : public Executor {
     if (it == trials_.end()) return;
     it->second->stopped = true;
     if (key == inline_key_) return;  // the running function unwinds from report()
-    cleanup(*it->second);
+    retire(*it->second);
     trials_.erase(it);
   }
 
@@ -140,10 +142,7 @@ class LocalExecutor final : public Executor {
     try {
       if (!trial.started) {
         trial.started = true;
-        trial.trainable = trial.request.trainable->factory();
-        trial.trainable->set_trial_info(trial.request.info);
-        trial.trainable->setup(trial.request.config);
-        if (!trial.request.info.restore_from.empty()) trial.trainable->load_checkpoint(trial.request.info.restore_from);
+        trial.trainable = make_trainable_for(trial.request, reuse_actors_ ? &actors_ : nullptr);
       }
       const auto start = SteadyClock::now();
       Result result = trial.trainable->step();
@@ -174,16 +173,22 @@ class LocalExecutor final : public Executor {
     sink_({key, ExecutorEvent::Type::kSaved, {}, {}});
   }
 
-  static void cleanup(LocalTrial& trial) {
-    if (!trial.trainable) return;
-    try {
-      trial.trainable->cleanup();
-    } catch (...) {  // a failing cleanup must not hide the trial's outcome
+  // A failed trial's instance: cleaned up, never reused.
+  static void cleanup(LocalTrial& trial) { cleanup_trainable(trial.trainable); }
+
+  // A stopped trial's instance: kept for the next trial with reuse_actors, else cleaned up.
+  void retire(LocalTrial& trial) {
+    if (!reuse_actors_ || !trial.trainable) {
+      cleanup(trial);
+      return;
     }
-    trial.trainable.reset();
+    std::unique_ptr<Trainable> evicted = actors_.put(trial.request.trainable, std::move(trial.trainable));
+    cleanup_trainable(evicted);
   }
 
   Sink sink_;
+  bool reuse_actors_;
+  ActorCache actors_;
   std::unordered_map<int64_t, std::unique_ptr<LocalTrial>> trials_;
   std::deque<int64_t> queue_;
   std::deque<std::pair<int64_t, std::filesystem::path>> saves_;
@@ -192,8 +197,8 @@ class LocalExecutor final : public Executor {
 
 }  // namespace
 
-std::unique_ptr<Executor> make_local_executor(Executor::Sink sink) {
-  return std::make_unique<LocalExecutor>(std::move(sink));
+std::unique_ptr<Executor> make_local_executor(Executor::Sink sink, bool reuse_actors) {
+  return std::make_unique<LocalExecutor>(std::move(sink), reuse_actors);
 }
 
 }  // namespace tune::detail

@@ -17,6 +17,7 @@
 // already stopped or replaced are dropped here.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -154,6 +155,15 @@ class ThreadExecutor final : public Executor {
       std::unique_lock lock(mutex_);
       // Let queued cleanups finish before the pool goes away.
       drained_cv_.wait(lock, [this] { return queue_.empty() && busy_ == 0; });
+      // Then clean up the instances kept for reuse, on the workers too.
+      closing_ = true;
+      for (std::unique_ptr<Trainable>& idle : actors_.take_all()) {
+        auto shell = std::make_shared<ClassTrial>();
+        shell->trainable = std::move(idle);
+        shell->stop = true;
+        enqueue_locked(std::move(shell), Task::kCleanup);
+      }
+      drained_cv_.wait(lock, [this] { return queue_.empty() && busy_ == 0; });
       shutdown_ = true;
     }
     work_cv_.notify_all();
@@ -186,6 +196,7 @@ class ThreadExecutor final : public Executor {
     trial->filler = make_auto_filler(request);
     trial->request = std::move(request);
     class_trials_[key] = trial;
+    if (options_.reuse_actors) actors_.note_live(class_trials_.size());
     // Trials of a trainable whose first steps were tiny start inline too.
     if (first_task_ema_s_ >= 0 && first_task_ema_s_ < kInlineStepS) {
       trial->inline_steps = true;
@@ -347,9 +358,9 @@ class ThreadExecutor final : public Executor {
 
   void stop_class(ClassTrial& trial) {
     if (trial.inline_steps) {
-      // Its steps run here, so nothing else touches it: clean up now.
+      // Its steps run here, so nothing else touches it: clean up (or keep for reuse) now.
       trial.stop = true;
-      cleanup(trial);
+      retire(trial);
       return;
     }
     std::lock_guard lock(mutex_);
@@ -418,7 +429,7 @@ class ThreadExecutor final : public Executor {
       ClassTrial& trial = *task.trial;
       if (task.task == Task::kCleanup || trial.stop) {
         lock.unlock();
-        cleanup(trial);
+        retire(trial);
         lock.lock();
       } else {
         trial.state = ClassTrial::State::kRunning;
@@ -437,7 +448,7 @@ class ThreadExecutor final : public Executor {
         }
         if (trial.stop && trial.trainable) {
           lock.unlock();
-          cleanup(trial);
+          retire(trial);
           lock.lock();
         }
       }
@@ -453,12 +464,7 @@ class ThreadExecutor final : public Executor {
     const bool first = !trial.trainable;
     double step_s = 0;
     try {
-      if (first) {
-        trial.trainable = trial.request.trainable->factory();
-        trial.trainable->set_trial_info(trial.request.info);
-        trial.trainable->setup(trial.request.config);
-        if (!trial.request.info.restore_from.empty()) trial.trainable->load_checkpoint(trial.request.info.restore_from);
-      }
+      if (first) trial.trainable = make_trainable_for(trial.request, options_.reuse_actors ? &actors_ : nullptr);
       const auto start = SteadyClock::now();
       event.result = trial.trainable->step();
       step_s = seconds_since(start);
@@ -482,13 +488,19 @@ class ThreadExecutor final : public Executor {
     return Posted{std::move(event), trial.attempt};
   }
 
-  static void cleanup(ClassTrial& trial) {
+  // A failed trial's instance: cleaned up, never reused (its state is suspect).
+  static void cleanup(ClassTrial& trial) { cleanup_trainable(trial.trainable); }
+
+  // A stopped trial's instance: kept for the next trial when reuse_actors is on (the one that
+  // no longer fits the cache is cleaned up instead), else cleaned up.
+  void retire(ClassTrial& trial) {
     if (!trial.trainable) return;
-    try {
-      trial.trainable->cleanup();
-    } catch (...) {  // the trial already ended; a failing cleanup must not hide its outcome
+    if (!options_.reuse_actors || closing_) {
+      cleanup(trial);
+      return;
     }
-    trial.trainable.reset();
+    std::unique_ptr<Trainable> evicted = actors_.put(trial.request.trainable, std::move(trial.trainable));
+    cleanup_trainable(evicted);
   }
 
   void post_locked(Posted posted) {
@@ -714,6 +726,8 @@ class ThreadExecutor final : public Executor {
   std::vector<SteadyClock::time_point> busy_since_;  // per worker: start of its current step, max() when none
   SteadyClock::time_point last_stall_wake_;
   bool shutdown_ = false;
+  std::atomic<bool> closing_ = false;  // the destructor cleans up kept instances: retire() keeps no more
+  ActorCache actors_;     // reuse_actors (thread-safe itself)
 };
 
 }  // namespace

@@ -60,6 +60,12 @@ void validate(const TrainableSpec& trainable, RunOptions& options) {
                                 trainable.name, trainable.name));
   }
   if (options.slurm && options.local_mode) throw TuneError("slurm: cannot be combined with local_mode");
+  if (options.reuse_actors && trainable.process) {
+    throw TuneError(fmt::format("reuse_actors: '{}' runs each trial as a child process, which cannot be reset for "
+                                "another trial; reuse works for in-process class trainables (tune::run<T>, "
+                                "registered_trainable) — set reuse_actors to false",
+                                trainable.name));
+  }
   if (options.function_execution == FunctionExecution::kFiber) {
     if (options.local_mode) {
       throw TuneError("function_execution: kFiber cannot be combined with local_mode (which runs every trial on the "

@@ -73,9 +73,10 @@ TrialRunner::TrialRunner(const TrainableSpec& trainable, RunOptions options, Exp
   executor_ = make_executor           ? make_executor(sink)
               : options_.slurm        ? make_slurm_executor(sink, *options_.slurm, experiment_.dir)
               : trainable_.process    ? make_process_executor(sink)
-              : options_.local_mode   ? make_local_executor(sink)
+              : options_.local_mode   ? make_local_executor(sink, options_.reuse_actors)
                                       : make_thread_executor(sink, {options_.function_execution,
-                                                                    options_.fiber_stack_size});
+                                                                    options_.fiber_stack_size,
+                                                                    options_.reuse_actors});
   collect_domain_paths(options_.config, "", param_columns_);
   reporter_ = std::make_unique<StatusReporter>(options_.reporter, options_.metric, param_columns_);
   log_writer_ = std::make_unique<LogWriter>(

@@ -444,7 +444,7 @@ const std::vector<std::string> kTopKeys = {"checkpoint_at_end",
 // Ray's SyncConfig (tune.run(sync_config=...), 1.1+), periods in seconds as everywhere here.
 const std::vector<std::string> kSyncKeys = {"upload_dir",    "sync_to_cloud",      "sync_to_driver",
                                             "sync_period_s", "sync_on_checkpoint", "sync_timeout_s"};
-const std::vector<std::string> kUnsupportedKeys = {"reuse_actors"};
+const std::vector<std::string> kUnsupportedKeys = {};
 const std::vector<std::string> kTrainableKeys = {
     "binary", "command",  "echo_output",    "env",          "launch",     "max_message_bytes",
     "name",   "protocol", "step_timeout_s", "stop_grace_s", "working_dir"};
@@ -1079,7 +1079,10 @@ RunSpec SpecChecker::check() {
       if (v.is_null()) continue;
       options.restore = string(v, path);
     } else if (key == "reuse_actors") {
-      if (boolean(v, path)) unsupported(path, "reuse_actors = true", "only false works");
+      if (boolean(v, path)) {
+        fail(path, "true needs an in-process class trainable (RunOptions::reuse_actors in the C++ API); a spec's "
+                   "trainable runs each trial as a child process, which cannot be reset for another trial");
+      }
     } else if (key == "metric") {
       if (v.is_null()) continue;
       metric = string(v, path);

@@ -189,10 +189,20 @@ verbose: 0
 
 TEST(CliTest, NotSupportedYetKeyExitsTwo) {
   TempDir dir;
+  write(dir.path() / "spec.yaml", std::string(kPlainSpec) + "scheduler: pb2\n");
+  const Outcome o = tune_cli({"run", "spec.yaml"}, dir.path());
+  EXPECT_EQ(o.code, 2);
+  EXPECT_THAT(o.err, HasSubstr("spec.yaml:11: not supported yet: scheduler 'pb2'"));
+  EXPECT_FALSE(fs::exists(dir.path() / "results"));
+}
+
+// A spec's trainable runs as child processes, which reuse_actors cannot reset.
+TEST(CliTest, ReuseActorsInASpecExitsTwoSayingWhy) {
+  TempDir dir;
   write(dir.path() / "spec.yaml", std::string(kPlainSpec) + "reuse_actors: true\n");
   const Outcome o = tune_cli({"run", "spec.yaml"}, dir.path());
   EXPECT_EQ(o.code, 2);
-  EXPECT_THAT(o.err, HasSubstr("spec.yaml:11: not supported yet: reuse_actors"));
+  EXPECT_THAT(o.err, HasSubstr("spec.yaml:11: reuse_actors: true needs an in-process class trainable"));
   EXPECT_FALSE(fs::exists(dir.path() / "results"));
 }
 

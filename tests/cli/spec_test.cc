@@ -444,7 +444,6 @@ resume: REMOTE
 // Keys Ray Tune has that this version cannot run: valid at their defaults, refused otherwise.
 TEST(SpecTest, UnsupportedKeysAreAcceptedAtTheirDefaultAndRefusedOtherwise) {
   const std::vector<std::pair<std::string, std::string>> refused = {
-      {"reuse_actors: true", "not supported yet: reuse_actors = true"},
       {"scheduler: pb2", "not supported yet: scheduler 'pb2'"},
       {"scheduler: {type: resource_changing}", "not supported yet: scheduler 'resource_changing'"},
       {"search_alg: hyperopt", "not supported yet: search_alg 'hyperopt'"},
@@ -453,6 +452,8 @@ TEST(SpecTest, UnsupportedKeysAreAcceptedAtTheirDefaultAndRefusedOtherwise) {
     const SpecError error = error_of(T + "num_samples: 1\n" + line + "\n");
     EXPECT_THAT(error.what(), StartsWith("spec.yaml:3: " + message)) << line;
   }
+  EXPECT_THAT(error_of(T + "num_samples: 1\nreuse_actors: true\n").what(),
+              StartsWith("spec.yaml:3: reuse_actors: true needs an in-process class trainable"));
   const std::vector<std::string> accepted = {"checkpoint_freq: 0",
                                              "checkpoint_freq: 5",
                                              "checkpoint_at_end: true",
