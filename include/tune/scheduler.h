@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -361,6 +362,9 @@ class PopulationBasedTraining : public TrialScheduler {
     std::string policy;  // this trial's policy history, one JSON line per exploit
   };
   void log_exploit(const TrialView& trial, const State& source, const Config& new_config);
+  // After restore(): the policy logs in `dir` may hold exploits decided after the state was
+  // last saved (the driver died in between); cut them back to the restored state.
+  void reconcile_logs(const std::filesystem::path& dir);
 
   Options options_;
   double op_ = 1;
@@ -372,6 +376,7 @@ class PopulationBasedTraining : public TrialScheduler {
   Json state_json(const State& state) const;
   std::set<std::string> dirty_;  // trials whose saved state changed since take_state_changes()
   bool dirty_globals_ = false;   // perturbation count, last perturbation, rng
+  bool logs_restored_ = true;    // false after restore() until reconcile_logs ran
 };
 
 // Replays the config schedule PBT gave one trial, from its pbt_policy_<trial_id>.txt: the

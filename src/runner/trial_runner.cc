@@ -784,7 +784,10 @@ void TrialRunner::requeue(Trial& trial, TrialStatus status) {
   trial.status = status;
   ++counts_[status];
   trial.location.clear();
-  waiting_.push_back(trial.index);
+  // Back in creation order, as Ray's schedulers see candidates (its trial list): which of two
+  // equally good candidates runs first then does not depend on when each was paused, so a
+  // resumed experiment (whose queue is rebuilt in creation order) chooses as the first run did.
+  waiting_.insert(std::lower_bound(waiting_.begin(), waiting_.end(), trial.index), trial.index);
 }
 
 void TrialRunner::begin_checkpoint(Trial& trial, Decision then, bool manual, const std::filesystem::path& taken) {

@@ -61,8 +61,18 @@ Decision MedianStoppingRule::on_trial_result(const TrialView& trial, const Resul
   if (!time || !value) return Decision::kContinue;
   if (stopped_.count(id)) return Decision::kContinue;  // paused by a soft stop and resumed: FIFO from here
   std::vector<Point>& mine = results_[id];
-  mine.push_back({*time, *value});
-  changes_.push_back(detail::change_append(Json::array({"results", id}), Json::array({*time, *value})));
+  if (!mine.empty() && mine.back().time >= *time) {
+    // Restored from a checkpoint (a retry, a resumed experiment), the trial reports again
+    // from there: its results past the checkpoint are replaced, not counted twice.
+    std::erase_if(mine, [&](const Point& p) { return p.time >= *time; });
+    mine.push_back({*time, *value});
+    Json list = Json::array();
+    for (const Point& p : mine) list.push_back(Json::array({p.time, p.value}));
+    changes_.push_back(detail::change_set(Json::array({"results", id}), std::move(list)));
+  } else {
+    mine.push_back({*time, *value});
+    changes_.push_back(detail::change_append(Json::array({"results", id}), Json::array({*time, *value})));
+  }
   if (*time < options_.grace_period) return Decision::kContinue;
   // The other trials that have got at least as far.
   std::vector<double> means;

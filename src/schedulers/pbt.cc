@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "common/file_writer.h"
@@ -123,8 +124,41 @@ Config PopulationBasedTraining::explore(const Config& config) {
   return out;
 }
 
+void PopulationBasedTraining::reconcile_logs(const std::filesystem::path& dir) {
+  logs_restored_ = true;
+  if (!options_.log_config) return;
+  namespace fs = std::filesystem;
+  try {
+    // Each exploit appended one line and counted one perturbation, in that order.
+    const fs::path global = dir / "pbt_global.txt";
+    if (fs::exists(global)) {
+      std::ifstream in(global);
+      std::string kept;
+      std::string line;
+      for (int64_t n = 0; n < num_perturbations_ && std::getline(in, line); ++n) kept += line + "\n";
+      in.close();
+      FileWriter out(global, /*truncate=*/true);
+      out.write(kept);
+      out.close();
+    }
+    for (const auto& [id, state] : states_) {
+      const fs::path mine = dir / fmt::format("pbt_policy_{}.txt", id);
+      if (state.policy.empty()) {
+        fs::remove(mine);
+        continue;
+      }
+      FileWriter out(mine, /*truncate=*/true);
+      out.write(state.policy);
+      out.close();
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tune: cannot restore the PBT policy logs in %s: %s\n", dir.string().c_str(), e.what());
+  }
+}
+
 Decision PopulationBasedTraining::on_trial_result(const TrialView& trial, const Result& result) {
   const std::string& id = trial.trial_id();
+  if (!logs_restored_ && !trial.logdir().empty()) reconcile_logs(trial.logdir().parent_path());
   auto [entry, added] = states_.try_emplace(id);
   if (added) dirty_.insert(id);
   State& state = entry->second;
@@ -306,6 +340,7 @@ void PopulationBasedTraining::restore(const Json& state) {
   }
   num_perturbations_ = state.value("num_perturbations", int64_t{0});
   last_perturbation_ = state.value("last", "");
+  logs_restored_ = false;
   std::istringstream rng(state.value("rng", ""));
   if (!rng.str().empty()) rng >> rng_;
 }

@@ -60,7 +60,9 @@ int wait_for(pid_t pid) {
 // Per trial (keyed by its config): the (training_iteration, sum) of every result.json line.
 using Histories = std::map<std::string, std::vector<std::pair<int64_t, double>>>;
 
-Histories read_histories(const fs::path& experiment) {
+// `in_order`: every trial's iterations run 1, 2, 3, ... (not so under PBT, whose clones jump
+// to the iteration of the checkpoint they cloned).
+Histories read_histories(const fs::path& experiment, bool in_order = true) {
   Histories out;
   for (const auto& entry : fs::directory_iterator(experiment)) {
     if (!entry.is_directory()) continue;
@@ -70,8 +72,12 @@ Histories read_histories(const fs::path& experiment) {
     std::ifstream in(entry.path() / "result.json");
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_TRUE(text.empty() || text.back() == '\n') << entry.path() << ": result.json is torn";
-    auto& history = out[config.dump()];
-    EXPECT_TRUE(history.empty()) << "two directories for one config: " << config.dump();
+    // Keyed by config, or under PBT (whose clones may end with equal configs) by the trial's
+    // number: Accumulator_<experiment>_<number>_...
+    const std::vector<std::string> parts = split(entry.path().filename().string(), '_');
+    const std::string key = in_order ? config.dump() : parts.at(2);
+    auto& history = out[key];
+    EXPECT_TRUE(history.empty()) << "two directories for one trial: " << key;
     for (const std::string& line : split(text, '\n')) {
       if (line.empty()) continue;
       const Json result = Json::parse(line);  // throws on a truncated line
@@ -87,7 +93,7 @@ Histories read_histories(const fs::path& experiment) {
     for (std::string row; std::getline(csv, row);) {
       const std::vector<std::string> cells = split_csv_row(row);
       EXPECT_EQ(cells.size(), columns.size()) << entry.path() << ": " << row;
-      if (static_cast<size_t>(column) < cells.size()) {
+      if (in_order && static_cast<size_t>(column) < cells.size()) {
         EXPECT_EQ(std::stoll(cells[column]), expected++) << entry.path() / "progress.csv";
       }
     }
@@ -95,8 +101,9 @@ Histories read_histories(const fs::path& experiment) {
   return out;
 }
 
-// `iterations` < 0: trials may end early (a scheduler stops them), as in the reference.
-void expect_same_histories(const Histories& reference, const Histories& got, int iterations) {
+// `iterations` < 0: trials may end early (a scheduler stops them), as in the reference; `in_order`:
+// as for read_histories.
+void expect_same_histories(const Histories& reference, const Histories& got, int iterations, bool in_order = true) {
   ASSERT_EQ(got.size(), reference.size());
   for (const auto& [config, history] : reference) {
     auto it = got.find(config);
@@ -106,7 +113,7 @@ void expect_same_histories(const Histories& reference, const Histories& got, int
     }
     ASSERT_EQ(it->second.size(), history.size()) << config;
     for (size_t i = 0; i < history.size(); ++i) {
-      EXPECT_EQ(it->second[i].first, static_cast<int64_t>(i + 1)) << config;
+      EXPECT_EQ(it->second[i].first, in_order ? static_cast<int64_t>(i + 1) : history[i].first) << config;
       EXPECT_DOUBLE_EQ(it->second[i].second, history[i].second) << config << " iteration " << i + 1;
     }
   }
@@ -114,13 +121,31 @@ void expect_same_histories(const Histories& reference, const Histories& got, int
 
 // The scheduler's state in the experiment's snapshot, with the experiment's own trial id
 // prefix replaced, so that two experiments' states compare.
-std::string scheduler_state(const fs::path& experiment) {
+std::string without_experiment_id(const fs::path& experiment, std::string text) {
   std::ifstream in(experiment / "experiment_state.json");
   const Json snapshot = Json::parse(in);
-  std::string text = snapshot.at("scheduler").dump();
   const std::string prefix = snapshot.at("experiment_id").get<std::string>().substr(0, 5) + "_";
   for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) text.replace(at, 5, "XXXXX");
   return text;
+}
+
+std::string scheduler_state(const fs::path& experiment) {
+  std::ifstream in(experiment / "experiment_state.json");
+  return without_experiment_id(experiment, Json::parse(in).at("scheduler").dump());
+}
+
+// PBT's policy logs (pbt_policy_<trial>.txt, pbt_global.txt), keyed by file name, trial ids
+// made comparable.
+std::map<std::string, std::string> pbt_logs(const fs::path& experiment) {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : fs::directory_iterator(experiment)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("pbt_")) continue;
+    std::ifstream in(entry.path());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    out[without_experiment_id(experiment, name)] = without_experiment_id(experiment, text);
+  }
+  return out;
 }
 
 // `scheduler`: run with SCHEDULER set (see crash_driver.cc); trials then end where it says.
@@ -137,7 +162,8 @@ void kill_loop(const std::string& mode, int samples, int iterations, const std::
   // The reference: the same experiment, uninterrupted.
   const int clean = wait_for(spawn_driver({dir.str(), "reference", mode, n, iters}, env));
   ASSERT_TRUE(WIFEXITED(clean) && WEXITSTATUS(clean) == 0);
-  const Histories reference = read_histories(dir.path() / "reference");
+  const bool in_order = scheduler != "pbt";
+  const Histories reference = read_histories(dir.path() / "reference", in_order);
 
   std::mt19937 rng(12345);
   std::uniform_int_distribution<int> delay_ms(15, 150);
@@ -163,7 +189,8 @@ void kill_loop(const std::string& mode, int samples, int iterations, const std::
   }
   ASSERT_TRUE(finished);
   EXPECT_GE(kills, 10);
-  expect_same_histories(reference, read_histories(dir.path() / "killed"), scheduler.empty() ? iterations : -1);
+  expect_same_histories(reference, read_histories(dir.path() / "killed", in_order), scheduler.empty() ? iterations : -1,
+                        in_order);
   // No half-written checkpoint was left in use: the journal names only whole ones.
   const ExperimentAnalysis analysis = ExperimentAnalysis::load(dir.path() / "killed");
   ASSERT_EQ(analysis.trials().size(), reference.size());
@@ -177,9 +204,16 @@ void kill_loop(const std::string& mode, int samples, int iterations, const std::
     // The same rungs / brackets, recorded the same, as the uninterrupted run's.
     EXPECT_EQ(scheduler_state(dir.path() / "killed"), scheduler_state(dir.path() / "reference"));
     // The trials stopped where the reference's did: some early, so the scheduler did decide.
-    size_t early = 0;
-    for (const auto& [config, history] : reference) early += history.size() < static_cast<size_t>(iterations);
-    EXPECT_GT(early, 0u);
+    if (scheduler == "pbt") {
+      // The same exploits, logged once each: the policy files replay the same schedule.
+      const auto logs = pbt_logs(dir.path() / "reference");
+      EXPECT_TRUE(logs.contains("pbt_global.txt"));
+      EXPECT_EQ(pbt_logs(dir.path() / "killed"), logs);
+    } else {
+      size_t early = 0;
+      for (const auto& [config, history] : reference) early += history.size() < static_cast<size_t>(iterations);
+      EXPECT_GT(early, 0u);
+    }
   }
 }
 
@@ -198,6 +232,16 @@ TEST(CrashTest, KilledProcessTrialDriverResumesToTheSameResults) { kill_loop("pr
 TEST(CrashTest, KilledDriverWithAshaResumesTheSameRungs) { kill_loop("inproc", 30, 15, "asha"); }
 
 TEST(CrashTest, KilledDriverWithHyperBandResumesTheSameBrackets) { kill_loop("inproc", 30, 15, "hyperband"); }
+
+// Median stopping: its per-trial running means and time slices are saved with each event.
+TEST(CrashTest, KilledDriverWithMedianStoppingStopsTheSameTrials) {
+  kill_loop("inproc", 30, 15, "median_stopping_rule");
+}
+
+// PBT, one trial at a time so that its exploits follow from the results alone: the same
+// trials clone the same checkpoints with the same explored configs, the policy logs say so
+// once each, and the cloned trials' histories match the uninterrupted run's.
+TEST(CrashTest, KilledDriverWithPbtExploitsTheSameCheckpoints) { kill_loop("inproc", 8, 15, "pbt"); }
 
 // With TPE: its state (observations, pending trials, how many it suggested) is journaled as
 // what changed with each trial added or ended, so a resumed TPE suggests the very configs an

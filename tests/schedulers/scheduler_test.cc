@@ -172,6 +172,28 @@ TEST(MedianStoppingRuleTest, SoftStopPausesAndTooFewSamplesYieldToWaitingTrials)
   EXPECT_EQ(again.debug_string(), "Using MedianStoppingRule: num_stopped=1.");
 }
 
+TEST(MedianStoppingRuleTest, ATrialRestoredFromACheckpointReplacesWhatItReportedPastIt) {
+  MedianStoppingRule rule(median_options(1, 5));
+  Trials t;
+  t.add(rule, "a");
+  std::vector<TrialView> one = {t.view("a")};
+  rule.choose_trial_to_run(one);
+  for (int it = 1; it <= 4; ++it) t.report(rule, "a", it, 1.0 * it);
+  // Failed after 4, restored from its checkpoint at 2: it reports 3 and 4 again, differently.
+  t.report(rule, "a", 3, 10.0);
+  t.report(rule, "a", 4, 20.0);
+  const Json points = rule.save()["results"]["a"];
+  ASSERT_EQ(points.size(), 4u) << points.dump();
+  EXPECT_EQ(points[2], Json::array({3.0, 10.0}));
+  EXPECT_EQ(points[3], Json::array({4.0, 20.0}));
+  // And the change journaled for the replay is the state itself.
+  MedianStoppingRule replayed(median_options(1, 5));
+  replayed.restore(Json{{"type", "median_stopping_rule"}, {"results", Json::object()}});
+  Json state = replayed.save();
+  apply_state_changes(state, rule.take_state_changes());
+  EXPECT_EQ(state["results"], rule.save()["results"]);
+}
+
 // ---- HyperBand ----
 
 HyperBandScheduler::Options hb_options(double max_t, double rf) {

@@ -7,7 +7,7 @@
 // in-process or each trial in a child process (this binary re-run as a worker); exits 0
 // when it finished. The trainable's results depend on its whole history, so a wrong
 // restore shows up as a different "sum" than an uninterrupted run's.
-// SCHEDULER=asha|hyperband: that scheduler (metric sum, max) decides, one trial at a time so
+// SCHEDULER=asha|hyperband|median_stopping_rule|pbt: that scheduler (metric sum, max) decides, one trial at a time so
 // that its decisions do not depend on the order concurrent trials happen to report in.
 // SEARCHER=tpe: TPE (seeded, metric sum, max) suggests the configs, one trial at a time, so
 // that each suggestion follows from the trials before it alone.
@@ -95,9 +95,21 @@ int main(int argc, char** argv) {
   options.verbose = 0;
   if (const char* scheduler = std::getenv("SCHEDULER"); scheduler != nullptr) {
     const std::string type = scheduler;
-    options.scheduler = tune::make_scheduler(
-        type == "asha" ? tune::Json{{"type", "asha"}, {"max_t", 15}, {"grace_period", 1}, {"reduction_factor", 3}}
-                       : tune::Json{{"type", type}, {"max_t", 9}, {"reduction_factor", 3}});
+    tune::Json spec = tune::Json{{"type", type}, {"max_t", 9}, {"reduction_factor", 3}};
+    if (type == "asha") spec = {{"type", "asha"}, {"max_t", 15}, {"grace_period", 1}, {"reduction_factor", 3}};
+    if (type == "median_stopping_rule") {
+      spec = {{"type", type}, {"time_attr", "training_iteration"}, {"grace_period", 4}, {"min_samples_required", 3}};
+    }
+    if (type == "pbt") {
+      spec = {{"type", "pbt"},
+              {"time_attr", "training_iteration"},
+              {"perturbation_interval", 3},
+              {"quantile_fraction", 0.25},
+              {"hyperparam_mutations", {{"x", {{"uniform", {0, 1}}}}}},
+              {"log_config", true},
+              {"seed", 5}};
+    }
+    options.scheduler = tune::make_scheduler(spec);
     options.metric = "sum";
     options.mode = "max";
     options.num_cpus = 1;
