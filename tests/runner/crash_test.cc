@@ -233,6 +233,8 @@ TEST(CrashTest, KilledDriverWithAshaResumesTheSameRungs) { kill_loop("inproc", 3
 
 TEST(CrashTest, KilledDriverWithHyperBandResumesTheSameBrackets) { kill_loop("inproc", 30, 15, "hyperband"); }
 
+TEST(CrashTest, KilledDriverWithHyperBandForBohbResumesTheSameBrackets) { kill_loop("inproc", 30, 15, "hb_bohb"); }
+
 // Median stopping: its per-trial running means and time slices are saved with each event.
 TEST(CrashTest, KilledDriverWithMedianStoppingStopsTheSameTrials) {
   kill_loop("inproc", 30, 15, "median_stopping_rule");

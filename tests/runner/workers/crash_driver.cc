@@ -7,8 +7,9 @@
 // in-process or each trial in a child process (this binary re-run as a worker); exits 0
 // when it finished. The trainable's results depend on its whole history, so a wrong
 // restore shows up as a different "sum" than an uninterrupted run's.
-// SCHEDULER=asha|hyperband|median_stopping_rule|pbt: that scheduler (metric sum, max) decides, one trial at a time so
-// that its decisions do not depend on the order concurrent trials happen to report in.
+// SCHEDULER=asha|hyperband|hb_bohb|median_stopping_rule|pbt: that scheduler (metric sum,
+// max) decides, one trial at a time so that its decisions do not depend on the order
+// concurrent trials happen to report in.
 // SEARCHER=tpe: TPE (seeded, metric sum, max) suggests the configs, one trial at a time, so
 // that each suggestion follows from the trials before it alone.
 #include <signal.h>
