@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
     std::filesystem::remove_all(dir);
     return 1;
   }
-  std::filesystem::remove_all(dir);
+  if (std::getenv("TUNE_BENCH_KEEP") == nullptr) std::filesystem::remove_all(dir);  // set: to look at the files
   std::cout << fmt::format("| {:<11} | {:<58} | {:<28} | {:<20} | {:<7} |\n", "benchmark", "measure", "value", "target",
                            "verdict");
   std::cout << fmt::format("|{:-<13}|{:-<60}|{:-<30}|{:-<22}|{:-<9}|\n", "", "", "", "", "");

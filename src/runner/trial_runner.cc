@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <limits>
 #include <iostream>
 #include <system_error>
@@ -26,6 +27,8 @@ namespace {
 
 constexpr size_t kMaxDirnameBytes = 200;
 constexpr double kFlushPeriodS = 5.0;
+// Finished trials a snapshot in progress writes per turn of the runner's loop (~3 ms).
+constexpr size_t kSnapshotSlice = 1000;
 
 void collect_domain_paths(const Space& space, const std::string& path, std::vector<std::string>& out) {
   if (space.is_domain()) {
@@ -187,6 +190,7 @@ ExperimentAnalysis TrialRunner::run() {
     handle_logger_failures();
     commit_loop_step();  // what the failures decided (nothing to write when there were none)
     periodic(false);
+    if (snapshot_) continue_snapshot(kSnapshotSlice);
   }
   stop_everything();
   commit_event();
@@ -1268,12 +1272,25 @@ void TrialRunner::maybe_snapshot() {
   // Compaction when the journal's tail has grown as large as the snapshot itself (at least
   // 1 MiB): the cost stays proportional to the journal, and a resume reads at most about
   // twice the state.
-  if (!journal_.is_open()) return;
+  if (!journal_.is_open() || snapshot_) return;
   const uint64_t tail = journal_.bytes() - snapshot_journal_bytes_;
-  if (tail >= std::max<uint64_t>(uint64_t{1} << 20, snapshot_bytes_)) write_snapshot(false);
+  if (tail >= std::max<uint64_t>(uint64_t{1} << 20, snapshot_bytes_)) begin_snapshot(false);
 }
 
 void TrialRunner::write_snapshot(bool completed) {
+  abandon_snapshot();
+  begin_snapshot(completed);
+  if (snapshot_) continue_snapshot(std::numeric_limits<size_t>::max());
+}
+
+void TrialRunner::abandon_snapshot() {
+  if (!snapshot_) return;
+  std::error_code ec;
+  std::filesystem::remove(snapshot_->tmp, ec);
+  snapshot_.reset();
+}
+
+void TrialRunner::begin_snapshot(bool completed) {
   namespace fs = std::filesystem;
   // Records not journaled yet (scheduler and searcher changes included) are in the state saved
   // below: journal them first, so they lie before the offset the snapshot covers and are not
@@ -1283,9 +1300,9 @@ void TrialRunner::write_snapshot(bool completed) {
   // Held back for a decision in flight: the snapshot waits too (the next period tries again).
   if (journal_.has_staged()) return;
   try {
-    const fs::path path = experiment_.dir / kSnapshotFile;
-    const fs::path tmp = path.string() + ".tmp";
-    FileWriter file(tmp, /*truncate=*/true);
+    auto snapshot = std::make_unique<SnapshotInProgress>();
+    snapshot->tmp = (experiment_.dir / kSnapshotFile).string() + ".tmp";
+    snapshot->file = FileWriter(snapshot->tmp, /*truncate=*/true);
     Json head = {{"version", kStateVersion},
                  {"name", experiment_.name},
                  {"experiment_id", experiment_.experiment_id},
@@ -1301,27 +1318,73 @@ void TrialRunner::write_snapshot(bool completed) {
                  {"completed", completed}};
     std::string text = head.dump(-1, ' ', false, Json::error_handler_t::replace);
     text.pop_back();  // reopen the object to stream the trials into it
-    file.write(text);
-    file.write(",\"trials\":[");
-    for (size_t i = 0; i < finished_.size(); ++i) {
-      if (i) file.write(",\n");
-      file.write(finished_[i].to_json(experiment_.dir).dump(-1, ' ', false, Json::error_handler_t::replace));
+    snapshot->write(text);
+    snapshot->write(",\"trials\":[");
+    snapshot->trials.begin = snapshot->bytes;
+    if (snapshot_trials_ && snapshot_trials_->count <= finished_.size()) {
+      // The records the last snapshot holds have not changed: copy their bytes.
+      const SnapshotTrials& old = *snapshot_trials_;
+      std::ifstream in(experiment_.dir / kSnapshotFile, std::ios::binary);
+      in.seekg(static_cast<std::streamoff>(old.begin));
+      std::string chunk(std::size_t{1} << 20, '\0');
+      uint64_t left = old.end - old.begin;
+      while (left > 0 && in) {
+        const auto n = static_cast<std::streamsize>(std::min<uint64_t>(left, chunk.size()));
+        in.read(chunk.data(), n);
+        if (in.gcount() != n) break;
+        snapshot->write(std::string_view(chunk.data(), static_cast<size_t>(n)));
+        left -= static_cast<uint64_t>(n);
+      }
+      if (left == 0) {
+        snapshot->next = old.count;
+      } else {  // the file is not what this run wrote: serialise everything
+        snapshot->file = FileWriter(snapshot->tmp, /*truncate=*/true);
+        snapshot->bytes = 0;
+        snapshot->write(text);
+        snapshot->write(",\"trials\":[");
+      }
     }
-    file.write("],\n\"live\":[");
     bool first = true;
     for (const auto& [key, trial] : live_) {
-      if (!first) file.write(",\n");
+      if (!first) snapshot->live_text += ",\n";
       first = false;
-      file.write(live_state(*trial).dump(-1, ' ', false, Json::error_handler_t::replace));
+      snapshot->live_text += live_state(*trial).dump(-1, ' ', false, Json::error_handler_t::replace);
     }
-    file.write("]}\n");
-    file.sync();
-    file.close();
-    snapshot_bytes_ = fs::file_size(tmp);
-    fs::rename(tmp, path);
-    snapshot_journal_bytes_ = journal_.bytes();
+    snapshot->end = finished_.size();
+    snapshot->journal_bytes = journal_.bytes();
+    snapshot_ = std::move(snapshot);
   } catch (const std::exception& e) {
+    abandon_snapshot();
     // The journal still holds everything; only the compaction is missing.
+    std::cerr << fmt::format("tune: cannot write the experiment snapshot: {}\n", e.what());
+  }
+}
+
+void TrialRunner::continue_snapshot(size_t max_records) {
+  namespace fs = std::filesystem;
+  SnapshotInProgress& snapshot = *snapshot_;
+  try {
+    const size_t stop = snapshot.end - snapshot.next > max_records ? snapshot.next + max_records : snapshot.end;
+    for (; snapshot.next < stop; ++snapshot.next) {
+      if (snapshot.next > 0) snapshot.write(",\n");
+      snapshot.write(
+          finished_[snapshot.next].to_json(experiment_.dir).dump(-1, ' ', false, Json::error_handler_t::replace));
+    }
+    if (snapshot.next < snapshot.end) return;
+    snapshot.trials.end = snapshot.bytes;
+    snapshot.trials.count = snapshot.end;
+    snapshot.write("],\n\"live\":[");
+    snapshot.write(snapshot.live_text);
+    snapshot.write("]}\n");
+    snapshot.file.sync();
+    snapshot.file.close();
+    snapshot_bytes_ = fs::file_size(snapshot.tmp);
+    fs::rename(snapshot.tmp, experiment_.dir / kSnapshotFile);
+    snapshot_journal_bytes_ = snapshot.journal_bytes;
+    snapshot_trials_ = snapshot.trials;
+    snapshot_.reset();
+  } catch (const std::exception& e) {
+    abandon_snapshot();
     std::cerr << fmt::format("tune: cannot write the experiment snapshot: {}\n", e.what());
   }
 }

@@ -9,9 +9,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "callbacks/log_writer.h"
+#include "common/file_writer.h"
 #include "callbacks/status_reporter.h"
 #include "analysis/experiment_state.h"
 #include "executors/executor.h"
@@ -97,7 +99,15 @@ class TrialRunner {
   // commit_event() for a scheduler that tracks its changes, else commit_journal_only().
   void commit_loop_step();
   void maybe_snapshot();
+  // The whole snapshot now (at the start and the end of a run).
   void write_snapshot(bool completed);
+  // A compaction during the run is written a slice at a time between events, so a
+  // million-trial snapshot (~50 MB) never stalls the runner for seconds: what it covers (the
+  // head, the live trials, the journal offset, how many finished trials) is fixed when it
+  // begins, and the finished trials it covers never change.
+  void begin_snapshot(bool completed);
+  void continue_snapshot(size_t max_records);  // finishes it after the last slice
+  void abandon_snapshot();
   Json live_state(const Trial& trial) const;
   std::string relative_to_experiment(const std::filesystem::path& path) const;
   // Ends a trial for good: loggers closed, record kept, resources freed.
@@ -165,6 +175,29 @@ class TrialRunner {
   ExperimentJournal journal_;
   uint64_t snapshot_journal_bytes_ = 0;  // journal length covered by the last snapshot
   uint64_t snapshot_bytes_ = 0;          // size of the last snapshot
+  // Where the finished trials lie in the last snapshot written: the next one copies those
+  // bytes instead of serialising the same records again, and so costs what is new.
+  struct SnapshotTrials {
+    uint64_t begin = 0;  // offset of the first record
+    uint64_t end = 0;    // offset past the last one
+    size_t count = 0;    // finished_[0, count)
+  };
+  struct SnapshotInProgress {
+    FileWriter file;
+    std::filesystem::path tmp;
+    uint64_t bytes = 0;  // written so far
+    size_t next = 0;  // index into finished_ written next
+    size_t end = 0;   // finished_.size() when it began
+    SnapshotTrials trials;  // where this one puts them
+    std::string live_text;  // the live trials when it began
+    uint64_t journal_bytes = 0;
+    void write(std::string_view text) {
+      file.write(text);
+      bytes += text.size();
+    }
+  };
+  std::unique_ptr<SnapshotInProgress> snapshot_;  // null when none is being written
+  std::optional<SnapshotTrials> snapshot_trials_;  // of the snapshot file there now, when this run wrote it
   bool warned_no_checkpoint_dir_ = false;
   std::deque<SchedulerAction> scheduler_actions_;  // taken from the scheduler, not yet carried out
   std::string journaled_scheduler_state_;          // the last "sched" record's state, dumped
