@@ -68,6 +68,15 @@ void cleanup_trainable(std::unique_ptr<Trainable>& trainable) {
   trainable.reset();
 }
 
+void retire_trainable(ActorCache* cache, const TrainableSpec* spec, std::unique_ptr<Trainable>& trainable) {
+  if (cache == nullptr || !trainable) {
+    cleanup_trainable(trainable);
+    return;
+  }
+  std::unique_ptr<Trainable> evicted = cache->put(spec, std::move(trainable));
+  cleanup_trainable(evicted);
+}
+
 std::unique_ptr<Trainable> make_trainable_for(const StartRequest& request, ActorCache* cache) {
   std::unique_ptr<Trainable> trainable = cache != nullptr ? cache->take(request.trainable) : nullptr;
   try {

@@ -129,6 +129,10 @@ std::unique_ptr<Trainable> make_trainable_for(const StartRequest& request, Actor
 // destroys it.
 void cleanup_trainable(std::unique_ptr<Trainable>& trainable);
 
+// A stopped class trial's instance: kept in `cache` for a later trial of `spec` (the instance
+// that no longer fits is cleaned up instead), or cleaned up when `cache` is null.
+void retire_trainable(ActorCache* cache, const TrainableSpec* spec, std::unique_ptr<Trainable>& trainable);
+
 // The error a function-style trial gives when tune asks it to save.
 std::string function_cannot_save_message();
 

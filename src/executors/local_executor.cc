@@ -178,12 +178,7 @@ class LocalExecutor final : public Executor {
 
   // A stopped trial's instance: kept for the next trial with reuse_actors, else cleaned up.
   void retire(LocalTrial& trial) {
-    if (!reuse_actors_ || !trial.trainable) {
-      cleanup(trial);
-      return;
-    }
-    std::unique_ptr<Trainable> evicted = actors_.put(trial.request.trainable, std::move(trial.trainable));
-    cleanup_trainable(evicted);
+    retire_trainable(reuse_actors_ ? &actors_ : nullptr, trial.request.trainable, trial.trainable);
   }
 
   Sink sink_;

@@ -494,13 +494,7 @@ class ThreadExecutor final : public Executor {
   // A stopped trial's instance: kept for the next trial when reuse_actors is on (the one that
   // no longer fits the cache is cleaned up instead), else cleaned up.
   void retire(ClassTrial& trial) {
-    if (!trial.trainable) return;
-    if (!options_.reuse_actors || closing_) {
-      cleanup(trial);
-      return;
-    }
-    std::unique_ptr<Trainable> evicted = actors_.put(trial.request.trainable, std::move(trial.trainable));
-    cleanup_trainable(evicted);
+    retire_trainable(options_.reuse_actors && !closing_ ? &actors_ : nullptr, trial.request.trainable, trial.trainable);
   }
 
   void post_locked(Posted posted) {

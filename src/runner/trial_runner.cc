@@ -1302,7 +1302,6 @@ void TrialRunner::begin_snapshot(bool completed) {
   try {
     auto snapshot = std::make_unique<SnapshotInProgress>();
     snapshot->tmp = (experiment_.dir / kSnapshotFile).string() + ".tmp";
-    snapshot->file = FileWriter(snapshot->tmp, /*truncate=*/true);
     Json head = {{"version", kStateVersion},
                  {"name", experiment_.name},
                  {"experiment_id", experiment_.experiment_id},
@@ -1318,9 +1317,14 @@ void TrialRunner::begin_snapshot(bool completed) {
                  {"completed", completed}};
     std::string text = head.dump(-1, ' ', false, Json::error_handler_t::replace);
     text.pop_back();  // reopen the object to stream the trials into it
-    snapshot->write(text);
-    snapshot->write(",\"trials\":[");
-    snapshot->trials.begin = snapshot->bytes;
+    auto start_file = [&] {
+      snapshot->file = FileWriter(snapshot->tmp, /*truncate=*/true);
+      snapshot->bytes = 0;
+      snapshot->write(text);
+      snapshot->write(",\"trials\":[");
+      snapshot->trials.begin = snapshot->bytes;
+    };
+    start_file();
     if (snapshot_trials_ && snapshot_trials_->count <= finished_.size()) {
       // The records the last snapshot holds have not changed: copy their bytes.
       const SnapshotTrials& old = *snapshot_trials_;
@@ -1338,10 +1342,7 @@ void TrialRunner::begin_snapshot(bool completed) {
       if (left == 0) {
         snapshot->next = old.count;
       } else {  // the file is not what this run wrote: serialise everything
-        snapshot->file = FileWriter(snapshot->tmp, /*truncate=*/true);
-        snapshot->bytes = 0;
-        snapshot->write(text);
-        snapshot->write(",\"trials\":[");
+        start_file();
       }
     }
     bool first = true;

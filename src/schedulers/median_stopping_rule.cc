@@ -12,6 +12,14 @@
 namespace tune {
 namespace {
 constexpr const char* kName = "MedianStoppingRule";
+
+// A trial's points as saved: [[time, value], ...].
+template <typename Points>
+Json points_json(const Points& points) {
+  Json list = Json::array();
+  for (const auto& p : points) list.push_back(Json::array({p.time, p.value}));
+  return list;
+}
 }
 
 MedianStoppingRule::MedianStoppingRule(Options options) : options_(std::move(options)) {
@@ -66,9 +74,7 @@ Decision MedianStoppingRule::on_trial_result(const TrialView& trial, const Resul
     // from there: its results past the checkpoint are replaced, not counted twice.
     std::erase_if(mine, [&](const Point& p) { return p.time >= *time; });
     mine.push_back({*time, *value});
-    Json list = Json::array();
-    for (const Point& p : mine) list.push_back(Json::array({p.time, p.value}));
-    changes_.push_back(detail::change_set(Json::array({"results", id}), std::move(list)));
+    changes_.push_back(detail::change_set(Json::array({"results", id}), points_json(mine)));
   } else {
     mine.push_back({*time, *value});
     changes_.push_back(detail::change_append(Json::array({"results", id}), Json::array({*time, *value})));
@@ -148,11 +154,7 @@ std::string MedianStoppingRule::debug_string() const {
 
 Json MedianStoppingRule::save() const {
   Json results = Json::object();
-  for (const auto& [id, points] : results_) {
-    Json list = Json::array();
-    for (const Point& p : points) list.push_back(Json::array({p.time, p.value}));
-    results[id] = std::move(list);
-  }
+  for (const auto& [id, points] : results_) results[id] = points_json(points);
   return Json{{"type", "median_stopping_rule"}, {"results", std::move(results)}, {"stopped", stopped_},
               {"paused", paused_}, {"last_pause", last_pause_}};
 }

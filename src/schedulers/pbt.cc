@@ -42,6 +42,13 @@ Json* config_at(Json& config, const std::string& path, bool create) {
   }
 }
 
+// pbt_policy_<trial_id>.txt: the trial's whole policy history, rewritten.
+void write_policy(const std::filesystem::path& dir, const std::string& trial_id, const std::string& policy) {
+  FileWriter out(dir / fmt::format("pbt_policy_{}.txt", trial_id), /*truncate=*/true);
+  out.write(policy);
+  out.close();
+}
+
 std::string short_value(const Json& v) {
   if (v.is_number_float()) return format_float(v.get<double>(), 5);
   if (v.is_string()) return v.get<std::string>();
@@ -142,14 +149,11 @@ void PopulationBasedTraining::reconcile_logs(const std::filesystem::path& dir) {
       out.close();
     }
     for (const auto& [id, state] : states_) {
-      const fs::path mine = dir / fmt::format("pbt_policy_{}.txt", id);
       if (state.policy.empty()) {
-        fs::remove(mine);
-        continue;
+        fs::remove(dir / fmt::format("pbt_policy_{}.txt", id));
+      } else {
+        write_policy(dir, id, state.policy);
       }
-      FileWriter out(mine, /*truncate=*/true);
-      out.write(state.policy);
-      out.close();
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tune: cannot restore the PBT policy logs in %s: %s\n", dir.string().c_str(), e.what());
@@ -238,9 +242,7 @@ void PopulationBasedTraining::log_exploit(const TrialView& trial, const State& s
     FileWriter global(dir / "pbt_global.txt");
     global.write(line);
     global.close();
-    FileWriter mine(dir / fmt::format("pbt_policy_{}.txt", trial.trial_id()), /*truncate=*/true);
-    mine.write(state.policy);
-    mine.close();
+    write_policy(dir, trial.trial_id(), state.policy);
   } catch (const std::exception& e) {
     // The policy log is a record, not a reason to stop training.
     std::fprintf(stderr, "tune: cannot write the PBT policy log in %s: %s\n", dir.string().c_str(), e.what());
