@@ -3,7 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
+#include <set>
+#include <thread>
+#include <chrono>
 #include <sstream>
 
 #include "analysis/experiment_state.h"
@@ -167,6 +172,67 @@ TEST(JournalTest, ADamagedJournalIsAnErrorNamingWhere) {
   // Whole again, it reads.
   write_lines(journal, lines);
   EXPECT_EQ(detail::read_stored_experiment(exp).finished.size(), 2u);
+}
+
+// Remembers each experiment_state.json it sees during the run (by inode: every snapshot is a
+// new file renamed into place), checking after each result. The runner compacts on its 5 s
+// flush once the journal has grown by 1 MiB: when the journal is that long early, the watcher
+// holds the runner until that flush is due, so a run of a few seconds still gets one.
+class SnapshotWatcher : public Callback {
+ public:
+  explicit SnapshotWatcher(fs::path dir) : dir_(std::move(dir)) {}
+  void setup(const ExperimentInfo&) override { start_ = std::chrono::steady_clock::now(); }
+  void on_trial_result(const TrialView&, const Result&) override {
+    struct stat st{};
+    if (::stat((dir_ / "experiment_state.json").c_str(), &st) == 0) inodes.insert(st.st_ino);
+    std::error_code ec;
+    if (inodes.empty() && !waited_ && fs::file_size(dir_ / "experiment_state.jsonl", ec) > (uint64_t{3} << 19)) {
+      waited_ = true;
+      std::this_thread::sleep_until(start_ + std::chrono::milliseconds(5200));
+    }
+  }
+  std::set<ino_t> inodes;
+
+ private:
+  fs::path dir_;
+  std::chrono::steady_clock::time_point start_;
+  bool waited_ = false;
+};
+
+// A snapshot written during a run copies the bytes of the finished trials the previous one
+// holds and serialises only the newer ones. Run enough trials for several snapshots, then
+// check that the final one holds exactly what serialising every record afresh gives: the
+// records the journal alone rebuilds.
+TEST(JournalTest, SnapshotsDuringARunCopyTheLastOnesRecordsAndHoldWhatTheJournalDoes) {
+  TempDir dir;
+  RunOptions options = quiet_options(dir);
+  constexpr int kTrials = 2500;
+  options.num_samples = kTrials;
+  options.config = {{"a", uniform(0, 1)}, {"tag", "a string to make each record longer"}};
+  options.stop = {{"training_iteration", 3}};
+  options.write_trial_files = false;
+  const fs::path exp = dir.path() / "exp";
+  auto watcher = std::make_shared<SnapshotWatcher>(exp);
+  options.callbacks.push_back(watcher);
+  run<Counter>(std::move(options));
+  // At least one snapshot during the run; the final one copies its records.
+  EXPECT_GE(watcher->inodes.size(), 1u);
+
+  std::ifstream in(exp / "experiment_state.json");
+  const Json snapshot = Json::parse(in);
+  ASSERT_TRUE(snapshot.at("completed").get<bool>());
+  const Json& trials = snapshot.at("trials");
+  ASSERT_EQ(trials.size(), static_cast<size_t>(kTrials));
+  std::set<std::string> ids;
+  for (const Json& t : trials) ids.insert(t.at("trial_id").get<std::string>());
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kTrials));
+
+  fs::rename(exp / "experiment_state.json", dir.path() / "snapshot.json");
+  const detail::StoredExperiment from_journal = detail::read_stored_experiment(exp);
+  ASSERT_EQ(from_journal.finished.size(), static_cast<size_t>(kTrials));
+  for (size_t i = 0; i < from_journal.finished.size(); ++i) {
+    ASSERT_EQ(trials[i], from_journal.finished[i].to_json(exp)) << "record " << i;
+  }
 }
 
 }  // namespace
