@@ -8,6 +8,8 @@
 #
 #   bash bench/search_compare.sh            # the full comparison (about an hour of CPU: GP and Optuna's TPE)
 #   bash bench/search_compare.sh --quick    # 3 seeds, budget 50, history 100/1000: a smoke run
+#   bash bench/search_compare.sh --tpe-seeds 100      # TPE against Optuna's TPE only, on seeds
+#                                                     # 0..99 (about 25 minutes of CPU, Optuna's)
 #   bash bench/search_compare.sh --reuse-optuna DIR   # Optuna's rows from an earlier run's results
 #                                                     # directory (its optuna_*.jsonl), tune's re-run
 # Optuna's side is seeded and deterministic, so --reuse-optuna changes none of its numbers
@@ -15,11 +17,13 @@
 # only tune's searchers changed. The results directory is printed first ($TUNE_BENCH_OUT sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-QUICK=0 REUSE=""
+QUICK=0 REUSE="" TPE_SEEDS=""
 while (($#)); do
   case "$1" in
     --quick) QUICK=1 ;;
     --reuse-optuna) REUSE=${2:?--reuse-optuna needs a directory}; shift ;;
+    --tpe-seeds) TPE_SEEDS=${2:?--tpe-seeds needs a number of seeds}; shift
+      [[ "$TPE_SEEDS" =~ ^[1-9][0-9]*$ ]] || { echo "--tpe-seeds: '$TPE_SEEDS' is not a positive number" >&2; exit 2; } ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -54,6 +58,13 @@ fi
 OUT=${TUNE_BENCH_OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 echo "== results in $OUT" >&2
+if [[ -n "$TPE_SEEDS" ]]; then  # both TPEs only, on more seeds than the full comparison's 20
+  "$BIN" compare --seeds "$TPE_SEEDS" --budget 200 --searchers tpe >"$OUT/tune_tpe.jsonl"
+  [[ -n "$REUSE" ]] && cp "$REUSE"/optuna_tpe.jsonl "$OUT"/ ||
+    "$PY" bench/optuna_side.py compare --sampler tpe --seeds "$TPE_SEEDS" --budget 200 >"$OUT/optuna_tpe.jsonl"
+  echo "== $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
+  exec "$PY" bench/search_report.py 50,100,200 "$OUT/tune_tpe.jsonl" "$OUT/optuna_tpe.jsonl"
+fi
 "$BIN" compare --seeds "$SEEDS" --budget "$BUDGET" >"$OUT/tune.jsonl"
 "$BIN" compare --seeds "$SEEDS" --budget "$BUDGET" --searchers tpe --options '{"multivariate": false}' \
   --label tpe_univariate >"$OUT/tune_univariate.jsonl"
