@@ -60,8 +60,13 @@ mkdir -p "$OUT"
 echo "== results in $OUT" >&2
 if [[ -n "$TPE_SEEDS" ]]; then  # both TPEs only, on more seeds than the full comparison's 20
   "$BIN" compare --seeds "$TPE_SEEDS" --budget 200 --searchers tpe >"$OUT/tune_tpe.jsonl"
-  [[ -n "$REUSE" ]] && cp "$REUSE"/optuna_tpe.jsonl "$OUT"/ ||
+  if [[ -z "$REUSE" ]]; then
     "$PY" bench/optuna_side.py compare --sampler tpe --seeds "$TPE_SEEDS" --budget 200 >"$OUT/optuna_tpe.jsonl"
+  elif [[ -f "$REUSE/optuna_tpe.jsonl" ]]; then  # must hold the same seeds (search_report.py prints how many)
+    [[ "$(realpath "$REUSE")" == "$(realpath "$OUT")" ]] || cp "$REUSE/optuna_tpe.jsonl" "$OUT"/
+  else
+    echo "--reuse-optuna: no optuna_tpe.jsonl in $REUSE" >&2; exit 2
+  fi
   echo "== $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
   exec "$PY" bench/search_report.py 50,100,200 "$OUT/tune_tpe.jsonl" "$OUT/optuna_tpe.jsonl"
 fi

@@ -12,10 +12,10 @@
 #include <string_view>
 #include <vector>
 
-#include "callbacks/log_writer.h"
-#include "common/file_writer.h"
-#include "callbacks/status_reporter.h"
 #include "analysis/experiment_state.h"
+#include "callbacks/log_writer.h"
+#include "callbacks/status_reporter.h"
+#include "common/file_writer.h"
 #include "executors/executor.h"
 #include "runner/experiment_journal.h"
 #include "runner/resource_manager.h"

@@ -5,11 +5,11 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
 #include <set>
-#include <thread>
-#include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "analysis/experiment_state.h"
 #include "runner/experiment_journal.h"
@@ -200,9 +200,9 @@ class SnapshotWatcher : public Callback {
 };
 
 // A snapshot written during a run copies the bytes of the finished trials the previous one
-// holds and serialises only the newer ones. Run enough trials for several snapshots, then
-// check that the final one holds exactly what serialising every record afresh gives: the
-// records the journal alone rebuilds.
+// holds and serialises only the newer ones. Run enough trials for one snapshot during the
+// run, so that the final one copies its records, then check that the final one holds exactly
+// what serialising every record afresh gives: the records the journal alone rebuilds.
 TEST(JournalTest, SnapshotsDuringARunCopyTheLastOnesRecordsAndHoldWhatTheJournalDoes) {
   TempDir dir;
   RunOptions options = quiet_options(dir);
