@@ -60,6 +60,7 @@ struct ClassTrial {
   // Guarded by the executor's mutex:
   State state = State::kIdle;
   bool stop = false;
+  bool evicted = false;  // its instance is one the reuse_actors cache pushed out: clean it up
 };
 
 // A dedicated thread for function trials, reused across trials.
@@ -365,8 +366,17 @@ class ThreadExecutor final : public Executor {
     }
     std::lock_guard lock(mutex_);
     if (trial.state == ClassTrial::State::kIdle) {
-      // Waiting for a decision: clean up on a worker (user code stays off the runner thread).
       trial.stop = true;
+      if (options_.reuse_actors && !closing_ && trial.trainable) {
+        // Into the cache now, before the runner starts the trial that takes it: a worker doing
+        // it later would race that trial's first step on another worker (which would then
+        // make a new instance). Putting runs no user code; what it pushes out is cleaned up
+        // on a worker below.
+        trial.trainable = actors_.put(trial.request.trainable, std::move(trial.trainable));
+        if (!trial.trainable) return;
+        trial.evicted = true;
+      }
+      // Waiting for a decision: clean up on a worker (user code stays off the runner thread).
       auto it = class_trials_.find(trial.request.key);
       if (it != class_trials_.end() && it->second.get() == &trial) enqueue_locked(it->second, Task::kCleanup);
     } else {
@@ -494,7 +504,8 @@ class ThreadExecutor final : public Executor {
   // A stopped trial's instance: kept for the next trial when reuse_actors is on (the one that
   // no longer fits the cache is cleaned up instead), else cleaned up.
   void retire(ClassTrial& trial) {
-    retire_trainable(options_.reuse_actors && !closing_ ? &actors_ : nullptr, trial.request.trainable, trial.trainable);
+    const bool keep = options_.reuse_actors && !closing_ && !trial.evicted;
+    retire_trainable(keep ? &actors_ : nullptr, trial.request.trainable, trial.trainable);
   }
 
   void post_locked(Posted posted) {
