@@ -8,6 +8,7 @@
 // Thread-safety: run() may be called from any thread; one experiment per call.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -163,6 +164,16 @@ struct RunOptions {
   std::shared_ptr<TrialScheduler> scheduler;
   std::shared_ptr<Searcher> search_alg;
   ReporterOptions reporter;
+  // Graceful interruption. `interrupt`, when set, is polled by the runner on every turn of its
+  // loop: 0 = run on, 1 = stop gracefully (running trials are stopped the way a stop does,
+  // checkpoint_at_end honoured, the state written, the final table printed), 2 = force (the
+  // children are ended now, the state written). Embedders (the Python package, a GUI) store
+  // into it from any thread or a signal handler. `handle_signals` installs SIGINT/SIGTERM/
+  // SIGHUP handlers for the duration of run() that do exactly that (the first signal asks for
+  // a graceful stop, a second one forces it); the CLI turns it on. A run that was interrupted
+  // returns normally and its analysis says so (ExperimentAnalysis::interrupted()).
+  std::shared_ptr<std::atomic<int>> interrupt;
+  bool handle_signals = false;
 };
 
 ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options);
