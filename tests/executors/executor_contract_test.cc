@@ -3,8 +3,10 @@
 // steps (against a private cluster; skipped without Slurm unless TUNE_TEST_REQUIRE_SLURM=1).
 // start → one result at a time (lockstep) → save → pause (stop) → restore from the checkpoint
 // → stop; a failing trainable becomes an error event; every event arrives through the one sink,
-// from inside poll(), on the caller's thread.
+// from inside poll(), on the caller's thread. Then, for process trials: stopping one ends what
+// it started (its own process group).
 #include <gmock/gmock.h>
+#include <sys/types.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -278,6 +280,51 @@ TEST_P(ExecutorContractTest, TrialsShareTheOneQueueAndEachWaitsForItsOwnDecision
   expect_quiet(std::chrono::milliseconds(300));
   executor_->stop_trial(1);
   executor_->stop_trial(2);
+}
+
+// True while `pid` runs (a zombie nobody reaped yet counts as ended).
+bool process_alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z';
+}
+
+// Every process trial leads its own process group (SpawnOptions::new_process_group), so that
+// stopping the trial ends whatever it started, not just the process tune spawned.
+TEST(ProcessGroupTest, StoppingATrialEndsWhatItStarted) {
+  testing::TempDir dir;
+  ProcessSpec spec;
+  spec.argv = {"sh", "-c", "sleep 300 & echo $! > \"$TUNE_TRIAL_DIR/bg.pid\"; echo '{\"x\": 1}'; wait"};
+  spec.protocol = ProcessSpec::Protocol::kPlain;
+  spec.stop_grace_s = 5;
+  const TrainableSpec trainable = process_trainable("bg", spec);
+  std::deque<ExecutorEvent> events;
+  auto executor = detail::make_process_executor([&](ExecutorEvent&& e) { events.push_back(std::move(e)); });
+  detail::StartRequest request;
+  request.key = 1;
+  request.trainable = &trainable;
+  request.info.trial_id = request.info.trial_name = "bg";
+  request.info.trial_dir = dir.path() / "bg";
+  fs::create_directories(request.info.trial_dir);
+  executor->start(std::move(request));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (events.empty() && std::chrono::steady_clock::now() < until) executor->poll(std::chrono::milliseconds(50));
+  ASSERT_FALSE(events.empty());
+  ASSERT_EQ(events.front().type, Type::kResult) << events.front().error;
+  pid_t background = 0;
+  std::ifstream(dir.path() / "bg" / "bg.pid") >> background;
+  ASSERT_GT(background, 0);
+  EXPECT_TRUE(process_alive(background));
+
+  executor->stop_trial(1);
+  const auto gone_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (process_alive(background) && std::chrono::steady_clock::now() < gone_by) {
+    executor->poll(std::chrono::milliseconds(20));
+  }
+  EXPECT_FALSE(process_alive(background)) << "the trial's background process outlived its stop";
+  executor.reset();
 }
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& param) { return param.param.name; }
