@@ -6,7 +6,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,10 +20,9 @@
 #include <sstream>
 
 #include "common/strings.h"
+#include "common/subprocess.h"
 #include "executors/process_executor.h"
 #include "tune/error.h"
-
-extern char** environ;  // NOLINT: POSIX
 
 namespace tune::detail {
 namespace {
@@ -36,35 +34,29 @@ constexpr double kUnboundedGpus = 1024;
 
 // Runs argv (no shell) and returns its stdout; nullopt when it cannot be started or fails.
 std::optional<std::string> capture_output(const std::vector<std::string>& argv) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return std::nullopt;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, p[1], 1);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(p[1]);
+  FdPair pipe;
+  try {
+    pipe = make_pipe();
+  } catch (const std::system_error&) {
+    return std::nullopt;
+  }
+  SpawnOptions options;
+  options.argv = argv;
+  options.dev_null(0, O_RDONLY);
+  options.dup(pipe.second.get(), 1);
+  options.dev_null(2, O_WRONLY);
+  const Spawned spawned = spawn_process(options);
+  pipe.second.reset();
+  if (!spawned) return std::nullopt;
   std::string out;
-  if (rc == 0) {
-    char chunk[4096];
-    while (true) {
-      const ssize_t n = ::read(p[0], chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      out.append(chunk, static_cast<size_t>(n));
-    }
+  char chunk[4096];
+  while (true) {
+    const ssize_t n = ::read(pipe.first.get(), chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(chunk, static_cast<size_t>(n));
   }
-  ::close(p[0]);
-  if (rc != 0) return std::nullopt;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  const int status = wait_for_exit(spawned.pid);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
   return out;
 }

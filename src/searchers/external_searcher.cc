@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,11 +11,10 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/subprocess.h"
 #include "searchers/searcher_util.h"
 #include "tune/error.h"
 #include "tune/searchers.h"
-
-extern char** environ;
 
 namespace tune {
 
@@ -28,31 +26,26 @@ ExternalSearcher::ExternalSearcher(Options options) : options_(std::move(options
 ExternalSearcher::~ExternalSearcher() { stop(); }
 
 void ExternalSearcher::start() {
-  int in[2];   // driver -> child
-  int out[2];  // child -> driver
-  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) {
-    throw TuneError(fmt::format("search_alg external: pipe: {}", std::strerror(errno)));
+  detail::FdPair in, out;  // driver -> child, child -> driver
+  try {
+    in = detail::make_pipe();
+    out = detail::make_pipe();
+  } catch (const std::system_error& e) {
+    throw TuneError(fmt::format("search_alg external: pipe: {}", std::strerror(e.code().value())));
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  std::vector<char*> argv;
-  for (auto& a : options_.argv) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = ::posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(in[0]);
-  ::close(out[1]);
-  if (rc != 0) {
-    ::close(in[1]);
-    ::close(out[0]);
-    throw TuneError(fmt::format("search_alg/command: cannot start '{}': {}", options_.argv[0], std::strerror(rc)));
+  // stdin and stdout are the protocol; stderr, the process group and signals are the driver's.
+  detail::SpawnOptions options;
+  options.argv = options_.argv;
+  options.dup(in.first.get(), STDIN_FILENO);
+  options.dup(out.second.get(), STDOUT_FILENO);
+  const detail::Spawned spawned = detail::spawn_process(options);
+  if (!spawned) {
+    throw TuneError(
+        fmt::format("search_alg/command: cannot start '{}': {}", options_.argv[0], std::strerror(spawned.error)));
   }
-  pid_ = pid;
-  to_child_ = in[1];
-  from_child_ = out[0];
+  pid_ = spawned.pid;
+  to_child_ = in.second.release();
+  from_child_ = out.first.release();
 }
 
 void ExternalSearcher::stop() {

@@ -23,7 +23,7 @@
 #include <sstream>
 
 #include "common/strings.h"
-#include "executors/process_executor.h"
+#include "common/subprocess.h"
 #include "sync/syncer.h"
 #include "tune/process.h"
 #include "tune/searchers.h"

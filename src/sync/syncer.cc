@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,10 +14,8 @@
 #include <system_error>
 
 #include "common/strings.h"
-#include "executors/process_executor.h"
+#include "common/subprocess.h"
 #include "tune/error.h"
-
-extern char** environ;
 
 namespace tune {
 
@@ -371,48 +368,30 @@ void SyncJob::start(const SyncCommand& command, const std::string& source, const
   program_ = std::filesystem::path(argv[0]).filename().string();
   if (output_ != nullptr) std::fclose(output_);
   output_ = std::tmpfile();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  SpawnOptions options;
+  options.argv = argv;
+  options.dev_null(0, O_RDONLY);
   if (output_ != nullptr) {
-    posix_spawn_file_actions_adddup2(&actions, fileno(output_), 1);
-    posix_spawn_file_actions_adddup2(&actions, fileno(output_), 2);
+    options.dup(fileno(output_), 1);
+    options.dup(fileno(output_), 2);
   } else {
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    options.dev_null(1, O_WRONLY);
+    options.dev_null(2, O_WRONLY);
   }
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);  // its own group: a timeout kill reaches what it started (ssh, python)
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM}) {
-    sigaddset(&defaults, sig);
-  }
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  std::vector<char*> argv_ptrs;
-  for (const auto& a : argv) argv_ptrs.push_back(const_cast<char*>(a.c_str()));
-  argv_ptrs.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0].c_str(), &actions, &attr, argv_ptrs.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    spawn_error_ = fmt::format("{}: cannot run '{}': {}", field, argv[0], std::strerror(rc));
+  options.close_from = 3;
+  options.new_process_group = true;  // a timeout kill reaches what it started (ssh, python)
+  options.reset_signals = true;
+  const Spawned spawned = spawn_process(options);
+  if (!spawned) {
+    spawn_error_ = fmt::format("{}: cannot run '{}': {}", field, argv[0], std::strerror(spawned.error));
     return;
   }
-  pid_ = pid;
+  pid_ = spawned.pid;
 }
 
 void SyncJob::kill_process() {
   ::kill(-pid_, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
+  wait_for_exit(pid_);
   pid_ = -1;
 }
 

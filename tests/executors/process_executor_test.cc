@@ -29,9 +29,7 @@
 namespace tune {
 namespace {
 
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::quiet_options;
 using testing::TempDir;
 
@@ -120,51 +118,7 @@ class Results : public Callback {
   std::map<std::string, std::vector<Result>> results_;
 };
 
-// ---- argv substitution and helpers ----
-
-TEST(SubstituteArgvTest, ReplacesConfigValuesWithoutAnyShell) {
-  const Config config = {{"lr", 0.01}, {"name", "a b"}, {"opt", {{"kind", "sgd"}}}, {"n", 3}, {"flag", true}};
-  EXPECT_THAT(detail::substitute_argv({"prog", "--lr={lr}", "{name}", "--kind={opt/kind}", "-n{n}", "{flag}"}, config),
-              ElementsAre("prog", "--lr=0.01", "a b", "--kind=sgd", "-n3", "true"));
-}
-
-TEST(SubstituteArgvTest, BracesEscapeAndNonPlaceholdersStayLiteral) {
-  const Config config = {{"x", 1}};
-  EXPECT_THAT(detail::substitute_argv({"p", "{{x}}", "{\"json\": 1}", "{}", "a{x}b{x}"}, config),
-              ElementsAre("p", "{x}", "{\"json\": 1}", "{}", "a1b1"));
-}
-
-TEST(SubstituteArgvTest, ValuesAreNotSubstitutedAgain) {
-  const Config config = {{"x", "{y}"}, {"y", "never"}};
-  EXPECT_THAT(detail::substitute_argv({"p", "{x}"}, config), ElementsAre("p", "{y}"));
-}
-
-TEST(SubstituteArgvTest, UnknownKeyNamesTheArgumentAndTheKeys) {
-  try {
-    detail::substitute_argv({"p", "--lr={learning_rate}"}, Config{{"lr", 1}});
-    FAIL() << "expected TuneError";
-  } catch (const TuneError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("argv[1]"));
-    EXPECT_THAT(e.what(), HasSubstr("{learning_rate}"));
-    EXPECT_THAT(e.what(), HasSubstr("lr"));
-  }
-}
-
-TEST(DescribeWaitStatusTest, NamesCodesAndSignals) {
-  EXPECT_EQ(detail::describe_wait_status(3 << 8, false), "exited with code 3");
-  EXPECT_EQ(detail::describe_wait_status(SIGSEGV, false), "exited with signal SIGSEGV (Segmentation fault)");
-  EXPECT_THAT(detail::describe_wait_status(SIGKILL, false), HasSubstr("SIGKILL (possibly out of memory"));
-  EXPECT_THAT(detail::describe_wait_status(SIGKILL, true), Not(HasSubstr("out of memory")));
-}
-
-TEST(Utf8Test, FindsTheFirstInvalidByte) {
-  EXPECT_EQ(detail::invalid_utf8_offset("plain ascii, long enough for the fast path"), std::string_view::npos);
-  EXPECT_EQ(detail::invalid_utf8_offset("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), std::string_view::npos);
-  EXPECT_EQ(detail::invalid_utf8_offset("caf\xe9"), 3u);
-  EXPECT_EQ(detail::invalid_utf8_offset("\xc0\x80"), 0u);          // overlong
-  EXPECT_EQ(detail::invalid_utf8_offset("ab\xed\xa0\x80"), 2u);    // surrogate
-  EXPECT_EQ(detail::invalid_utf8_offset("abcdefgh\xe2\x82"), 8u);  // truncated
-}
+// ---- the wire format ----
 
 TEST(WireTest, NanAndInfinityRoundTrip) {
   const Json value = {{"loss", std::nan("")}, {"up", HUGE_VAL}, {"down", -HUGE_VAL}, {"text", "NaN"}, {"n", 1}};

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "support/quiet_options.h"
+#include "support/slurm_cluster.h"
 #include "support/temp_dir.h"
 #include "tune/process.h"
 #include "tune/spec.h"
@@ -34,38 +35,18 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::quiet_options;
+using testing::sh;
+using testing::slurm_installed;
 using testing::TempDir;
 namespace fs = std::filesystem;
 
 const std::string kWorker = TUNE_TEST_WORKER;
-const std::string kScript = std::string(TUNE_SOURCE_DIR) + "/scripts/slurm_cluster.sh";
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-// Runs a shell command line of the test's own making; returns its stdout (stderr with it).
-std::string sh(const std::string& command, int* code = nullptr) {
-  std::string out;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  if (code != nullptr) *code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  return out;
-}
-
-bool slurm_installed() {
-  for (const char* program : {"slurmctld", "slurmd", "srun", "munged", "sinfo", "scancel", "squeue"}) {
-    int code = 0;
-    sh(std::string("PATH=$PATH:/usr/sbin command -v ") + program + " >/dev/null", &code);
-    if (code != 0) return false;
-  }
-  return true;
 }
 
 // ---- no cluster needed ----
@@ -160,28 +141,13 @@ class SlurmClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!slurm_installed()) {
-      if (const char* require = std::getenv("TUNE_TEST_REQUIRE_SLURM"); require != nullptr && *require == '1') {
+      if (testing::slurm_required()) {
         FAIL() << "TUNE_TEST_REQUIRE_SLURM=1 but the Slurm packages are missing (scripts/install_deps.sh)";
       }
       GTEST_SKIP() << "Slurm is not installed (apt-get install slurmctld slurmd slurm-client munge)";
     }
-    cluster_ = (fs::temp_directory_path() / ("tune-slurm-" + std::to_string(getpid()))).string();
-    // One cluster per test process, on ports of its own (ctest runs tests side by side).
-    port_ = 20000 + static_cast<int>(getpid() % 10000) * 2;
-    int code = 0;
-    const std::string out = sh(start_command(), &code);
-    ASSERT_EQ(code, 0) << out;
-    ::setenv("SLURM_CONF", (cluster_ + "/slurm.conf").c_str(), 1);
-    ::unsetenv("SLURM_JOB_ID");
-    ::unsetenv("SLURM_JOBID");
-  }
-  void TearDown() override {
-    if (!cluster_.empty()) sh("bash " + kScript + " stop " + cluster_);
-    std::error_code ec;
-    if (!cluster_.empty()) fs::remove_all(cluster_, ec);
-  }
-  std::string start_command() const {
-    return "TUNE_SLURM_PORT=" + std::to_string(port_) + " PATH=$PATH:/usr/sbin bash " + kScript + " start " + cluster_;
+    std::string out;
+    ASSERT_TRUE(cluster_.start(out)) << out;
   }
 
   static ProcessSpec sleeper_spec() {
@@ -201,8 +167,7 @@ class SlurmClusterTest : public ::testing::Test {
     return options;
   }
 
-  std::string cluster_;
-  int port_ = 0;
+  testing::LocalSlurmCluster cluster_;
 };
 
 // The largest number of intervals [start, end] that overlap at one moment.
@@ -358,7 +323,7 @@ TEST_F(SlurmClusterTest, KilledSlurmdIsANodeFailure) {
   std::thread killer([&] {
     const fs::path results = first_result_file(dir.path() / "lost", 30);
     if (!results.empty()) wait_for_lines(results, 2, 30);
-    sh("kill -9 $(cat " + cluster_ + "/slurmd.pid)");
+    sh("kill -9 $(cat " + cluster_.dir() + "/slurmd.pid)");
   });
   const auto started = std::chrono::steady_clock::now();
   const ExperimentAnalysis analysis = run(isolated("Sleeper", sleeper_spec()), std::move(options));
