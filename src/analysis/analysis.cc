@@ -11,8 +11,9 @@
 #include <set>
 #include <unordered_map>
 
-#include "analysis/experiment_state.h"
+#include "analysis/experiment_reader.h"
 #include "analysis/trial_files.h"
+#include "analysis/trial_score.h"
 #include "tune/error.h"
 
 namespace tune {
@@ -22,105 +23,12 @@ namespace fs = std::filesystem;
 using analysis_detail::for_each_result;
 using analysis_detail::read_text;
 
-constexpr std::array<const char*, 5> kScopes = {"last", "avg", "last-5-avg", "last-10-avg", "all"};
 constexpr std::array<const char*, 4> kFixedColumns = {"trial_id", "name", "status", "logdir"};
 
 void check_mode(const std::string& where, const std::string& mode, bool allow_empty) {
   if (mode == "min" || mode == "max" || (allow_empty && mode.empty())) return;
   throw TuneError(
       fmt::format("{}: mode '{}' is invalid; valid modes: min, max{}", where, mode, allow_empty ? " (or empty)" : ""));
-}
-
-// Adds every numeric value of a flattened result to `stats`. A null where a number was reported
-// before is how a NaN comes back from JSON, so it counts as a non-finite `last`.
-void add_result_stats(const Json& result, std::map<std::string, MetricStats>& stats) {
-  const Json flat = flatten(result);
-  for (const auto& [key, value] : flat.items()) {
-    if (key == "config" || key.starts_with("config/")) continue;
-    if (value.is_number()) {
-      stats[key].add(value.get<double>());
-    } else if (value.is_null()) {
-      if (auto it = stats.find(key); it != stats.end()) it->second.add(std::numeric_limits<double>::quiet_NaN());
-    }
-  }
-}
-
-// The last recorded error of error.txt: each failure is appended as "Failure # n ...".
-std::string last_failure(std::string text) {
-  if (const size_t at = text.rfind("Failure # "); at != std::string::npos) text.erase(0, at);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
-  return text;
-}
-
-// Rebuilds one trial from its directory, for experiments without experiment_state.json.
-TrialRecord scan_trial_dir(const fs::path& dir) {
-  Config config = Json::object();
-  if (std::optional<std::string> text = read_text(dir / "params.json")) {
-    Json parsed = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
-    if (!parsed.is_discarded()) config = std::move(parsed);  // a corrupt params.json leaves an empty config
-  }
-  Result last_result;
-  std::map<std::string, MetricStats> stats;
-  for_each_result(dir / "result.json", [&](Json&& result) {
-    add_result_stats(result, stats);
-    last_result = std::move(result);
-  });
-
-  const std::string dir_name = dir.filename().string();
-  std::string trial_id = dir_name;
-  if (const Json* id = find_path(last_result, "trial_id"); id && id->is_string() && !id->get<std::string>().empty()) {
-    trial_id = id->get<std::string>();
-  }
-  // Trial dirs are named "<Trainable>_<trial_id>_<tag>_<date>": the display name is the prefix.
-  std::string name = dir_name;
-  if (const size_t at = dir_name.find(trial_id); at != std::string::npos)
-    name = dir_name.substr(0, at + trial_id.size());
-
-  std::string error;
-  TrialStatus status = TrialStatus::kRunning;
-  if (std::optional<std::string> text = read_text(dir / "error.txt")) {
-    status = TrialStatus::kError;
-    error = last_failure(std::move(*text));
-  } else if (const Json* done = find_path(last_result, "done"); done && done->is_boolean() && done->get<bool>()) {
-    status = TrialStatus::kTerminated;
-  }
-  TrialRecord record(std::move(trial_id), std::move(name), status, config, last_result, dir, std::move(error));
-  record.metric_stats = std::move(stats);
-  return record;
-}
-
-std::vector<TrialRecord> scan_trial_dirs(const fs::path& experiment_dir) {
-  std::vector<fs::path> dirs;
-  for (const fs::directory_entry& entry : fs::directory_iterator(experiment_dir)) {
-    std::error_code ec;
-    if (entry.is_directory(ec) && fs::is_regular_file(entry.path() / "params.json", ec)) dirs.push_back(entry.path());
-  }
-  std::vector<TrialRecord> trials;
-  trials.reserve(dirs.size());
-  for (const fs::path& dir : dirs) trials.push_back(scan_trial_dir(dir));
-  // Trial ids end in a zero-padded creation counter, so this is creation order (which breaks ties).
-  std::stable_sort(trials.begin(), trials.end(), [](const TrialRecord& a, const TrialRecord& b) {
-    if (a.trial_id() != b.trial_id()) return a.trial_id() < b.trial_id();
-    return a.logdir() < b.logdir();
-  });
-  return trials;
-}
-
-std::string string_field(const Json& state, const fs::path& file, const char* field) {
-  auto it = state.find(field);
-  if (it == state.end() || it->is_null()) return {};
-  if (!it->is_string()) throw TuneError(fmt::format("{}: '{}' must be a string", file.string(), field));
-  return it->get<std::string>();
-}
-
-// A metric's value for one trial under one scope; nullopt when it has none.
-std::optional<double> scoped_value(const MetricStats& stats, const std::string& mode, const std::string& scope) {
-  if (scope == "last") return stats.last;
-  if (stats.count == 0) return std::nullopt;
-  if (scope == "avg") return stats.avg();
-  if (scope == "last-5-avg") return stats.last_n_avg(5);
-  if (scope == "last-10-avg") return stats.last_n_avg(10);
-  return mode == "min" ? stats.min : stats.max;  // "all": the trial's own best
 }
 
 }  // namespace
@@ -136,80 +44,35 @@ ExperimentAnalysis::ExperimentAnalysis(std::filesystem::path experiment_dir, std
 
 ExperimentAnalysis ExperimentAnalysis::load(const std::filesystem::path& experiment_dir, std::string default_metric,
                                             std::string default_mode) {
-  std::error_code ec;
-  if (!fs::is_directory(experiment_dir, ec)) {
-    throw TuneError(
-        fmt::format("ExperimentAnalysis::load: '{}' is not an existing directory", experiment_dir.string()));
-  }
-  if (!detail::has_stored_experiment(experiment_dir)) {
-    std::vector<TrialRecord> trials = scan_trial_dirs(experiment_dir);
-    if (trials.empty()) {
-      throw TuneError(fmt::format(
-          "ExperimentAnalysis::load: '{}' holds neither {} nor trial directories with params.json",
-          experiment_dir.string(), detail::kSnapshotFile));
-    }
-    return ExperimentAnalysis(experiment_dir, std::move(trials), std::move(default_metric), std::move(default_mode));
-  }
-  detail::StoredExperiment stored;
+  detail::ExperimentOnDisk experiment;
   try {
-    stored = detail::read_stored_experiment(experiment_dir);
+    experiment = detail::read_experiment(experiment_dir);
   } catch (const TuneError& e) {
     throw TuneError(fmt::format("ExperimentAnalysis::load: {}", e.what()));
   }
-  const fs::path state_file = experiment_dir / detail::kSnapshotFile;
-  if (default_metric.empty()) default_metric = string_field(stored.header, state_file, "metric");
-  if (default_mode.empty()) default_mode = string_field(stored.header, state_file, "mode");
-  // A running or crashed experiment: its unfinished trials are part of the picture too.
-  std::vector<TrialRecord> trials = std::move(stored.finished);
-  for (const Json& state : stored.unfinished) trials.push_back(TrialRecord::from_json(state, experiment_dir));
-  return ExperimentAnalysis(experiment_dir, std::move(trials), std::move(default_metric), std::move(default_mode));
+  if (default_metric.empty()) default_metric = std::move(experiment.metric);
+  if (default_mode.empty()) default_mode = std::move(experiment.mode);
+  return ExperimentAnalysis(experiment_dir, std::move(experiment.trials), std::move(default_metric),
+                            std::move(default_mode));
 }
 
-std::optional<MetricStats> ExperimentAnalysis::stats_for(const TrialRecord& trial, const std::string& metric) const {
-  if (auto it = trial.metric_stats.find(metric); it != trial.metric_stats.end()) return it->second;
-  if (trial.logdir().empty()) return std::nullopt;
-  // Not tracked by the run: recompute from the trial's results (no cache, so const calls stay thread-safe).
-  MetricStats stats;
-  bool seen = false;
-  for_each_result(trial.logdir() / "result.json", [&](Json&& result) {
-    const Json* value = find_path(result, metric);
-    if (value && value->is_number()) {
-      stats.add(value->get<double>());
-      seen = true;
-    } else if (value && value->is_null() && seen) {
-      stats.add(std::numeric_limits<double>::quiet_NaN());
-    }
-  });
-  if (!seen) return std::nullopt;
-  return stats;
-}
+// ExperimentAnalysis::stats_for is no longer defined: trial_score (analysis/trial_score.h) scores a
+// trial for get_best_trial and `tune analyze` alike. Its declaration goes with the next change of
+// tune/analysis.h (a header change rebuilds every user of the umbrella header).
 
 std::optional<TrialRecord> ExperimentAnalysis::get_best_trial(std::string metric, std::string mode,
                                                               const std::string& scope) const {
   if (metric.empty()) metric = metric_;
   if (metric.empty()) throw TuneError("get_best_trial: no metric given and the run had none");
-  if (mode.empty()) mode = mode_;
+  if (mode.empty()) mode = mode_;  // also when the metric is given: the run's mode
   if (mode.empty()) throw TuneError("get_best_trial: no mode given and the run had none; valid modes: min, max");
   check_mode("get_best_trial", mode, /*allow_empty=*/false);
-  if (std::find(kScopes.begin(), kScopes.end(), scope) == kScopes.end()) {
-    throw TuneError(
-        fmt::format("get_best_trial: scope '{}' is invalid; valid scopes: {}", scope, fmt::join(kScopes, ", ")));
-  }
+  detail::check_scope("get_best_trial", scope);
 
   const TrialRecord* best = nullptr;
   double best_value = 0;
   for (const TrialRecord& trial : trials_) {
-    std::optional<double> value;
-    if (scope == "last" && !trial.metric_stats.contains(metric)) {
-      const Result last_result = trial.last_result();
-      if (const Json* found = find_path(last_result, metric); found && found->is_number())
-        value = found->get<double>();
-      else if (found && found->is_null())
-        continue;  // reported, but not a finite number
-    }
-    if (!value) {
-      if (std::optional<MetricStats> stats = stats_for(trial, metric)) value = scoped_value(*stats, mode, scope);
-    }
+    const std::optional<double> value = detail::trial_score(trial, metric, mode, scope);
     if (!value || !std::isfinite(*value)) continue;
     // Strictly better only: on a tie the earlier trial stays best.
     if (!best || (mode == "min" ? *value < best_value : *value > best_value)) {

@@ -2,7 +2,9 @@
 // throwing tune::TuneError, which main() turns into kExitUsage.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,11 @@ int resume_command(const ResumeArgs& args, std::ostream& out, std::ostream& err)
 struct LsArgs {
   std::string path;
   ViewOptions view;
+  bool watch = false;                   // --watch: refresh until the experiment(s) finish or Ctrl-C
+  double interval_s = 2.0;              // --interval: seconds between refreshes
+  bool interval_given = false;          // --interval was on the command line
+  std::optional<int64_t> count;         // --count: stop after this many listings
+  bool clear_screen = false;            // stdout is a terminal: redraw in place
 };
 int ls_command(const LsArgs& args, std::ostream& out, std::ostream& err);
 

@@ -3,11 +3,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <ostream>
 #include <set>
+#include <thread>
 
+#include "analysis/experiment_reader.h"
 #include "cli/commands.h"
 #include "tune/error.h"
 
@@ -15,8 +18,6 @@ namespace tune::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr const char* kStateFile = "experiment_state.json";
 
 // Auto-filled bookkeeping fields that would drown the metrics in the default view (--columns
 // still shows them).
@@ -36,15 +37,6 @@ const std::set<std::string> kHiddenColumns = {"trial_id",
                                               "neg_mean_loss",
                                               "experiment_tag"};
 
-bool is_experiment_dir(const fs::path& dir) {
-  std::error_code ec;
-  if (fs::is_regular_file(dir / kStateFile, ec)) return true;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->is_directory(ec) && fs::is_regular_file(it->path() / "params.json", ec)) return true;
-  }
-  return false;
-}
-
 std::string format_time(fs::file_time_type when) {
   const auto system = std::chrono::time_point_cast<std::chrono::system_clock::duration>(
       when - fs::file_time_type::clock::now() + std::chrono::system_clock::now());
@@ -56,48 +48,49 @@ std::string format_time(fs::file_time_type when) {
   return buffer;
 }
 
-// The experiment's last write: its state file, else the newest trial result.
-std::string last_update(const fs::path& dir, const ExperimentAnalysis& analysis) {
-  std::error_code ec;
-  std::optional<fs::file_time_type> newest;
-  auto consider = [&](const fs::path& file) {
-    const fs::file_time_type t = fs::last_write_time(file, ec);
-    if (!ec && (!newest || t > *newest)) newest = t;
-  };
-  if (fs::exists(dir / kStateFile, ec)) {
-    consider(dir / kStateFile);
-  } else {
-    for (const TrialRecord& trial : analysis.trials()) consider(trial.logdir() / "result.json");
-  }
-  if (!newest) consider(dir);
-  return newest ? format_time(*newest) : std::string();
+int64_t count_of(const std::map<TrialStatus, int64_t>& counts, TrialStatus status) {
+  auto it = counts.find(status);
+  return it == counts.end() ? int64_t{0} : it->second;
 }
 
-Table experiments_table(const fs::path& root, std::ostream& err) {
+// What one look at `tune ls PATH` shows, and whether the watch can end.
+struct Listing {
   Table table;
+  std::vector<std::string> columns;  // shown by default
+  bool finished = true;              // every experiment in it ended by itself
+  std::string summary;               // one line for --watch
+};
+
+Listing experiments_listing(const fs::path& root, std::ostream& err) {
+  Listing listing;
+  Table& table = listing.table;
   table.columns = {"name", "trials", "pending", "running", "paused", "terminated", "error", "last_update"};
   std::vector<fs::path> dirs;
   std::error_code ec;
   for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->is_directory(ec) && is_experiment_dir(it->path())) dirs.push_back(it->path());
+    if (it->is_directory(ec) && detail::is_experiment_dir(it->path())) dirs.push_back(it->path());
   }
   std::sort(dirs.begin(), dirs.end());
+  int64_t finished = 0;
   for (const fs::path& dir : dirs) {
     try {
-      const ExperimentAnalysis analysis = ExperimentAnalysis::load(dir);
-      const std::map<TrialStatus, int64_t> counts = analysis.status_counts();
-      auto count = [&](TrialStatus status) {
-        auto it = counts.find(status);
-        return it == counts.end() ? int64_t{0} : it->second;
-      };
-      table.rows.push_back({dir.filename().string(), static_cast<int64_t>(analysis.trials().size()),
-                            count(TrialStatus::kPending), count(TrialStatus::kRunning), count(TrialStatus::kPaused),
-                            count(TrialStatus::kTerminated), count(TrialStatus::kError), last_update(dir, analysis)});
+      detail::ExperimentOnDisk experiment = detail::read_experiment(dir);
+      std::map<TrialStatus, int64_t> counts;
+      for (const TrialRecord& trial : experiment.trials) ++counts[trial.status()];
+      table.rows.push_back({dir.filename().string(), static_cast<int64_t>(experiment.trials.size()),
+                            count_of(counts, TrialStatus::kPending), count_of(counts, TrialStatus::kRunning),
+                            count_of(counts, TrialStatus::kPaused), count_of(counts, TrialStatus::kTerminated),
+                            count_of(counts, TrialStatus::kError),
+                            experiment.last_update ? format_time(*experiment.last_update) : std::string()});
+      finished += experiment.completed;
     } catch (const std::exception& error) {
       err << "tune ls: warning: skipping " << dir.string() << ": " << error.what() << "\n";
     }
   }
-  return table;
+  listing.columns = table.columns;
+  listing.finished = finished == static_cast<int64_t>(table.rows.size());
+  listing.summary = fmt::format("{}: {} experiments, {} finished", root.string(), table.rows.size(), finished);
+  return listing;
 }
 
 // name, status, iterations, time, then the metrics, then the config.
@@ -114,23 +107,96 @@ std::vector<std::string> default_trial_columns(const Table& table) {
   return columns;
 }
 
+Listing experiment_listing(const fs::path& dir) {
+  detail::ExperimentOnDisk experiment = detail::read_experiment(dir);
+  Listing listing;
+  listing.finished = experiment.completed;
+  const ExperimentAnalysis analysis(experiment.dir, std::move(experiment.trials), experiment.metric, experiment.mode);
+  listing.table = analysis.dataframe();
+  listing.columns = default_trial_columns(listing.table);
+  std::vector<std::string> counts;
+  for (const auto& [status, n] : analysis.status_counts()) counts.push_back(fmt::format("{} {}", n, to_string(status)));
+  listing.summary =
+      fmt::format("{}: {} trials ({}), {}{}", dir.string(), analysis.trials().size(), fmt::join(counts, ", "),
+                  experiment.completed ? "finished" : "not finished (running, or stopped: tune resume continues it)",
+                  experiment.last_update ? ", last update " + format_time(*experiment.last_update) : "");
+  return listing;
+}
+
+Listing listing_of(const fs::path& path, std::ostream& err) {
+  if (detail::is_experiment_dir(path)) return experiment_listing(path);
+  Listing listing = experiments_listing(path, err);
+  if (listing.table.rows.empty()) err << fmt::format("tune ls: no experiments under {}\n", path.string());
+  return listing;
+}
+
+// Ctrl-C (and SIGTERM) end a watch between two refreshes instead of killing it mid-line; the
+// previous handlers come back when the watch ends.
+volatile std::sig_atomic_t watch_stopped = 0;
+
+class StopOnSignal {
+ public:
+  StopOnSignal() {
+    watch_stopped = 0;
+    struct sigaction action = {};
+    action.sa_handler = [](int) { watch_stopped = 1; };
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~StopOnSignal() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+  bool stopped() const { return watch_stopped != 0; }
+
+ private:
+  struct sigaction old_int_ = {};
+  struct sigaction old_term_ = {};
+};
+
+// Refreshes the listing every `interval_s` until every experiment in it has finished, `count`
+// listings were shown, or Ctrl-C.
+int watch(const fs::path& path, const LsArgs& args, std::ostream& out, std::ostream& err) {
+  const StopOnSignal signals;
+  const auto interval = std::chrono::duration<double>(args.interval_s);
+  for (int64_t shown = 1;; ++shown) {
+    const Listing listing = listing_of(path, err);
+    const std::string text = render(apply_view(listing.table, listing.columns, args.view), args.view.output);
+    if (args.clear_screen) out << "\033[H\033[2J";  // the terminal's top, then clear: a view in place
+    // Only the table format gets the status line: csv and json stay parseable, one document a refresh.
+    if (args.view.output == "table") out << listing.summary << "\n\n";
+    out << text;
+    if (!args.clear_screen && args.view.output == "table") out << "\n";
+    out.flush();
+    if (listing.finished || (args.count && shown >= *args.count)) return kExitOk;
+    const auto until = std::chrono::steady_clock::now() + interval;
+    while (std::chrono::steady_clock::now() < until) {
+      if (signals.stopped()) return kExitOk;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (signals.stopped()) return kExitOk;
+  }
+}
+
 }  // namespace
 
 int ls_command(const LsArgs& args, std::ostream& out, std::ostream& err) {
   const fs::path path(args.path);
   std::error_code ec;
   if (!fs::is_directory(path, ec)) throw TuneError(fmt::format("ls: '{}' is not a directory", args.path));
-  Table table;
-  std::vector<std::string> columns;
-  if (is_experiment_dir(path)) {
-    table = ExperimentAnalysis::load(path).dataframe();
-    columns = default_trial_columns(table);
-  } else {
-    table = experiments_table(path, err);
-    columns = table.columns;
-    if (table.rows.empty()) err << fmt::format("tune ls: no experiments under {}\n", path.string());
+  if (!args.watch && (args.count || args.interval_given)) {
+    throw TuneError(fmt::format("{}: only applies with --watch", args.count ? "--count" : "--interval"));
   }
-  out << render(apply_view(table, columns, args.view), args.view.output);
+  if (!(args.interval_s > 0) || args.interval_s > 86400) {
+    throw TuneError(fmt::format("--interval: must be > 0 and at most 86400 seconds, got {}", args.interval_s));
+  }
+  if (args.count && *args.count < 1) throw TuneError(fmt::format("--count: must be >= 1, got {}", *args.count));
+  if (args.watch) return watch(path, args, out, err);
+  const Listing listing = listing_of(path, err);
+  out << render(apply_view(listing.table, listing.columns, args.view), args.view.output);
   return kExitOk;
 }
 

@@ -1,5 +1,7 @@
 // The `tune` command: parses the command line and maps every outcome to an exit code. The work
 // itself is in the library (tune::load_run_spec, tune::run, tune::ExperimentAnalysis).
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <exception>
@@ -64,6 +66,10 @@ int main(int argc, char** argv) {
       app.add_subcommand("ls", "List a results root (one row per experiment) or an experiment (one row per trial)");
   ls->add_option("path", ls_args.path, "A results root (e.g. ~/tune_results) or an experiment directory")->required();
   add_view_options(*ls, ls_args.view);
+  ls->add_flag("--watch,-w", ls_args.watch,
+               "Refresh the listing until the experiment(s) finish or Ctrl-C (a live run's progress)");
+  CLI::Option* interval = ls->add_option("--interval", ls_args.interval_s, "Seconds between refreshes of --watch (2)");
+  ls->add_option("--count", ls_args.count, "Stop --watch after this many listings");
   ls->footer(kExitCodes);
 
   AnalyzeArgs analyze_args;
@@ -99,7 +105,11 @@ int main(int argc, char** argv) {
   try {
     if (run->parsed()) return run_command(run_args, std::cout, std::cerr);
     if (resume->parsed()) return resume_command(resume_args, std::cout, std::cerr);
-    if (ls->parsed()) return ls_command(ls_args, std::cout, std::cerr);
+    if (ls->parsed()) {
+      ls_args.interval_given = interval->count() > 0;
+      ls_args.clear_screen = ::isatty(STDOUT_FILENO) != 0;
+      return ls_command(ls_args, std::cout, std::cerr);
+    }
     return analyze_command(analyze_args, std::cout, std::cerr);
   } catch (const tune::TuneError& e) {
     std::cerr << name << ": " << e.what() << "\n";

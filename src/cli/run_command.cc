@@ -71,7 +71,8 @@ int resume_command(const ResumeArgs& args, std::ostream& out, std::ostream& err)
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw TuneError(fmt::format("{}: is not an experiment directory", args.experiment_dir));
   if (!detail::has_stored_experiment(dir)) {
-    throw TuneError(fmt::format("{}: holds no experiment state (experiment_state.json/.jsonl)", args.experiment_dir));
+    throw TuneError(fmt::format("{}: holds no experiment state ({} or {})", args.experiment_dir, detail::kJournalFile,
+                                detail::kSnapshotFile));
   }
   const Json source = detail::read_stored_experiment(dir).header.value("source", Json());
   if (!source.is_object() || !source.contains("spec")) {
@@ -80,7 +81,7 @@ int resume_command(const ResumeArgs& args, std::ostream& out, std::ostream& err)
                                 args.experiment_dir));
   }
   SpecSource from;
-  from.name = (dir / "experiment_state.json").string() + " (stored spec)";
+  from.name = (dir / detail::kSnapshotFile).string() + " (stored spec)";
   from.base_dir = source.value("base_dir", "");
   RunSpec spec = parse_run_spec(source["spec"].dump(), from);
   for (const std::string& warning : spec.warnings) err << "tune resume: warning: " << warning << "\n";

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "analysis/experiment_state.h"
 #include "common/strings.h"
 #include "common/subprocess.h"
 #include "tune/error.h"
@@ -202,8 +203,10 @@ void copy_if_changed(const std::filesystem::path& from, const std::filesystem::p
   if (ec && fs::exists(from)) throw std::system_error(ec, fmt::format("cannot copy {} to {}", from.string(), to.string()));
 }
 
+// The snapshot, the journal, and the snapshot's temporary file while it is being replaced.
 bool is_experiment_state(const std::filesystem::path& relative) {
-  return !relative.has_parent_path() && relative.filename().string().starts_with("experiment_state");
+  const std::string name = relative.filename().string();
+  return !relative.has_parent_path() && (name.starts_with(detail::kSnapshotFile) || name == detail::kJournalFile);
 }
 
 }  // namespace
@@ -214,7 +217,7 @@ void copy_tree(const std::filesystem::path& source, const std::filesystem::path&
   std::error_code ec;
   // The experiment's state first: every checkpoint it names was committed before the copy
   // began, so the copy of the trial directories that follows holds it.
-  for (const char* name : {"experiment_state.json", "experiment_state.jsonl"}) copy_if_changed(source / name, target / name);
+  for (const char* name : {detail::kSnapshotFile, detail::kJournalFile}) copy_if_changed(source / name, target / name);
   fs::recursive_directory_iterator it(source, fs::directory_options::skip_permission_denied, ec);
   if (ec) throw std::system_error(ec, "cannot read " + source.string());
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {

@@ -2,14 +2,12 @@
 // plain shell commands, misbehaving commands), `tune ls` and `tune analyze`.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 
 #include "support/temp_dir.h"
+#include "support/tune_cli.h"
 #include "tune/tune.h"
 
 namespace tune {
@@ -17,56 +15,12 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using testing::Outcome;
+using testing::quote;
+using testing::read_text;
 using testing::TempDir;
+using testing::tune_cli;
 namespace fs = std::filesystem;
-
-struct Outcome {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Runs the built `tune` with `args` (each quoted), capturing stdout and stderr; `cwd` if given.
-Outcome tune_cli(const std::vector<std::string>& args, const fs::path& cwd = {}) {
-#ifndef TUNE_CLI_PATH
-  ADD_FAILURE() << "TUNE_CLI_PATH is not defined (tests/CMakeLists.txt)";
-  return {};
-#else
-  static int counter = 0;
-  const fs::path err_file =
-      fs::temp_directory_path() / ("tune_cli_err_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-  std::string command = cwd.empty() ? std::string() : "cd " + quote(cwd.string()) + " && ";
-  command += quote(TUNE_CLI_PATH);
-  for (const std::string& arg : args) command += " " + quote(arg);
-  command += " 2>" + quote(err_file.string());
-  Outcome outcome;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) {
-    ADD_FAILURE() << "popen failed: " << command;
-    return outcome;
-  }
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) outcome.out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  outcome.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  outcome.err = read_file(err_file);
-  fs::remove(err_file);
-  return outcome;
-#endif
-}
 
 void write(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
@@ -277,8 +231,8 @@ TEST(CliTest, SyncConfigUploadsAndResumeRemotePullsItBack) {
   const Outcome first = tune_cli({"run", "spec.yaml"}, dir.path());
   ASSERT_EQ(first.code, 0) << first.err;
   const fs::path uploaded = dir.path() / "cloud dir; touch PWNED; rm -rf " / "plain";
-  EXPECT_EQ(read_file(uploaded / "experiment_state.jsonl"),
-            read_file(dir.path() / "results" / "plain" / "experiment_state.jsonl"));
+  EXPECT_EQ(read_text(uploaded / "experiment_state.jsonl"),
+            read_text(dir.path() / "results" / "plain" / "experiment_state.jsonl"));
   EXPECT_FALSE(fs::exists(dir.path() / "PWNED"));
 
   fs::remove_all(dir.path() / "results");
@@ -437,7 +391,7 @@ TEST(CliTest, WorkerResultThatIsAJsonArrayFailsItsTrial) {
   const Json rows = Json::parse(ls.out);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0]["status"], "ERROR");
-  EXPECT_THAT(read_file(fs::path(rows[0]["logdir"].get<std::string>()) / "error.txt"),
+  EXPECT_THAT(read_text(fs::path(rows[0]["logdir"].get<std::string>()) / "error.txt"),
               HasSubstr("must report a JSON object, got array"));
 }
 #endif
@@ -484,7 +438,7 @@ TEST_P(MisbehavingCommandTest, IsHandledWithAClearMessage) {
   ASSERT_EQ(rows.size(), 1u);
   if (*m.error) {
     EXPECT_EQ(rows[0]["status"], "ERROR");
-    EXPECT_THAT(read_file(fs::path(rows[0]["logdir"].get<std::string>()) / "error.txt"), HasSubstr(m.error));
+    EXPECT_THAT(read_text(fs::path(rows[0]["logdir"].get<std::string>()) / "error.txt"), HasSubstr(m.error));
   } else {
     EXPECT_EQ(rows[0]["status"], "TERMINATED");
   }
