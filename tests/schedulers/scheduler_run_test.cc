@@ -209,7 +209,12 @@ TEST_P(SchedulerRunTest, PbtReplayFollowsTheRecordedScheduleOfATrial) {
   TempDir dir;
   RunOptions options = pbt_run_options(dir, std::make_shared<PopulationBasedTraining>(pbt_options()));
   options.max_concurrent_trials = 2;
-  const ExperimentAnalysis pbt = run<Shift>(std::move(options));  // in-process: only the replay varies
+  // On the driver thread, round-robin: whether PBT perturbs anyone depends on the order in which
+  // the two running trials report (a bottom trial clones only a top trial that reported its
+  // quantile first), and on worker threads that order is a race; local mode fixes it. Only
+  // the replay varies by backend.
+  options.local_mode = true;
+  const ExperimentAnalysis pbt = run<Shift>(std::move(options));
   // The trial with the longest lineage.
   std::optional<TrialRecord> winner;
   size_t most = 0;
