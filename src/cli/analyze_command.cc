@@ -7,6 +7,7 @@
 #include <fstream>
 #include <ostream>
 
+#include "analysis/state_records.h"
 #include "cli/commands.h"
 #include "common/strings.h"
 #include "tune/error.h"
@@ -51,7 +52,7 @@ class StateHeader : public nlohmann::json_sax<Json> {
 
 StateHeader read_header(const fs::path& dir) {
   StateHeader header;
-  std::ifstream in(dir / "experiment_state.json", std::ios::binary);
+  std::ifstream in(dir / detail::kSnapshotFile, std::ios::binary);
   if (in) Json::sax_parse(in, &header, nlohmann::detail::input_format_t::json, /*strict=*/false);
   return header;
 }

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <set>
 
+#include "analysis/state_records.h"
 #include "cli/commands.h"
 #include "tune/error.h"
 
@@ -16,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kStateFile = "experiment_state.json";
+constexpr const char* kStateFile = detail::kSnapshotFile;
 
 // Auto-filled bookkeeping fields that would drown the metrics in the default view (--columns
 // still shows them).

@@ -80,7 +80,7 @@ int resume_command(const ResumeArgs& args, std::ostream& out, std::ostream& err)
                                 args.experiment_dir));
   }
   SpecSource from;
-  from.name = (dir / "experiment_state.json").string() + " (stored spec)";
+  from.name = (dir / detail::kSnapshotFile).string() + " (stored spec)";
   from.base_dir = source.value("base_dir", "");
   RunSpec spec = parse_run_spec(source["spec"].dump(), from);
   for (const std::string& warning : spec.warnings) err << "tune resume: warning: " << warning << "\n";

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "analysis/state_records.h"
 #include "common/strings.h"
 #include "executors/process_executor.h"
 #include "tune/error.h"
@@ -206,7 +207,7 @@ void copy_if_changed(const std::filesystem::path& from, const std::filesystem::p
 }
 
 bool is_experiment_state(const std::filesystem::path& relative) {
-  return !relative.has_parent_path() && relative.filename().string().starts_with("experiment_state");
+  return !relative.has_parent_path() && relative.filename().string().starts_with(detail::kStateFilePrefix);
 }
 
 }  // namespace
@@ -217,7 +218,7 @@ void copy_tree(const std::filesystem::path& source, const std::filesystem::path&
   std::error_code ec;
   // The experiment's state first: every checkpoint it names was committed before the copy
   // began, so the copy of the trial directories that follows holds it.
-  for (const char* name : {"experiment_state.json", "experiment_state.jsonl"}) copy_if_changed(source / name, target / name);
+  for (const char* name : {detail::kSnapshotFile, detail::kJournalFile}) copy_if_changed(source / name, target / name);
   fs::recursive_directory_iterator it(source, fs::directory_options::skip_permission_denied, ec);
   if (ec) throw std::system_error(ec, "cannot read " + source.string());
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
