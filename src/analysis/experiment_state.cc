@@ -6,7 +6,9 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <functional>
 #include <map>
+#include <variant>
 
 #include "tune/error.h"
 #include "tune/scheduler.h"
@@ -79,6 +81,109 @@ void read_snapshot(const fs::path& file, const fs::path& experiment_dir, StoredE
   out.header = std::move(header);
 }
 
+// Applies one decoded journal record to the state being read (unfinished trials by index).
+struct JournalReplay {
+  const fs::path& file;
+  const fs::path& experiment_dir;
+  StoredExperiment& out;
+  std::map<int64_t, Json>& live;
+  std::function<TuneError(const std::string&)> bad;  // names the record's byte
+
+  Json* trial(int64_t index) {
+    auto it = live.find(index);
+    return it == live.end() ? nullptr : &it->second;
+  }
+  void apply_changes(Json& state, const Json& changes) {
+    try {
+      apply_state_changes(state, state_changes_from_json(changes));
+    } catch (const TuneError& error) {
+      throw bad(error.what());
+    }
+  }
+
+  void operator()(HeadRecord& r) {
+    if (!out.header.empty()) return;
+    check_version(file, r.fields.value("version", Json()));
+    out.header = std::move(r.fields);
+  }
+  void operator()(StartRecord&) { out.completed = false; }  // a new session of the same experiment began
+  void operator()(AddRecord& r) {
+    if (r.replaces) {
+      std::erase_if(out.finished, [&](const TrialRecord& t) { return t.trial_id() == *r.replaces; });
+    }
+    out.next_index = std::max(out.next_index, r.index + 1);
+    if (r.searcher_state) out.searcher_state = std::move(*r.searcher_state);
+    live[r.index] = Json{{"index", r.index},
+                         {"trial_id", r.trial_id},
+                         {"name", r.name},
+                         {"tag", r.tag},
+                         {"config", std::move(r.config)},
+                         {"status", "PENDING"},
+                         {"logdir", ""},
+                         {"num_failures", 0},
+                         {"error", ""},
+                         {"checkpoints", Json::array()},
+                         {"last_result", nullptr}};
+  }
+  void operator()(DirRecord& r) {
+    if (Json* t = trial(r.index)) {  // its first start
+      (*t)["logdir"] = r.dir;
+      (*t)["status"] = "RUNNING";
+    }
+  }
+  void operator()(RunRecord& r) {
+    if (Json* t = trial(r.index)) (*t)["status"] = "RUNNING";
+  }
+  void operator()(PauseRecord& r) {
+    if (Json* t = trial(r.index)) (*t)["status"] = "PAUSED";
+  }
+  void operator()(CheckpointRecord& r) {
+    Json* t = trial(r.index);
+    if (t == nullptr) return;
+    Json& list = (*t)["checkpoints"];
+    auto drop = [&](const std::string& dir) {
+      for (size_t k = 0; k < list.size(); ++k) {
+        if (list[k].value("dir", "") == dir) {
+          list.erase(k);
+          return;
+        }
+      }
+    };
+    for (const std::string& gone : r.deleted) drop(gone);
+    drop(r.checkpoint.value("dir", ""));
+    list.push_back(std::move(r.checkpoint));
+  }
+  void operator()(FailRecord& r) {
+    if (Json* t = trial(r.index)) {
+      (*t)["num_failures"] = r.num_failures;
+      (*t)["status"] = "PENDING";  // waits to be retried (or its end follows)
+      (*t)["error"] = r.message;
+    }
+  }
+  void operator()(StatusRecord& r) {
+    if (Json* t = trial(r.index)) (*t)["status"] = r.status;
+  }
+  void operator()(EndRecord& r) {
+    live.erase(r.index);
+    try {
+      out.finished.push_back(TrialRecord::from_json(r.trial, experiment_dir));
+    } catch (const TuneError& error) {
+      throw bad(error.what());
+    }
+  }
+  void operator()(ConfigRecord& r) {
+    if (Json* t = trial(r.index)) {
+      (*t)["config"] = std::move(r.config);
+      (*t)["tag"] = r.tag;
+    }
+  }
+  void operator()(SchedulerStateRecord& r) { out.scheduler_state = std::move(r.state); }
+  void operator()(SchedulerChangesRecord& r) { apply_changes(out.scheduler_state, r.changes); }
+  void operator()(SearcherStateRecord& r) { out.searcher_state = std::move(r.state); }
+  void operator()(SearcherChangesRecord& r) { apply_changes(out.searcher_state, r.changes); }
+  void operator()(DoneRecord&) { out.completed = true; }
+};
+
 // Applies the journal's records after `from` bytes to the state.
 void replay_journal(const fs::path& file, uint64_t from, const fs::path& experiment_dir, StoredExperiment& out) {
   std::ifstream in(file, std::ios::binary);
@@ -92,116 +197,13 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
   std::map<int64_t, Json> live;
   for (Json& state : out.unfinished) live.emplace(state.value("index", int64_t{0}), std::move(state));
   out.unfinished.clear();
-  auto trial = [&](const Json& record) -> Json* {
-    auto it = live.find(record.value("i", int64_t{-1}));
-    return it == live.end() ? nullptr : &it->second;
-  };
   std::string line;
   uint64_t offset = from;
   uint64_t at = from;  // where the line being applied starts
   auto bad = [&](const std::string& why) -> TuneError {
     return TuneError(fmt::format("{}: record at byte {}: {}", file.string(), at, why));
   };
-  auto apply = [&](Json& record) {
-    const std::string kind = record.value("e", "");
-    if (kind == "head") {
-      record.erase("e");
-      if (out.header.empty()) {
-        check_version(file, record.value("version", Json()));
-        out.header = std::move(record);
-      }
-    } else if (kind == "add") {
-      const int64_t index = record.value("i", int64_t{0});
-      if (auto it = record.find("replaces"); it != record.end() && it->is_string()) {
-        std::erase_if(out.finished, [&](const TrialRecord& r) { return r.trial_id() == it->get<std::string>(); });
-      }
-      out.next_index = std::max(out.next_index, index + 1);
-      if (auto it = record.find("s"); it != record.end()) out.searcher_state = std::move(*it);
-      live[index] = Json{{"index", index},
-                         {"trial_id", record.value("id", "")},
-                         {"name", record.value("name", "")},
-                         {"tag", record.value("tag", "")},
-                         {"config", record.value("config", Json::object())},
-                         {"status", "PENDING"},
-                         {"logdir", ""},
-                         {"num_failures", 0},
-                         {"error", ""},
-                         {"checkpoints", Json::array()},
-                         {"last_result", nullptr}};
-    } else if (kind == "dir") {
-      if (Json* t = trial(record)) {  // its first start
-        (*t)["logdir"] = record.value("dir", "");
-        (*t)["status"] = "RUNNING";
-      }
-    } else if (kind == "pause") {  // a scheduler paused it: it waits to be chosen again
-      if (Json* t = trial(record)) (*t)["status"] = "PAUSED";
-    } else if (kind == "run") {  // started again (paused, failed, resumed)
-      if (Json* t = trial(record)) (*t)["status"] = "RUNNING";
-    } else if (kind == "ckpt") {
-      if (Json* t = trial(record)) {
-        Json& list = (*t)["checkpoints"];
-        if (auto it = record.find("del"); it != record.end() && it->is_array()) {
-          for (const auto& gone : *it) {
-            for (size_t k = 0; k < list.size(); ++k) {
-              if (list[k].value("dir", "") == gone) {
-                list.erase(k);
-                break;
-              }
-            }
-          }
-        }
-        Json entry = record.value("c", Json::object());
-        for (size_t k = 0; k < list.size(); ++k) {
-          if (list[k].value("dir", "") == entry.value("dir", "")) {
-            list.erase(k);
-            break;
-          }
-        }
-        list.push_back(std::move(entry));
-      }
-    } else if (kind == "fail") {
-      if (Json* t = trial(record)) {
-        (*t)["num_failures"] = record.value("n", 0);
-        (*t)["status"] = "PENDING";  // waits to be retried (or its end follows)
-        (*t)["error"] = record.value("msg", "");
-      }
-    } else if (kind == "status") {
-      if (Json* t = trial(record)) (*t)["status"] = record.value("status", "PENDING");
-    } else if (kind == "end") {
-      const int64_t index = record.value("i", int64_t{-1});
-      live.erase(index);
-      try {
-        out.finished.push_back(TrialRecord::from_json(record.value("trial", Json::object()), experiment_dir));
-      } catch (const TuneError& error) {
-        throw bad(error.what());
-      }
-    } else if (kind == "config") {  // PBT's exploit gave the trial a new config
-      if (Json* t = trial(record)) {
-        (*t)["config"] = record.value("config", Json::object());
-        (*t)["tag"] = record.value("tag", "");
-      }
-    } else if (kind == "sched") {
-      out.scheduler_state = record.value("s", Json());
-    } else if (kind == "schedc") {  // changes to the state of the "sched" record before
-      try {
-        apply_state_changes(out.scheduler_state, state_changes_from_json(record.value("c", Json::array())));
-      } catch (const TuneError& error) {
-        throw bad(error.what());
-      }
-    } else if (kind == "srch") {  // the searcher's whole state (once per session)
-      out.searcher_state = record.value("s", Json());
-    } else if (kind == "srchc") {  // changes to it since
-      try {
-        apply_state_changes(out.searcher_state, state_changes_from_json(record.value("c", Json::array())));
-      } catch (const TuneError& error) {
-        throw bad(error.what());
-      }
-    } else if (kind == "done") {
-      out.completed = true;
-    } else if (kind == "start") {
-      out.completed = false;  // a new session of the same experiment began
-    }
-  };
+  JournalReplay replay{file, experiment_dir, out, live, bad};
   while (std::getline(in, line)) {
     // A crash tears at most the last line (each event is one write() of one line): without
     // its newline, or not JSON, it is cut off with the whole event in it. Anything after such
@@ -218,19 +220,13 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
     }
     at = offset;
     offset += line.size() + 1;
-    if (record.value("e", "") == "batch") {
-      // The records of one runner event, written together (runner/experiment_journal.h).
-      auto it = record.find("r");
-      if (it == record.end() || !it->is_array()) throw bad("a batch record needs 'r', a list of records");
-      for (Json& inner : *it) {
-        if (!inner.is_object() || inner.value("e", "") == "batch") {
-          throw bad("a batch holds records (JSON objects, not batches), got " + inner.dump().substr(0, 80));
-        }
-        apply(inner);
-      }
-    } else {
-      apply(record);
+    std::vector<StateRecord> records;
+    try {
+      records = decode_line(record);
+    } catch (const TuneError& error) {
+      throw bad(error.what());
     }
+    for (StateRecord& decoded : records) std::visit(replay, decoded);
     out.journal_valid_bytes = offset;
   }
   for (auto& [index, state] : live) out.unfinished.push_back(std::move(state));

@@ -9,7 +9,8 @@
 //  * experiment_state.json — a compacted snapshot (written atomically: temp file, fsync,
 //    rename) of every trial plus the searcher's state, and the journal length it covers.
 // The state is the snapshot plus the journal records after it. The runner writes both
-// (src/runner/experiment_journal.h); the analysis and resume read them here.
+// (src/runner/experiment_store.h); the analysis and resume read them here. The records
+// themselves are defined in state_records.h.
 #pragma once
 
 #include <cstdint>
@@ -18,18 +19,11 @@
 #include <string>
 #include <vector>
 
+#include "analysis/state_records.h"  // the file names and record kinds
 #include "tune/analysis.h"
 #include "tune/json.h"
 
 namespace tune::detail {
-
-inline constexpr const char* kSnapshotFile = "experiment_state.json";
-inline constexpr const char* kJournalFile = "experiment_state.jsonl";
-inline constexpr int kStateVersion = 2;
-// Written before each upload (sync_config): {"journal_bytes": N}, the journal's length when the
-// upload began. The files uploaded after it are at least that new, so the journal cut to N bytes
-// (without the snapshot, which may be newer) is a consistent state to resume = "REMOTE" from.
-inline constexpr const char* kUploadMarkFile = ".tune_upload.json";
 
 // One checkpoint of a trial: <trial dir>/<dir>/ with .tune_metadata inside.
 struct CheckpointEntry {

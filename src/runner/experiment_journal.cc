@@ -9,6 +9,8 @@
 #include <system_error>
 #include <utility>
 
+#include "analysis/state_records.h"
+
 namespace tune::detail {
 
 ExperimentJournal::ExperimentJournal(const std::filesystem::path& path, bool fresh, uint64_t keep_bytes)
@@ -39,7 +41,9 @@ ExperimentJournal::ExperimentJournal(ExperimentJournal&& other) noexcept
       bytes_(other.bytes_),
       path_(std::move(other.path_)),
       pending_(std::move(other.pending_)),
-      staged_(std::exchange(other.staged_, 0)) {}
+      staged_(std::exchange(other.staged_, 0)),
+      in_memory_(std::exchange(other.in_memory_, false)),
+      memory_text_(std::move(other.memory_text_)) {}
 
 ExperimentJournal& ExperimentJournal::operator=(ExperimentJournal&& other) noexcept {
   if (this != &other) {
@@ -49,6 +53,8 @@ ExperimentJournal& ExperimentJournal::operator=(ExperimentJournal&& other) noexc
     path_ = std::move(other.path_);
     pending_ = std::move(other.pending_);
     staged_ = std::exchange(other.staged_, 0);
+    in_memory_ = std::exchange(other.in_memory_, false);
+    memory_text_ = std::move(other.memory_text_);
   }
   return *this;
 }
@@ -57,12 +63,14 @@ ExperimentJournal::~ExperimentJournal() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-namespace {
-constexpr std::string_view kBatchOpen = R"({"e":"batch","r":[)";
-}  // namespace
+ExperimentJournal ExperimentJournal::in_memory() {
+  ExperimentJournal journal;
+  journal.in_memory_ = true;
+  return journal;
+}
 
 void ExperimentJournal::add(const Json& record) {
-  if (fd_ < 0) return;
+  if (!is_open()) return;
   if (pending_.empty()) pending_ = kBatchOpen;
   if (staged_ > 0) pending_ += ',';
   pending_ += record.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -70,7 +78,7 @@ void ExperimentJournal::add(const Json& record) {
 }
 
 void ExperimentJournal::commit() {
-  if (fd_ < 0 || staged_ == 0) return;
+  if (!is_open() || staged_ == 0) return;
   if (staged_ == 1) {
     // One record: the plain line, without the compound record around it.
     pending_ += '\n';
@@ -83,6 +91,12 @@ void ExperimentJournal::commit() {
 
 void ExperimentJournal::write_line(const char* data, size_t size) {
   staged_ = 0;
+  if (in_memory_) {
+    memory_text_.append(data, size);
+    bytes_ += size;
+    pending_.clear();
+    return;
+  }
   size_t done = 0;
   while (done < size) {
     const ssize_t n = ::write(fd_, data + done, size - done);

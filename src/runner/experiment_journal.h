@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include "tune/json.h"
 
@@ -27,13 +28,15 @@ class ExperimentJournal {
   // Opens for appending. `keep_bytes`: the valid length to continue after (a resume cuts a
   // torn tail there); 0 with `fresh` starts the file over. Throws std::system_error.
   ExperimentJournal(const std::filesystem::path& path, bool fresh, uint64_t keep_bytes);
+  // A journal whose lines go to memory_text() instead of a file (unit tests of the runner).
+  static ExperimentJournal in_memory();
   ExperimentJournal(const ExperimentJournal&) = delete;
   ExperimentJournal& operator=(const ExperimentJournal&) = delete;
   ExperimentJournal(ExperimentJournal&& other) noexcept;
   ExperimentJournal& operator=(ExperimentJournal&& other) noexcept;
   ~ExperimentJournal();
 
-  bool is_open() const { return fd_ >= 0; }
+  bool is_open() const { return fd_ >= 0 || in_memory_; }
   // Stages a record for the next commit() (memory only; nothing is written).
   void add(const Json& record);
   // Writes the staged records as one line with one write() (see above); nothing when none is
@@ -48,6 +51,8 @@ class ExperimentJournal {
   bool has_staged() const { return staged_ > 0; }
   // Bytes in the file (every record committed so far is in it; staged ones are not).
   uint64_t bytes() const { return bytes_; }
+  // in_memory(): every line committed so far.
+  const std::string& memory_text() const { return memory_text_; }
 
  private:
   void write_line(const char* data, size_t size);
@@ -58,6 +63,8 @@ class ExperimentJournal {
   // The staged records, comma-separated after the compound record's opening (kBatchOpen).
   std::string pending_;
   size_t staged_ = 0;
+  bool in_memory_ = false;
+  std::string memory_text_;
 };
 
 }  // namespace tune::detail

@@ -348,6 +348,23 @@ std::filesystem::path find_resume_dir(const std::filesystem::path& local_dir, co
   return best;
 }
 
+// raise_on_failed_trial: a run with trials that did not complete is an error naming them.
+void check_all_completed(const ExperimentAnalysis& analysis) {
+  std::vector<std::string> failed;
+  for (const auto& record : analysis.trials()) {
+    if (record.status() != TrialStatus::kTerminated) failed.push_back(record.name());
+  }
+  if (failed.empty()) return;
+  if (failed.size() > 10) {
+    const size_t more = failed.size() - 10;
+    failed.resize(10);
+    failed.push_back(fmt::format("... {} more", more));
+  }
+  throw TuneError(fmt::format("trials did not complete: {} (see error.txt in their directories; set "
+                              "raise_on_failed_trial=false to get the analysis instead)",
+                              join(failed, ", ")));
+}
+
 }  // namespace
 
 ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
@@ -467,9 +484,12 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
     throw TuneError(fmt::format("local_dir: cannot create {}: {}", experiment.dir.string(), ec.message()));
   }
   Json spec = spec_of(trainable, options);
+  const bool raise_on_failed_trial = options.raise_on_failed_trial;
   detail::TrialRunner runner(trainable, std::move(options), std::move(experiment), std::move(pool),
                              std::move(stopper), std::move(spec), std::move(resume), std::move(initial_checkpoint));
-  return runner.run();
+  ExperimentAnalysis analysis = runner.run();
+  if (raise_on_failed_trial) check_all_completed(analysis);
+  return analysis;
 }
 
 }  // namespace tune

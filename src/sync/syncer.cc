@@ -13,7 +13,7 @@
 #include <cstring>
 #include <system_error>
 
-#include "analysis/experiment_state.h"
+#include "analysis/state_records.h"
 #include "common/strings.h"
 #include "common/subprocess.h"
 #include "tune/error.h"
@@ -205,8 +205,7 @@ void copy_if_changed(const std::filesystem::path& from, const std::filesystem::p
 
 // The snapshot, the journal, and the snapshot's temporary file while it is being replaced.
 bool is_experiment_state(const std::filesystem::path& relative) {
-  const std::string name = relative.filename().string();
-  return !relative.has_parent_path() && (name.starts_with(detail::kSnapshotFile) || name == detail::kJournalFile);
+  return !relative.has_parent_path() && relative.filename().string().starts_with(detail::kStateFilePrefix);
 }
 
 }  // namespace

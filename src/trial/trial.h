@@ -54,4 +54,6 @@ struct Trial {
   std::optional<TrialPlacement> placement;
 };
 
+using LiveTrials = std::map<int64_t, std::unique_ptr<Trial>>;  // not finished, by creation order
+
 }  // namespace tune::detail

@@ -209,7 +209,13 @@ TEST_P(SchedulerRunTest, PbtReplayFollowsTheRecordedScheduleOfATrial) {
   TempDir dir;
   RunOptions options = pbt_run_options(dir, std::make_shared<PopulationBasedTraining>(pbt_options()));
   options.max_concurrent_trials = 2;
-  const ExperimentAnalysis pbt = run<Shift>(std::move(options));  // in-process: only the replay varies
+  // On the driver thread, round-robin: whether PBT perturbs anyone depends on how far each
+  // running trial has got when another reports (it ranks only unfinished trials that have
+  // reported; a trial whose worker thread is starved until the other finished is ranked alone),
+  // and on worker threads that is a race. Local mode fixes the order (trial_runner_test.cc
+  // pins both cases). Only the replay varies by backend.
+  options.local_mode = true;
+  const ExperimentAnalysis pbt = run<Shift>(std::move(options));
   // The trial with the longest lineage.
   std::optional<TrialRecord> winner;
   size_t most = 0;
