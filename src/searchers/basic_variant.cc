@@ -10,19 +10,14 @@
 #include <string_view>
 #include <utility>
 
+#include "common/mix64.h"
 #include "tune/error.h"
 #include "tune/searcher.h"
 
 namespace tune {
 namespace {
 
-// splitmix64's finaliser: a stable mixer (std::hash is neither stable nor well mixed).
-uint64_t mix64(uint64_t x) {
-  uint64_t z = x + 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+using detail::mix64;
 
 uint64_t fnv1a(std::string_view text) {
   uint64_t hash = 0xcbf29ce484222325ULL;
