@@ -394,6 +394,7 @@ class ConcurrencyLimiter : public Searcher {
   void on_trial_result(const std::string& trial_id, const Result& result) override;
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
   std::optional<int64_t> total_trials() const override { return searcher_->total_trials(); }
+  bool counts_trials() const override { return searcher_->counts_trials(); }
   Json save() const override;
   void restore(const Json& state) override;
   const Searcher& searcher() const { return *searcher_; }
@@ -417,6 +418,7 @@ class Repeater : public Searcher {
   Suggestion suggest(const std::string& trial_id) override;
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
   std::optional<int64_t> total_trials() const override;
+  bool counts_trials() const override { return searcher_->counts_trials(); }
   Json save() const override;
   void restore(const Json& state) override;
   const Searcher& searcher() const { return *searcher_; }

@@ -421,7 +421,7 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   if (!options.search_alg) {
     options.search_alg = std::make_shared<BasicVariantGenerator>(options.config, options.num_samples, options.seed);
   }
-  if (detail::needs_search_generator(*options.search_alg)) {
+  if (!options.search_alg->counts_trials()) {
     // A model-based searcher: num_samples is the number of trials it is asked for.
     options.search_alg = std::make_shared<detail::SearchGenerator>(options.search_alg, options.num_samples);
   }
