@@ -455,5 +455,10 @@ std::shared_ptr<Searcher> make_searcher(const Json& spec, const SearcherContext&
 std::vector<std::string> searcher_names();
 // The keys a type accepts besides type, points_to_evaluate, max_concurrent, batch and repeat.
 std::vector<std::string> searcher_keys(const std::string& type);
+// The keys every type accepts: type, points_to_evaluate, max_concurrent, batch, repeat.
+std::vector<std::string> searcher_common_keys();
+// Ray Tune's search algorithm names this version knows but does not implement: a spec naming
+// one is refused as "not supported yet" rather than as a typo.
+std::vector<std::string> unsupported_searcher_names();
 
 }  // namespace tune

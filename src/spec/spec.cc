@@ -453,35 +453,6 @@ const std::vector<std::string> kSlurmKeys = {"type",        "partition", "accoun
                                              "mem_per_cpu", "extra_srun_args", "srun"};
 const std::vector<std::string> kResourceKeys = {
     "cpu", "gpu", "memory", "extra_cpu", "extra_gpu", "extra_memory", "custom_resources", "extra_custom_resources"};
-// Ray Tune's scheduler and search algorithm names (tune.run(scheduler="asha") in 1.7+).
-const std::vector<std::string> kSchedulerNames = {"fifo",    "async_hyperband",      "asha", "hyperband",
-                                                  "hb_bohb", "median_stopping_rule", "pbt",  "pbt_replay",
-                                                  "pb2",     "resource_changing"};
-const std::vector<std::string> kSupportedSchedulers = {"fifo", "async_hyperband", "asha", "hyperband",
-                                                       "hb_bohb", "median_stopping_rule", "pbt", "pbt_replay"};
-// Each scheduler's keys (besides `type`), checked here so a misspelt one gets its line.
-std::vector<std::string> scheduler_keys(const std::string& type) {
-  std::vector<std::string> keys = {"type"};
-  if (type == "fifo") return keys;
-  keys.insert(keys.end(), {"time_attr", "metric", "mode"});
-  if (type == "asha" || type == "async_hyperband") {
-    keys.insert(keys.end(), {"max_t", "grace_period", "reduction_factor", "brackets", "seed"});
-  } else if (type == "hyperband" || type == "hb_bohb") {
-    keys.insert(keys.end(), {"max_t", "reduction_factor", "stop_last_trials"});
-  } else if (type == "median_stopping_rule") {
-    keys.insert(keys.end(), {"grace_period", "min_samples_required", "min_time_slice", "hard_stop"});
-  } else if (type == "pbt") {
-    keys.insert(keys.end(), {"perturbation_interval", "hyperparam_mutations", "quantile_fraction",
-                             "resample_probability", "log_config", "seed"});
-  } else if (type == "pbt_replay") {
-    return {"type", "policy_file"};
-  }
-  return keys;
-}
-const std::vector<std::string> kSearcherNames = {
-    "variant_generator", "random",    "ax",     "blendsearch", "bohb",  "cfo",   "dragonfly", "hebo",
-    "hyperopt",          "nevergrad", "optuna", "sigopt",      "skopt", "zoopt", "bayesopt"};
-
 std::string describe(const Json& value) {
   if (value.is_null()) return "nothing (null)";
   if (value.is_string()) return fmt::format("'{}' (a string)", value.get_ref<const std::string&>());
@@ -891,11 +862,18 @@ std::pair<std::string, std::string> SpecChecker::plugin_type(const Json& value, 
 void SpecChecker::check_scheduler(const Json& value) {
   const std::string path = "scheduler";
   if (value.is_null()) return;
-  const auto [type, type_path] = plugin_type(value, path, "scheduler", "asha", kSchedulerNames);
-  if (std::find(kSupportedSchedulers.begin(), kSupportedSchedulers.end(), type) == kSupportedSchedulers.end()) {
-    unsupported(type_path, fmt::format("scheduler '{}'", type), fmt::format("{} work", join(kSupportedSchedulers, ", ")));
+  const std::vector<std::string> supported = scheduler_names();
+  std::vector<std::string> known = supported;
+  for (const auto& name : unsupported_scheduler_names()) known.push_back(name);
+  const auto [type, type_path] = plugin_type(value, path, "scheduler", "asha", known);
+  if (std::find(supported.begin(), supported.end(), type) == supported.end()) {
+    unsupported(type_path, fmt::format("scheduler '{}'", type), fmt::format("{} work", join(supported, ", ")));
   }
-  if (value.is_object()) check_keys(value, path, scheduler_keys(type));
+  if (value.is_object()) {
+    std::vector<std::string> keys = scheduler_keys(type);
+    keys.insert(keys.begin(), "type");
+    check_keys(value, path, keys);
+  }
   Json resolved = value;
   if (type == "pbt_replay" && value.is_object() && value.contains("policy_file") && value["policy_file"].is_string()) {
     // A relative policy file is relative to the spec file, like every other path in it.
@@ -950,18 +928,16 @@ void SpecChecker::check_executor(const Json& value) {
 void SpecChecker::check_search_alg(const Json& value) {
   const std::string path = "search_alg";
   if (value.is_null()) return;
-  std::vector<std::string> known = searcher_names();
-  for (const auto& name : kSearcherNames) {
-    if (std::find(known.begin(), known.end(), name) == known.end()) known.push_back(name);
-  }
-  const auto [type, type_path] = plugin_type(value, path, "search algorithm", "tpe", known);
   const std::vector<std::string> supported = searcher_names();
+  std::vector<std::string> known = supported;
+  for (const auto& name : unsupported_searcher_names()) known.push_back(name);
+  const auto [type, type_path] = plugin_type(value, path, "search algorithm", "tpe", known);
   if (std::find(supported.begin(), supported.end(), type) == supported.end()) {
     unsupported(type_path, fmt::format("search_alg '{}'", type), fmt::format("{} work", join(supported, ", ")));
   }
   search_alg_ = value;
   if (!value.is_object()) return;
-  std::vector<std::string> keys = {"type", "points_to_evaluate", "max_concurrent", "batch", "repeat"};
+  std::vector<std::string> keys = searcher_common_keys();
   const std::vector<std::string> own = searcher_keys(type);
   keys.insert(keys.end(), own.begin(), own.end());
   check_keys(value, path, keys);
