@@ -437,7 +437,7 @@ resume: REMOTE
               StartsWith("spec.yaml:3: sync_config/sync_period_s: must be >= 0"));
   EXPECT_THAT(error_of(T + "sync_config:\n  sync_to_cloud: 3\n").what(), HasSubstr("must be a command"));
   EXPECT_THAT(error_of(T + "name: x\nresume: REMOTE\n").what(),
-              HasSubstr("resume: REMOTE pulls the experiment from sync_config/upload_dir, which is not given"));
+              HasSubstr("resume: REMOTE pulls the experiment from sync_config.upload_dir, which is not given"));
   EXPECT_THAT(error_of(T + "resume: REMOTE\nsync_config: {upload_dir: /x}\n").what(), HasSubstr("REMOTE needs 'name'"));
 }
 
