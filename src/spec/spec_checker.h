@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -125,12 +126,23 @@ class SpecChecker {
     }
   }
 
+  // A path written in the spec at `path`: `~` expanded, a relative one made absolute against the
+  // spec file's directory (never the current directory, nor a trial's). The absolute form
+  // replaces the written one in the stored spec (RunSpec::json), so `tune resume DIR` from any
+  // directory finds the same files.
+  fs::path resolve_path(const std::string& text, const std::string& path) {
+    const fs::path written = expand_user(text);
+    const fs::path absolute = (written.is_absolute() ? written : base_dir_ / written).lexically_normal();
+    if (absolute.string() != text) resolved_[path] = absolute.string();
+    return absolute;
+  }
+
   bool check_run_option(const std::string& key, const Json& value);
   void check_option_combinations();
   void make_search_alg();
   void check_trainable(const Json& value);
   std::vector<std::string> check_command(const Json& value, const std::string& path);
-  fs::path resolve_program(const std::string& program, const std::string& path) const;
+  fs::path resolve_program(const std::string& program, const std::string& path);
   void check_config(const Json& value);
   void check_stop(const Json& value);
   void check_resources(const Json& value);
@@ -149,6 +161,7 @@ class SpecChecker {
   const Json& spec_;
   const Locations& locations_;
   fs::path base_dir_;
+  std::map<std::string, std::string> resolved_;  // JSON path -> the absolute form of its path
   RunSpec out_;
   ProcessSpec process_;
   std::string trainable_name_;

@@ -86,6 +86,7 @@ bool SpecChecker::check_run_option(const std::string& key, const Json& v) {
   } else if (key == "local_dir") {
     options.local_dir = string(v, path);
     rule(path, [&] { detail::check_local_dir(options.local_dir); });
+    options.local_dir = resolve_path(options.local_dir, path).string();
   } else if (key == "checkpoint_freq") {
     options.checkpoint_freq = static_cast<int>(integer(v, path, kIntMin, kIntMax, int_rule));
     rule(path, [&] { detail::check_checkpoint_freq(options.checkpoint_freq); });
@@ -115,6 +116,7 @@ bool SpecChecker::check_run_option(const std::string& key, const Json& v) {
     options.resume = v.get<std::string>();
   } else if (key == "restore") {
     if (!v.is_null()) options.restore = string(v, path);
+    if (!options.restore.empty()) options.restore = resolve_path(options.restore, path).string();
   } else if (key == "metric") {
     if (v.is_null()) return true;
     options.metric = string(v, path);
@@ -253,6 +255,7 @@ RunSpec SpecChecker::check() {
     rethrow(error, "trainable");
   }
   out_.json = spec_;
+  for (const auto& [path, absolute] : resolved_) out_.json[Json::json_pointer("/" + path)] = absolute;
   return std::move(out_);
 }
 

@@ -130,8 +130,7 @@ void SpecChecker::check_scheduler(const Json& value) {
   Json resolved = value;
   if (type == "pbt_replay" && value.is_object() && value.contains("policy_file") && value["policy_file"].is_string()) {
     // A relative policy file is relative to the spec file, like every other path in it.
-    const fs::path file = expand_user(value["policy_file"].get<std::string>());
-    resolved["policy_file"] = (file.is_absolute() ? file : base_dir_ / file).string();
+    resolved["policy_file"] = resolve_path(value["policy_file"].get<std::string>(), "scheduler/policy_file").string();
   }
   try {
     if (type != "fifo") out_.options.scheduler = make_scheduler(resolved);

@@ -76,7 +76,7 @@ void SpecChecker::check_trainable(const Json& value) {
     } else if (key == "working_dir") {
       const std::string dir = string(v, item_path);
       if (dir.empty()) fail(item_path, "must not be empty (leave it out to run in the trial directory)");
-      process_.working_dir = fs::path(dir).is_absolute() ? fs::path(dir) : base_dir_ / dir;
+      process_.working_dir = resolve_path(dir, item_path);
     } else if (key == "step_timeout_s") {
       process_.step_timeout_s = number(v, item_path, 0);
     } else if (key == "stop_grace_s") {
@@ -121,18 +121,27 @@ std::vector<std::string> SpecChecker::check_command(const Json& value, const std
   // it must be made absolute. A bare name is looked up in PATH by the executor.
   const fs::path program = resolve_program(argv[0], child_path(path, "0"));
   if (argv[0].find('/') != std::string::npos) argv[0] = program.string();
+  // An argument naming a file next to the spec (`train.py` of [python3, train.py]) is made
+  // absolute for the same reason. Options, placeholders and words naming no file stay as written.
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& word = argv[i];
+    if (word.empty() || word[0] == '-' || word.find('{') != std::string::npos) continue;
+    std::error_code ec;
+    const fs::path written = expand_user(word);
+    if (!fs::is_regular_file(written.is_absolute() ? written : base_dir_ / written, ec)) continue;
+    argv[i] = resolve_path(word, child_path(path, std::to_string(i))).string();
+  }
   return argv;
 }
 
-fs::path SpecChecker::resolve_program(const std::string& program, const std::string& path) const {
+fs::path SpecChecker::resolve_program(const std::string& program, const std::string& path) {
   auto executable = [](const fs::path& candidate) {
     std::error_code ec;
     return fs::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0;
   };
   if (program.find('/') != std::string::npos) {
-    fs::path candidate = fs::path(program).is_absolute() ? fs::path(program) : base_dir_ / program;
+    const fs::path candidate = resolve_path(program, path);
     std::error_code ec;
-    candidate = fs::absolute(candidate, ec).lexically_normal();
     if (!fs::exists(candidate, ec))
       fail(path, fmt::format("program '{}' does not exist ({})", program, candidate.string()));
     if (fs::is_directory(candidate, ec)) fail(path, fmt::format("program '{}' is a directory", program));
