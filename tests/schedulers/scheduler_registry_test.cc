@@ -28,7 +28,8 @@ TEST(SchedulerRegistryTest, EveryTypeBuildsWithItsDefaultsWrittenOut) {
     spec["type"] = name;
     if (name == "pbt") spec["hyperparam_mutations"] = Json{{"lr", Json::array({0.1, 0.01})}};
     EXPECT_NE(make_scheduler(spec), nullptr) << spec.dump();
-    for (const auto& [key, value] : scheduler_defaults(name).items()) {
+    const Json defaults = scheduler_defaults(name);
+    for (const auto& [key, value] : defaults.items()) {
       const auto keys = scheduler_keys(name);
       EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << name << " default of an unknown key " << key;
     }
