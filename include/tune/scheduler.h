@@ -416,5 +416,15 @@ class PopulationBasedTrainingReplay : public TrialScheduler {
 // names: fifo, async_hyperband/asha, hyperband, hb_bohb, median_stopping_rule, pbt).
 // Throws TuneError naming "scheduler/<key>" on a bad type, key or value.
 std::shared_ptr<TrialScheduler> make_scheduler(const Json& spec);
+// The types make_scheduler knows, in registry order (aliases are names of their own).
+std::vector<std::string> scheduler_names();
+// The keys a type accepts besides `type`. Throws TuneError for an unknown type.
+std::vector<std::string> scheduler_keys(const std::string& type);
+// A type's defaults, key -> value, from its default Options; keys without one (metric and mode:
+// the run's; pbt's hyperparam_mutations and pbt_replay's policy_file: required) are absent.
+Json scheduler_defaults(const std::string& type);
+// Ray Tune's scheduler names this version knows but does not implement: a spec naming one is
+// refused as "not supported yet" rather than as a typo.
+std::vector<std::string> unsupported_scheduler_names();
 
 }  // namespace tune

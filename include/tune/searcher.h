@@ -49,6 +49,11 @@ class Searcher {
   }
   // How many trials it will suggest in all, when known (for progress bars).
   virtual std::optional<int64_t> total_trials() const { return std::nullopt; }
+  // Whether it decides itself how many trials there are, saying finished() when done, as
+  // BasicVariantGenerator does (grid × num_samples). false, the default (model-based searchers):
+  // tune::run asks it for at most num_samples configs (Ray's SearchGenerator). A searcher that
+  // wraps another returns the inner one's answer, as ConcurrencyLimiter and Repeater do.
+  virtual bool counts_trials() const { return false; }
   virtual Json save() const { return Json::object(); }
   virtual void restore(const Json& state) { (void)state; }
 };
@@ -65,6 +70,7 @@ class BasicVariantGenerator : public Searcher {
                         std::vector<Config> points_to_evaluate = {});
   Suggestion suggest(const std::string& trial_id) override;
   std::optional<int64_t> total_trials() const override;
+  bool counts_trials() const override { return true; }
   Json save() const override;
   void restore(const Json& state) override;
 

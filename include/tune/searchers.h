@@ -394,6 +394,7 @@ class ConcurrencyLimiter : public Searcher {
   void on_trial_result(const std::string& trial_id, const Result& result) override;
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
   std::optional<int64_t> total_trials() const override { return searcher_->total_trials(); }
+  bool counts_trials() const override { return searcher_->counts_trials(); }
   Json save() const override;
   void restore(const Json& state) override;
   const Searcher& searcher() const { return *searcher_; }
@@ -417,6 +418,7 @@ class Repeater : public Searcher {
   Suggestion suggest(const std::string& trial_id) override;
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
   std::optional<int64_t> total_trials() const override;
+  bool counts_trials() const override { return searcher_->counts_trials(); }
   Json save() const override;
   void restore(const Json& state) override;
   const Searcher& searcher() const { return *searcher_; }
@@ -453,5 +455,10 @@ std::shared_ptr<Searcher> make_searcher(const Json& spec, const SearcherContext&
 std::vector<std::string> searcher_names();
 // The keys a type accepts besides type, points_to_evaluate, max_concurrent, batch and repeat.
 std::vector<std::string> searcher_keys(const std::string& type);
+// The keys every type accepts: type, points_to_evaluate, max_concurrent, batch, repeat.
+std::vector<std::string> searcher_common_keys();
+// Ray Tune's search algorithm names this version knows but does not implement: a spec naming
+// one is refused as "not supported yet" rather than as a typo.
+std::vector<std::string> unsupported_searcher_names();
 
 }  // namespace tune

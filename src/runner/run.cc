@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -12,9 +11,9 @@
 #include "analysis/experiment_state.h"
 #include "common/file_writer.h"
 #include "common/strings.h"
-#include "executors/fiber.h"
 #include "executors/slurm_executor.h"
 #include "runner/resource_manager.h"
+#include "runner/run_options_rules.h"
 #include "runner/trial_runner.h"
 #include "sync/syncer.h"
 #include "searchers/search_generator.h"
@@ -24,29 +23,15 @@
 namespace tune {
 namespace {
 
-void check_pool_amount(const std::optional<double>& amount, const char* field) {
-  if (!amount) return;
-  if (std::isnan(*amount) || std::isinf(*amount) || *amount < 0) {
-    throw TuneError(fmt::format("{}: must be a finite number >= 0, got {}", field, *amount));
-  }
-}
-
 ResourcePool make_pool(const RunOptions& options) {
-  check_pool_amount(options.num_cpus, "num_cpus");
-  check_pool_amount(options.num_gpus, "num_gpus");
   ResourcePool pool = options.slurm ? detail::slurm_pool() : ResourcePool::detect();
   if (options.num_cpus) pool.cpu = *options.num_cpus;
   if (options.num_gpus) pool.gpu = *options.num_gpus;
-  for (const auto& [name, amount] : options.custom_resources) {
-    check_pool_amount(amount, ("custom_resources." + name).c_str());
-    if (name == "cpu" || name == "gpu" || name == "memory") {
-      throw TuneError(fmt::format("custom_resources.{}: use num_cpus/num_gpus for built-in resources", name));
-    }
-    pool.custom[name] = amount;
-  }
+  for (const auto& [name, amount] : options.custom_resources) pool.custom[name] = amount;  // checked by validate
   return pool;
 }
 
+// The option rules (run_options_rules.h), then those that need the trainable too.
 void validate(const TrainableSpec& trainable, RunOptions& options) {
   if (!trainable.factory && !trainable.function) {
     throw TuneError("trainable: neither a Trainable factory nor a training function was given");
@@ -59,59 +44,13 @@ void validate(const TrainableSpec& trainable, RunOptions& options) {
                                 "tune::isolated(\"{}\") for a registered trainable, or tune::process_trainable",
                                 trainable.name, trainable.name));
   }
-  if (options.slurm && options.local_mode) throw TuneError("slurm: cannot be combined with local_mode");
   if (options.reuse_actors && trainable.process) {
     throw TuneError(fmt::format("reuse_actors: '{}' runs each trial as a child process, which cannot be reset for "
                                 "another trial; reuse works for in-process class trainables (tune::run<T>, "
                                 "registered_trainable) — set reuse_actors to false",
                                 trainable.name));
   }
-  if (options.function_execution == FunctionExecution::kFiber) {
-    if (options.local_mode) {
-      throw TuneError("function_execution: kFiber cannot be combined with local_mode (which runs every trial on the "
-                      "calling thread, one after another)");
-    }
-    if (!detail::fibers_supported()) {
-      throw TuneError("function_execution: kFiber is implemented for x86-64 only; use kThread");
-    }
-  }
-  if (options.fiber_stack_size < detail::kMinFiberStackSize || options.fiber_stack_size > (std::size_t{1} << 30)) {
-    throw TuneError(fmt::format("fiber_stack_size: must be between {} (64 KiB) and {} (1 GiB) bytes, got {}",
-                                detail::kMinFiberStackSize, std::size_t{1} << 30, options.fiber_stack_size));
-  }
-  if (options.slurm && options.slurm->srun.empty()) throw TuneError("slurm.srun: must name the srun program");
-  if (options.num_samples == 0 || options.num_samples < -1) {
-    throw TuneError(fmt::format("num_samples: must be >= 1, or -1 for no limit; got {}", options.num_samples));
-  }
-  if (!options.mode.empty() && options.mode != "min" && options.mode != "max") {
-    throw TuneError(fmt::format("mode: must be \"min\" or \"max\", got \"{}\"", options.mode));
-  }
-  if (options.metric.empty() != options.mode.empty()) {
-    throw TuneError(options.metric.empty() ? "metric: mode was given without a metric"
-                                           : "mode: metric was given without a mode (\"min\" or \"max\")");
-  }
-  if (options.verbose < 0 || options.verbose > 3) {
-    throw TuneError(fmt::format("verbose: must be 0, 1, 2 or 3, got {}", options.verbose));
-  }
-  if (options.max_concurrent_trials < 0) {
-    throw TuneError(fmt::format("max_concurrent_trials: must be >= 1 (or 0 for no limit), got {}",
-                                options.max_concurrent_trials));
-  }
-  if (std::isnan(options.time_budget_s) || options.time_budget_s < 0) {
-    throw TuneError(fmt::format("time_budget_s: must be >= 0, got {}", options.time_budget_s));
-  }
-  if (options.max_failures < -1) {
-    throw TuneError(fmt::format("max_failures: must be >= 0, or -1 to retry forever; got {}", options.max_failures));
-  }
-  if (options.fail_fast && options.max_failures != 0) {
-    throw TuneError("fail_fast: cannot be combined with max_failures (fail_fast stops at the first failure)");
-  }
-  if (options.reporter.max_report_frequency_s < 0 || std::isnan(options.reporter.max_report_frequency_s)) {
-    throw TuneError("reporter.max_report_frequency_s: must be >= 0");
-  }
-  if (options.name.find('/') != std::string::npos || options.name == "." || options.name == "..") {
-    throw TuneError(fmt::format("name: \"{}\" must be a single directory name (no '/', not . or ..)", options.name));
-  }
+  detail::check_run_options(options);
   if (options.resources_per_trial) {
     if (trainable.default_resource_request) {
       throw TuneError(fmt::format("resources_per_trial: {} declares default_resource_request; give one or the other",
@@ -119,50 +58,12 @@ void validate(const TrainableSpec& trainable, RunOptions& options) {
     }
     options.resources_per_trial->validate("resources_per_trial");
   }
-  for (size_t i = 0; i < options.loggers.size(); ++i) {
-    if (!options.loggers[i]) throw TuneError(fmt::format("loggers[{}]: is empty", i));
-  }
-  for (size_t i = 0; i < options.callbacks.size(); ++i) {
-    if (!options.callbacks[i]) throw TuneError(fmt::format("callbacks[{}]: is null", i));
-  }
-  if (options.checkpoint_freq < 0) {
-    throw TuneError(fmt::format("checkpoint_freq: must be >= 0 (0 = off), got {}", options.checkpoint_freq));
-  }
-  if (options.keep_checkpoints_num < 0) {
-    throw TuneError(fmt::format("keep_checkpoints_num: must be >= 1 (or 0 to keep all), got {}",
-                                options.keep_checkpoints_num));
-  }
-  const std::string score_attr = options.checkpoint_score_attr.starts_with("min-")
-                                     ? options.checkpoint_score_attr.substr(4)
-                                     : options.checkpoint_score_attr;
-  if (score_attr.empty()) {
-    throw TuneError("checkpoint_score_attr: must name a result key (\"min-\" + key for lower is better)");
-  }
   const bool checkpointing = options.checkpoint_freq > 0 || options.checkpoint_at_end;
-  if (checkpointing && !options.write_trial_files) {
-    throw TuneError(fmt::format("{}: checkpoints live in trial directories, but write_trial_files=false",
-                                options.checkpoint_freq > 0 ? "checkpoint_freq" : "checkpoint_at_end"));
-  }
   if (checkpointing && trainable.function && !trainable.process) {
     throw TuneError(fmt::format(
         "{}: {} is a function trainable, which tune cannot ask to save; checkpoint from inside it (write into "
         "reporter.checkpoint_dir(), then report should_checkpoint=true), or use the class API",
         options.checkpoint_freq > 0 ? "checkpoint_freq" : "checkpoint_at_end", trainable.name));
-  }
-  static const char* const kResumeModes[] = {"", "LOCAL", "PROMPT", "ERRORED_ONLY", "REMOTE", "true", "True",
-                                             "false", "False"};
-  if (std::find(std::begin(kResumeModes), std::end(kResumeModes), options.resume.value) == std::end(kResumeModes)) {
-    throw TuneError(fmt::format(
-        "resume: \"{}\" is not a resume mode; use false, true, \"LOCAL\", \"PROMPT\", \"ERRORED_ONLY\" or \"REMOTE\"",
-        options.resume.value));
-  }
-  if (options.resume.value == "REMOTE") {
-    if (options.sync_config.upload_dir.empty()) {
-      throw TuneError("resume: \"REMOTE\" pulls the experiment from sync_config.upload_dir, which is empty");
-    }
-    if (options.name.empty()) {
-      throw TuneError("resume: \"REMOTE\" needs name (the experiment to pull from sync_config.upload_dir)");
-    }
   }
   detail::resolve_cloud_target(options.sync_config, "");  // throws TuneError naming the sync_config field
 }
@@ -369,7 +270,6 @@ void check_all_completed(const ExperimentAnalysis& analysis) {
 
 ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   validate(trainable, options);
-  if (options.local_dir.empty()) throw TuneError("local_dir: must not be empty");
   // Absolute: trials (child processes in their own directories) get paths inside it.
   std::error_code absolute_error;
   const std::filesystem::path local_dir =
@@ -438,7 +338,7 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   if (!options.search_alg) {
     options.search_alg = std::make_shared<BasicVariantGenerator>(options.config, options.num_samples, options.seed);
   }
-  if (detail::needs_search_generator(*options.search_alg)) {
+  if (!options.search_alg->counts_trials()) {
     // A model-based searcher: num_samples is the number of trials it is asked for.
     options.search_alg = std::make_shared<detail::SearchGenerator>(options.search_alg, options.num_samples);
   }

@@ -1,7 +1,14 @@
 // make_scheduler: the spec file's `scheduler: {type: NAME, ...}` to a scheduler object.
+//
+// One row of kTypes per scheduler name: its keys with their defaults, and how to build it.
+// Each type's fields are listed once (a `fields` function over its Options struct); the key
+// list, the defaults and the reading of a spec all come from that one list, so the parser,
+// the factory and the docs (checked by tests/spec/plugin_docs_test.cc) cannot
+// drift apart.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "common/plugin_fields.h"
 #include "common/strings.h"
@@ -12,6 +19,14 @@ namespace tune {
 namespace {
 
 using Fields = detail::PluginFields;
+using Build = std::function<std::shared_ptr<TrialScheduler>(const Fields&)>;
+
+struct SchedulerType {
+  std::string name;
+  std::vector<std::string> keys;  // besides `type`, in the order the docs list them
+  Json defaults;                  // key -> default; absent: required, or none (the run's metric/mode)
+  Build build;
+};
 
 template <typename Scheduler, typename Options>
 std::shared_ptr<TrialScheduler> build(Options options) {
@@ -20,6 +35,86 @@ std::shared_ptr<TrialScheduler> build(Options options) {
   } catch (const TuneError& e) {
     throw TuneError(std::string("scheduler/") + e.what());  // "scheduler/grace_period: must be > 0 ..."
   }
+}
+
+// Ray Tune's scheduler names this version knows but does not implement: refused by name.
+const std::vector<std::string> kNotSupported = {"pb2", "resource_changing"};
+
+// The fields every metric-driven scheduler shares. Empty metric/mode: the run's.
+template <typename Options, typename Visit>
+void metric_fields(Options& o, Visit& visit) {
+  visit("time_attr", o.time_attr);
+  visit("metric", o.metric);
+  visit("mode", o.mode);
+}
+
+template <typename Visit>
+void asha_fields(AsyncHyperBandScheduler::Options& o, Visit&& visit) {
+  metric_fields(o, visit);
+  visit("max_t", o.max_t);
+  visit("grace_period", o.grace_period);
+  visit("reduction_factor", o.reduction_factor);
+  visit("brackets", o.brackets);
+  visit("seed", o.seed);
+}
+
+template <typename Visit>
+void hyperband_fields(HyperBandScheduler::Options& o, Visit&& visit) {
+  metric_fields(o, visit);
+  visit("max_t", o.max_t);
+  visit("reduction_factor", o.reduction_factor);
+  visit("stop_last_trials", o.stop_last_trials);
+}
+
+template <typename Visit>
+void median_fields(MedianStoppingRule::Options& o, Visit&& visit) {
+  metric_fields(o, visit);
+  visit("grace_period", o.grace_period);
+  visit("min_samples_required", o.min_samples_required);
+  visit("min_time_slice", o.min_time_slice);
+  visit("hard_stop", o.hard_stop);
+}
+
+template <typename Visit>
+void pbt_fields(PopulationBasedTraining::Options& o, Visit&& visit) {
+  metric_fields(o, visit);
+  visit("perturbation_interval", o.perturbation_interval);
+  visit("quantile_fraction", o.quantile_fraction);
+  visit("resample_probability", o.resample_probability);
+  visit("log_config", o.log_config);
+  visit("seed", o.seed);
+}
+
+// Keys and defaults of a default-constructed Options, through its fields function.
+template <typename Options, typename FieldsOf>
+std::pair<std::vector<std::string>, Json> keys_of(FieldsOf fields_of) {
+  Options o;
+  std::vector<std::string> keys;
+  Json defaults = Json::object();
+  fields_of(o, [&](const char* key, const auto& value) {
+    keys.emplace_back(key);
+    if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>) {
+      if (value.empty()) return;  // metric / mode: the run's
+    }
+    defaults[key] = value;
+  });
+  return {std::move(keys), std::move(defaults)};
+}
+
+// A row whose Options are read key by key through `fields_of`; `finish` adds what a plain field
+// cannot say (PBT's mutations) and builds the scheduler.
+template <typename Options, typename FieldsOf>
+SchedulerType row(std::string name, FieldsOf fields_of,
+                  std::function<std::shared_ptr<TrialScheduler>(Options, const Fields&)> finish,
+                  std::vector<std::string> extra_keys = {}) {
+  auto [keys, defaults] = keys_of<Options>(fields_of);
+  keys.insert(keys.end(), extra_keys.begin(), extra_keys.end());
+  Build read = [fields_of, finish](const Fields& f) {
+    Options o;
+    fields_of(o, [&](const char* key, auto& value) { f.get(key, value); });
+    return finish(std::move(o), f);
+  };
+  return {std::move(name), std::move(keys), std::move(defaults), std::move(read)};
 }
 
 std::map<std::string, PopulationBasedTraining::Mutation> mutations_of(const Json& value) {
@@ -53,95 +148,92 @@ std::map<std::string, PopulationBasedTraining::Mutation> mutations_of(const Json
   return out;
 }
 
+std::shared_ptr<TrialScheduler> build_pbt(PopulationBasedTraining::Options o, const Fields& f) {
+  const Json* mutations = f.find("hyperparam_mutations");
+  if (mutations == nullptr) {
+    throw TuneError("scheduler/hyperparam_mutations: pbt needs it (config path -> list or distribution)");
+  }
+  o.hyperparam_mutations = mutations_of(*mutations);
+  return build<PopulationBasedTraining>(std::move(o));
+}
+
+std::shared_ptr<TrialScheduler> build_pbt_replay(const Fields& f) {
+  std::string policy_file;
+  f.get("policy_file", policy_file);
+  if (policy_file.empty()) throw TuneError("scheduler/policy_file: pbt_replay needs it (a pbt_policy_<trial_id>.txt)");
+  try {
+    return std::make_shared<PopulationBasedTrainingReplay>(policy_file);
+  } catch (const TuneError& e) {
+    throw TuneError(fmt::format("scheduler/policy_file: {}", e.what()));
+  }
+}
+
+const std::vector<SchedulerType>& types() {
+  using Asha = AsyncHyperBandScheduler::Options;
+  using HyperBand = HyperBandScheduler::Options;
+  auto asha = [](Asha o, const Fields&) { return build<AsyncHyperBandScheduler>(std::move(o)); };
+  auto asha_of = [](Asha& o, auto&& visit) { asha_fields(o, visit); };
+  auto hyperband_of = [](HyperBand& o, auto&& visit) { hyperband_fields(o, visit); };
+  static const std::vector<SchedulerType> kTypes = {
+      {"fifo", {}, Json::object(), [](const Fields&) { return std::make_shared<FIFOScheduler>(); }},
+      row<Asha>("async_hyperband", asha_of, asha),
+      row<Asha>("asha", asha_of, asha),
+      row<HyperBand>("hyperband", hyperband_of,
+                     [](HyperBand o, const Fields&) { return build<HyperBandScheduler>(std::move(o)); }),
+      row<HyperBand>("hb_bohb", hyperband_of,
+                     [](HyperBand o, const Fields&) { return build<HyperBandForBOHB>(std::move(o)); }),
+      row<MedianStoppingRule::Options>(
+          "median_stopping_rule", [](MedianStoppingRule::Options& o, auto&& visit) { median_fields(o, visit); },
+          [](MedianStoppingRule::Options o, const Fields&) { return build<MedianStoppingRule>(std::move(o)); }),
+      row<PopulationBasedTraining::Options>(
+          "pbt", [](PopulationBasedTraining::Options& o, auto&& visit) { pbt_fields(o, visit); }, build_pbt,
+          {"hyperparam_mutations"}),
+      {"pbt_replay", {"policy_file"}, Json::object(), build_pbt_replay},
+  };
+  return kTypes;
+}
+
+const SchedulerType* find_type(const std::string& name) {
+  for (const auto& t : types()) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+const SchedulerType& type_of(const std::string& name) {
+  if (const SchedulerType* type = find_type(name)) return *type;
+  const std::vector<std::string> known = scheduler_names();
+  throw TuneError(fmt::format("scheduler/type: not supported: '{}'{}; supported: {}", name, did_you_mean(name, known),
+                              join(known, ", ")));
+}
+
 }  // namespace
 
+std::vector<std::string> scheduler_names() {
+  std::vector<std::string> out;
+  for (const auto& t : types()) out.push_back(t.name);
+  return out;
+}
+
+std::vector<std::string> unsupported_scheduler_names() { return kNotSupported; }
+
+std::vector<std::string> scheduler_keys(const std::string& type) { return type_of(type).keys; }
+
+Json scheduler_defaults(const std::string& type) { return type_of(type).defaults; }
+
 std::shared_ptr<TrialScheduler> make_scheduler(const Json& spec) {
-  std::string type;
+  std::string name;
   if (spec.is_string()) {
-    type = spec.get<std::string>();
+    name = spec.get<std::string>();
   } else if (spec.is_object() && spec.contains("type") && spec.at("type").is_string()) {
-    type = spec.at("type").get<std::string>();
+    name = spec.at("type").get<std::string>();
   } else {
     throw TuneError(fmt::format("scheduler: must be a scheduler name or {{type: NAME, ...}}, got {}", spec.dump()));
   }
+  const SchedulerType& type = type_of(name);
   const Fields f(spec, "scheduler");
-  const std::vector<std::string> metric_keys = {"time_attr", "metric", "mode"};
-  auto with_metric = [&](std::vector<std::string> keys) {
-    keys.insert(keys.end(), metric_keys.begin(), metric_keys.end());
-    return keys;
-  };
-  if (type == "fifo") {
-    f.allow({});
-    return std::make_shared<FIFOScheduler>();
-  }
-  if (type == "asha" || type == "async_hyperband") {
-    f.allow(with_metric({"max_t", "grace_period", "reduction_factor", "brackets", "seed"}));
-    AsyncHyperBandScheduler::Options o;
-    f.get("time_attr", o.time_attr);
-    f.get("metric", o.metric);
-    f.get("mode", o.mode);
-    f.get("max_t", o.max_t);
-    f.get("grace_period", o.grace_period);
-    f.get("reduction_factor", o.reduction_factor);
-    f.get("brackets", o.brackets);
-    f.get("seed", o.seed);
-    return build<AsyncHyperBandScheduler>(std::move(o));
-  }
-  if (type == "hyperband" || type == "hb_bohb") {
-    f.allow(with_metric({"max_t", "reduction_factor", "stop_last_trials"}));
-    HyperBandScheduler::Options o;
-    f.get("time_attr", o.time_attr);
-    f.get("metric", o.metric);
-    f.get("mode", o.mode);
-    f.get("max_t", o.max_t);
-    f.get("reduction_factor", o.reduction_factor);
-    f.get("stop_last_trials", o.stop_last_trials);
-    return type == "hyperband" ? build<HyperBandScheduler>(std::move(o)) : build<HyperBandForBOHB>(std::move(o));
-  }
-  if (type == "median_stopping_rule") {
-    f.allow(with_metric({"grace_period", "min_samples_required", "min_time_slice", "hard_stop"}));
-    MedianStoppingRule::Options o;
-    f.get("time_attr", o.time_attr);
-    f.get("metric", o.metric);
-    f.get("mode", o.mode);
-    f.get("grace_period", o.grace_period);
-    f.get("min_samples_required", o.min_samples_required);
-    f.get("min_time_slice", o.min_time_slice);
-    f.get("hard_stop", o.hard_stop);
-    return build<MedianStoppingRule>(std::move(o));
-  }
-  if (type == "pbt") {
-    f.allow(with_metric({"perturbation_interval", "hyperparam_mutations", "quantile_fraction",
-                         "resample_probability", "log_config", "seed"}));
-    PopulationBasedTraining::Options o;
-    f.get("time_attr", o.time_attr);
-    f.get("metric", o.metric);
-    f.get("mode", o.mode);
-    f.get("perturbation_interval", o.perturbation_interval);
-    f.get("quantile_fraction", o.quantile_fraction);
-    f.get("resample_probability", o.resample_probability);
-    f.get("log_config", o.log_config);
-    f.get("seed", o.seed);
-    const Json* mutations = f.find("hyperparam_mutations");
-    if (mutations == nullptr) throw TuneError("scheduler/hyperparam_mutations: pbt needs it (config path -> list or distribution)");
-    o.hyperparam_mutations = mutations_of(*mutations);
-    return build<PopulationBasedTraining>(std::move(o));
-  }
-  if (type == "pbt_replay") {
-    f.allow({"policy_file"});
-    std::string policy_file;
-    f.get("policy_file", policy_file);
-    if (policy_file.empty()) throw TuneError("scheduler/policy_file: pbt_replay needs it (a pbt_policy_<trial_id>.txt)");
-    try {
-      return std::make_shared<PopulationBasedTrainingReplay>(policy_file);
-    } catch (const TuneError& e) {
-      throw TuneError(fmt::format("scheduler/policy_file: {}", e.what()));
-    }
-  }
-  const std::vector<std::string> known = {"fifo", "asha", "async_hyperband", "hyperband", "hb_bohb",
-                                          "median_stopping_rule", "pbt", "pbt_replay"};
-  throw TuneError(fmt::format("scheduler/type: not supported: '{}'{}; supported: {}", type, did_you_mean(type, known),
-                              join(known, ", ")));
+  f.allow(type.keys);
+  return type.build(f);
 }
 
 }  // namespace tune

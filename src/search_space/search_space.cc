@@ -9,6 +9,7 @@
 #include <limits>
 #include <numbers>
 
+#include "common/mix64.h"
 #include "tune/error.h"
 
 namespace tune {
@@ -25,10 +26,9 @@ class SplitMix64 {
   static constexpr result_type min() { return 0; }
   static constexpr result_type max() { return std::numeric_limits<result_type>::max(); }
   result_type operator()() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    const uint64_t z = detail::mix64(state_);  // mixes state_ + gamma, the new state
+    state_ += detail::kSplitMix64Gamma;
+    return z;
   }
 
  private:

@@ -10,14 +10,13 @@
 #include <string_view>
 #include <utility>
 
-#include "searchers/searcher_util.h"
+#include "common/mix64.h"
 #include "tune/error.h"
 #include "tune/searcher.h"
 
 namespace tune {
 namespace {
 
-// A stable mixer (std::hash is neither stable nor well mixed): searcher_util.h's mix64.
 using detail::mix64;
 
 uint64_t fnv1a(std::string_view text) {

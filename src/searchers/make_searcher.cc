@@ -138,6 +138,10 @@ const std::vector<SearcherType>& types() {
 
 const std::vector<std::string> kCommonKeys = {"type", "points_to_evaluate", "max_concurrent", "batch", "repeat"};
 
+// Ray Tune's search algorithm names this version knows but does not implement: refused by name.
+const std::vector<std::string> kNotSupported = {"ax",       "blendsearch", "cfo",    "dragonfly", "hebo",  "hyperopt",
+                                                "nevergrad", "optuna",     "sigopt", "skopt",     "zoopt", "bayesopt"};
+
 const SearcherType& type_of(const std::string& name) {
   for (const auto& t : types()) {
     if (t.name == name) return t;
@@ -156,6 +160,10 @@ std::vector<std::string> searcher_names() {
 }
 
 std::vector<std::string> searcher_keys(const std::string& type) { return type_of(type).keys; }
+
+std::vector<std::string> searcher_common_keys() { return kCommonKeys; }
+
+std::vector<std::string> unsupported_searcher_names() { return kNotSupported; }
 
 std::shared_ptr<Searcher> make_searcher(const Json& spec, const SearcherContext& context) {
   std::string name;

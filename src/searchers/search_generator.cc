@@ -1,7 +1,6 @@
 #include "searchers/search_generator.h"
 
 #include "tune/error.h"
-#include "tune/searchers.h"
 
 namespace tune::detail {
 
@@ -41,16 +40,6 @@ void SearchGenerator::restore(const Json& state) {
   suggested_ = state.value("suggested", int64_t{0});
   finished_ = state.value("finished", false);
   if (const auto it = state.find("searcher"); it != state.end()) searcher_->restore(*it);
-}
-
-bool needs_search_generator(const Searcher& searcher) {
-  if (dynamic_cast<const BasicVariantGenerator*>(&searcher)) return false;
-  if (const auto* limiter = dynamic_cast<const ConcurrencyLimiter*>(&searcher)) {
-    return needs_search_generator(limiter->searcher());
-  }
-  if (const auto* repeater = dynamic_cast<const Repeater*>(&searcher)) return needs_search_generator(repeater->searcher());
-  if (dynamic_cast<const SearchGenerator*>(&searcher)) return false;
-  return true;
 }
 
 }  // namespace tune::detail

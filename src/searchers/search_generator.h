@@ -17,6 +17,7 @@ class SearchGenerator : public Searcher {
   void on_trial_result(const std::string& trial_id, const Result& result) override;
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
   std::optional<int64_t> total_trials() const override;
+  bool counts_trials() const override { return true; }
   Json save() const override;
   void restore(const Json& state) override;
   const Searcher& searcher() const { return *searcher_; }
@@ -27,9 +28,5 @@ class SearchGenerator : public Searcher {
   int64_t suggested_ = 0;
   bool finished_ = false;
 };
-
-// True when tune::run must wrap this searcher in a SearchGenerator: it does not know how
-// many trials it makes (a BasicVariantGenerator, also inside wrappers, counts its own).
-bool needs_search_generator(const Searcher& searcher);
 
 }  // namespace tune::detail

@@ -12,6 +12,7 @@
 #include <map>
 #include <utility>
 
+#include "common/mix64.h"  // mix64: (seed, counter) -> independent streams
 #include "tune/json.h"
 #include "tune/search_space.h"
 #include "tune/searcher.h"
@@ -21,8 +22,6 @@ namespace tune::detail {
 
 class UnitSpace;
 
-// splitmix64's finaliser: turns (seed, counter) into independent streams.
-uint64_t mix64(uint64_t x);
 // A fresh seed from std::random_device (for searchers given none; they keep and save it).
 uint64_t random_seed();
 // Throws TuneError naming `metric` (or `mode`) when a model-based searcher gets none.

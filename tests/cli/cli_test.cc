@@ -141,6 +141,59 @@ verbose: 0
   EXPECT_THAT(bad.err, HasSubstr("no experiment state"));
 }
 
+// Relative paths of a spec are the spec file's: `tune run sub/spec.yaml` from another directory
+// finds sub/train.py (not in each trial's directory) and writes into sub/results, and the stored
+// spec holds them absolute, so `tune resume` from a third directory reruns a failed trial.
+TEST(CliTest, RelativePathsOfASpecResolveAgainstItsDirectoryAndResumeWorksFromAnywhere) {
+  if (std::string(TUNE_TEST_PYTHON).empty()) GTEST_SKIP() << "no python3";
+  TempDir dir;
+  const fs::path sub = dir.path() / "sub";
+  for (const fs::path& d : {sub, dir.path() / "first", dir.path() / "second"}) fs::create_directories(d);
+  // x = 2 fails its first run (it leaves a marker next to the script), then succeeds.
+  write(sub / "train.py", R"(import json, os, sys
+x = int(sys.argv[1])
+marker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "failed_once")
+if x == 2 and not os.path.exists(marker):
+    open(marker, "w").close()
+    sys.exit(3)
+for i in range(3):
+    print(json.dumps({"score": x * (i + 1)}), flush=True)
+)");
+  write(sub / "spec.yaml", R"(name: rel
+trainable:
+  command: [python3, train.py, "{x}"]
+config:
+  x: {grid_search: [1, 2]}
+local_dir: results
+metric: score
+mode: max
+verbose: 0
+)");
+  const Outcome first = tune_cli({"run", "../sub/spec.yaml"}, dir.path() / "first");
+  EXPECT_EQ(first.code, 1) << first.err;  // x = 2 failed
+  const fs::path experiment = sub / "results" / "rel";
+  ASSERT_TRUE(fs::exists(experiment / "experiment_state.jsonl")) << first.err;
+  EXPECT_FALSE(fs::exists(dir.path() / "first" / "results"));
+  {
+    const ExperimentAnalysis analysis = ExperimentAnalysis::load(experiment);
+    ASSERT_EQ(analysis.trials().size(), 2u);
+    int terminated = 0;
+    for (const TrialRecord& trial : analysis.trials()) terminated += trial.status() == TrialStatus::kTerminated;
+    EXPECT_EQ(terminated, 1) << "train.py was not found from the trial directory";
+  }
+  const Outcome resumed = tune_cli({"resume", "--errored-only", "../sub/results/rel"}, dir.path() / "second");
+  EXPECT_EQ(resumed.code, 0) << resumed.err;
+  const ExperimentAnalysis analysis = ExperimentAnalysis::load(experiment);
+  ASSERT_EQ(analysis.trials().size(), 2u);
+  for (const TrialRecord& trial : analysis.trials()) EXPECT_EQ(trial.status(), TrialStatus::kTerminated);
+  EXPECT_EQ(analysis.get_best_trial("score", "max")->last_result()["score"], 6);
+  // The stored spec names the script and the results absolutely.
+  const std::string state =
+      read_file(experiment / "experiment_state.jsonl") + read_file(experiment / "experiment_state.json");
+  EXPECT_NE(state.find(Json((sub / "train.py").string()).dump()), std::string::npos);
+  EXPECT_NE(state.find(Json((sub / "results").string()).dump()), std::string::npos);
+}
+
 TEST(CliTest, NotSupportedYetKeyExitsTwo) {
   TempDir dir;
   write(dir.path() / "spec.yaml", std::string(kPlainSpec) + "scheduler: pb2\n");

@@ -437,7 +437,7 @@ resume: REMOTE
               StartsWith("spec.yaml:3: sync_config/sync_period_s: must be >= 0"));
   EXPECT_THAT(error_of(T + "sync_config:\n  sync_to_cloud: 3\n").what(), HasSubstr("must be a command"));
   EXPECT_THAT(error_of(T + "name: x\nresume: REMOTE\n").what(),
-              HasSubstr("resume: REMOTE pulls the experiment from sync_config/upload_dir, which is not given"));
+              HasSubstr("resume: REMOTE pulls the experiment from sync_config.upload_dir, which is not given"));
   EXPECT_THAT(error_of(T + "resume: REMOTE\nsync_config: {upload_dir: /x}\n").what(), HasSubstr("REMOTE needs 'name'"));
 }
 
@@ -595,6 +595,31 @@ TEST(SpecTest, APlaceholderMustNameAConfigPath) {
 }
 
 // ---- files and programs ----
+
+// docs/spec.md#paths: every relative path is the spec file's, and the stored spec holds it absolute.
+TEST(SpecTest, LoadResolvesRelativePathsAgainstTheSpecFileAndStoresThemAbsolute) {
+  TempDir dir;
+  const auto specs = dir.path() / "specs";
+  std::filesystem::create_directories(specs / "ckpt");
+  std::ofstream(specs / "train.py") << "print('{\"x\": 1}')\n";
+  std::ofstream(specs / "s.yaml") << "trainable:\n  command: [sh, train.py, -v, missing.py, '{x}', /bin/true]\n"
+                                     "config: {x: 1}\nlocal_dir: out\nrestore: ckpt\n";
+  const RunSpec spec = load_run_spec(specs / "s.yaml");
+  EXPECT_EQ(spec.trainable.process->argv,
+            (std::vector<std::string>{"sh", (specs / "train.py").string(), "-v", "missing.py", "{x}", "/bin/true"}));
+  EXPECT_EQ(spec.options.local_dir, (specs / "out").string());
+  EXPECT_EQ(spec.options.restore, (specs / "ckpt").string());
+  EXPECT_EQ(spec.json["trainable"]["command"][1], (specs / "train.py").string());
+  EXPECT_EQ(spec.json["trainable"]["command"][3], "missing.py");
+  EXPECT_EQ(spec.json["local_dir"], (specs / "out").string());
+  EXPECT_EQ(spec.json["restore"], (specs / "ckpt").string());
+  // The stored spec means the same when parsed again from anywhere.
+  SpecSource elsewhere;
+  elsewhere.base_dir = "/";
+  const RunSpec again = parse_run_spec(spec.json.dump(), elsewhere);
+  EXPECT_EQ(again.trainable.process->argv, spec.trainable.process->argv);
+  EXPECT_EQ(again.options.local_dir, spec.options.local_dir);
+}
 
 TEST(SpecTest, LoadResolvesProgramPathsAgainstTheSpecFile) {
   TempDir dir;

@@ -165,7 +165,7 @@ TEST(SyncRunTest, MisuseIsRefusedBeforeAnythingStarts) {
   EXPECT_THAT(error_of(std::move(b)), HasSubstr("sync_config.upload_dir:"));
   RunOptions c = quiet_options(dir);
   c.resume = "REMOTE";
-  EXPECT_THAT(error_of(std::move(c)), HasSubstr("resume: \"REMOTE\" pulls the experiment from sync_config.upload_dir"));
+  EXPECT_THAT(error_of(std::move(c)), HasSubstr("resume: REMOTE pulls the experiment from sync_config.upload_dir"));
   RunOptions d = quiet_options(dir);
   d.sync_config.upload_dir = (dir.path() / "cloud").string();
   d.resume = "REMOTE";

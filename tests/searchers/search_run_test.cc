@@ -64,6 +64,57 @@ TEST(SearchRunTest, NumSamplesIsTheNumberOfTrialsOfAModelBasedSearcher) {
   EXPECT_LT(analysis.get_best_trial()->last_result()["loss"].get<double>(), 1.0);
 }
 
+// A wrapper of the user's own (logging every suggestion), forwarding counts_trials() as the
+// Searcher interface asks of wrappers.
+class CountingWrapper : public Searcher {
+ public:
+  explicit CountingWrapper(std::shared_ptr<Searcher> searcher) : searcher_(std::move(searcher)) {}
+  void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override {
+    searcher_->set_search_properties(metric, mode, space);
+  }
+  Suggestion suggest(const std::string& trial_id) override {
+    Suggestion s = searcher_->suggest(trial_id);
+    if (s.kind == Suggestion::Kind::kConfig) ++suggested;
+    return s;
+  }
+  void on_trial_result(const std::string& trial_id, const Result& result) override {
+    searcher_->on_trial_result(trial_id, result);
+  }
+  void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override {
+    searcher_->on_trial_complete(trial_id, result, error);
+  }
+  std::optional<int64_t> total_trials() const override { return searcher_->total_trials(); }
+  bool counts_trials() const override { return searcher_->counts_trials(); }
+  int suggested = 0;
+
+ private:
+  std::shared_ptr<Searcher> searcher_;
+};
+
+TEST(SearchRunTest, AUserWrittenWrapperOfTheVariantGeneratorRunsTheWholeGridTimesNumSamples) {
+  TempDir dir;
+  RunOptions options = options_in(dir);
+  options.config = {{"x", grid_search({0.0, 1.0, 2.0})}, {"n", 1}};
+  options.num_samples = 2;  // 3 grid points × 2: run() must not cap it at num_samples
+  auto wrapper = std::make_shared<CountingWrapper>(
+      std::make_shared<BasicVariantGenerator>(options.config, options.num_samples, uint64_t{1}));
+  options.search_alg = wrapper;
+  const ExperimentAnalysis analysis = run(quadratic(), std::move(options));
+  EXPECT_EQ(analysis.trials().size(), 6u);
+  EXPECT_EQ(wrapper->suggested, 6);
+}
+
+TEST(SearchRunTest, AUserWrittenWrapperOfAModelBasedSearcherIsAskedForNumSamplesConfigs) {
+  TempDir dir;
+  RunOptions options = options_in(dir);
+  options.num_samples = 5;
+  auto wrapper = std::make_shared<CountingWrapper>(std::make_shared<TPESearcher>(tpe_options(3)));
+  options.search_alg = wrapper;
+  const ExperimentAnalysis analysis = run(quadratic(), std::move(options));
+  EXPECT_EQ(analysis.trials().size(), 5u);
+  EXPECT_EQ(wrapper->suggested, 5);
+}
+
 TEST(SearchRunTest, NotNowWaitsForARunningTrial) {
   TempDir dir;
   RunOptions options = options_in(dir);

@@ -79,6 +79,15 @@ TEST(ConcurrencyLimiterTest, SaveRestoreKeepsLiveTrials) {
   EXPECT_THROW(ConcurrencyLimiter(inner, 0), TuneError);
 }
 
+TEST(ConcurrencyLimiterTest, LimiterAndRepeaterForwardWhetherTheInnerSearcherCountsItsTrials) {
+  auto variants = std::make_shared<BasicVariantGenerator>(Space(Json{{"a", 1}}), 3, uint64_t{1});
+  EXPECT_TRUE(variants->counts_trials());
+  EXPECT_FALSE(Recorder().counts_trials());  // the interface's default: a model-based searcher
+  EXPECT_TRUE(ConcurrencyLimiter(variants, 2).counts_trials());
+  EXPECT_TRUE(Repeater(std::make_shared<Repeater>(variants, 2), 2).counts_trials());
+  EXPECT_FALSE(ConcurrencyLimiter(std::make_shared<Repeater>(std::make_shared<Recorder>(), 2), 2).counts_trials());
+}
+
 TEST(RepeaterTest, TrialsShareTheConfigAndTheSearcherSeesTheMean) {
   auto inner = std::make_shared<Recorder>();
   Repeater repeater(inner, 3);
