@@ -51,7 +51,7 @@ DRAWS = 1000
 
 def values(name, problem, dims, k, budget, seeds):
     t = runs[(problem, dims, name, k)]
-    return np.array([t[s][min(budget, len(t[s])) - 1] for s in seeds])
+    return np.array([t[s][budget - 1] for s in seeds])
 
 
 def paired(a_name, a_k, b_name, b_k, problems):
@@ -63,6 +63,8 @@ def paired(a_name, a_k, b_name, b_k, problems):
             continue
         seeds = sorted(set(ta) & set(tb))
         for b in budgets:
+            if min(len(t[s]) for t in (ta, tb) for s in seeds) < b:
+                continue  # a run shorter than the budget (GP's are) has no value there
             out.append(((problem, dims, b), values(a_name, problem, dims, a_k, b, seeds),
                         values(b_name, problem, dims, b_k, b, seeds)))
     return out
@@ -123,7 +125,8 @@ for problem, dims in problems:
     row = []
     for n in names:
         t = runs.get((problem, dims, n, main_k))
-        row.append(f"{np.median(values(n, problem, dims, main_k, budgets[-1], sorted(t))):.3g}" if t else "")
+        full = t and min(len(v) for v in t.values()) >= budgets[-1]
+        row.append(f"{np.median(values(n, problem, dims, main_k, budgets[-1], sorted(t))):.3g}" if full else "")
     print(f"| {problem} | {dims} | {family[(problem, dims)]} | " + " | ".join(row) + " |")
 
 print("\n## Concurrency: median at k pending / median at k = 1, same searcher (geometric mean over cells)\n")
