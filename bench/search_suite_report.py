@@ -152,3 +152,8 @@ if any(n == gp for (_, _, n, _) in runs):
         if sub:
             w, wl, wh = boot(sub, lambda meds: float(np.mean([a < b for a, b in meds])))
             print(f"| {other} | {len(sub)} | {w:.0%} [{wl:.0%}, {wh:.0%}] |")
+    a, b = paired(gp, main_k, ours, main_k, cont), paired(gp, main_k, peer, main_k, cont)
+    theirs = {cell: np.median(v) for cell, _, v in b}
+    both = [np.median(g) < np.median(v) and np.median(g) < theirs[cell] for cell, g, v in a if cell in theirs]
+    if both:
+        print(f"| both | {len(both)} | {np.mean(both):.0%} |")
