@@ -183,11 +183,12 @@ inline BbobInstance make_bbob_instance(int fid, int d, uint64_t seed) {
   return in;
 }
 
-// f(x) - f_opt for x in [-5, 5]^D (outside, the f_pen terms take over as in BBOB).
-inline double bbob_value(const BbobInstance& in, const Vec& x) {
-  using namespace bbob_detail;
+// One function per BBOB group (the families of bench/search_suite.h).
+namespace bbob_detail {
+
+inline double separable(const BbobInstance& in, const Vec& x) {
   const size_t n = x.size();
-  const double dd = static_cast<double>(n);
+  [[maybe_unused]] const double dd = static_cast<double>(n);
   switch (in.fid) {
     case 2:
       return ellipsoid_sum(t_osz(minus(x, in.xopt)));
@@ -201,6 +202,15 @@ inline double bbob_value(const BbobInstance& in, const Vec& x) {
       }
       return rastrigin_sum(z) + 100 * f_pen(x);
     }
+    default:
+      throw std::invalid_argument("bbob: no function f" + std::to_string(in.fid));
+  }
+}
+
+inline double moderate(const BbobInstance& in, const Vec& x) {
+  const size_t n = x.size();
+  [[maybe_unused]] const double dd = static_cast<double>(n);
+  switch (in.fid) {
     case 6: {
       const Vec z = mat_vec(in.q, lambda(mat_vec(in.r, minus(x, in.xopt)), 10));
       double s = 0;
@@ -223,6 +233,15 @@ inline double bbob_value(const BbobInstance& in, const Vec& x) {
       for (double& v : z) v = std::max(1.0, std::sqrt(dd) / 8) * v + 0.5;
       return rosenbrock_sum(z);
     }
+    default:
+      throw std::invalid_argument("bbob: no function f" + std::to_string(in.fid));
+  }
+}
+
+inline double ill_conditioned(const BbobInstance& in, const Vec& x) {
+  const size_t n = x.size();
+  [[maybe_unused]] const double dd = static_cast<double>(n);
+  switch (in.fid) {
     case 10:
       return ellipsoid_sum(t_osz(mat_vec(in.r, minus(x, in.xopt))));
     case 11: {
@@ -249,6 +268,15 @@ inline double bbob_value(const BbobInstance& in, const Vec& x) {
       for (size_t i = 0; i < n; ++i) s += std::pow(std::abs(z[i]), 2 + 4 * ramp(i, n));
       return std::sqrt(s);
     }
+    default:
+      throw std::invalid_argument("bbob: no function f" + std::to_string(in.fid));
+  }
+}
+
+inline double multimodal(const BbobInstance& in, const Vec& x) {
+  const size_t n = x.size();
+  [[maybe_unused]] const double dd = static_cast<double>(n);
+  switch (in.fid) {
     case 15:
       return rastrigin_sum(
           mat_vec(in.r, lambda(mat_vec(in.q, t_asy(t_osz(mat_vec(in.r, minus(x, in.xopt))), 0.2)), 10)));
@@ -280,6 +308,15 @@ inline double bbob_value(const BbobInstance& in, const Vec& x) {
       }
       return 10 / (dd - 1) * s + 10;
     }
+    default:
+      throw std::invalid_argument("bbob: no function f" + std::to_string(in.fid));
+  }
+}
+
+inline double weak_structure(const BbobInstance& in, const Vec& x) {
+  const size_t n = x.size();
+  [[maybe_unused]] const double dd = static_cast<double>(n);
+  switch (in.fid) {
     case 20: {
       Vec xh(n), zh(n), z(n);
       for (size_t i = 0; i < n; ++i) xh[i] = 2 * in.sign[i] * x[i];
@@ -326,6 +363,17 @@ inline double bbob_value(const BbobInstance& in, const Vec& x) {
     default:
       throw std::invalid_argument("bbob: no function f" + std::to_string(in.fid));
   }
+}
+
+}  // namespace bbob_detail
+
+// f(x) - f_opt for x in [-5, 5]^D (outside, the f_pen terms take over as in BBOB).
+inline double bbob_value(const BbobInstance& in, const Vec& x) {
+  if (in.fid <= 4) return bbob_detail::separable(in, x);
+  if (in.fid <= 9) return bbob_detail::moderate(in, x);
+  if (in.fid <= 14) return bbob_detail::ill_conditioned(in, x);
+  if (in.fid <= 19) return bbob_detail::multimodal(in, x);
+  return bbob_detail::weak_structure(in, x);
 }
 
 }  // namespace tune::bench
