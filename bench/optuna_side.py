@@ -64,6 +64,8 @@ def arg(name, default):
 def sampler_of(name, seed):
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed)
+    if name == "tpe_liar":
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
     if name == "tpe_multivariate":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True)
     if name == "cmaes":

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Tables of the held-out searcher benchmark (bench/search_suite.sh) from the JSON lines of
+e2e_search_suite and optuna_suite.py:
+
+  search_suite_report.py [--budgets 50,100,200] [--concurrency 2] [--ours tune:tpe]
+                         [--peer optuna:tpe] [--families all|heldout|tuning] FILE...
+
+A cell is (problem, dims, budget) at one concurrency; its value is the median over seeds of the
+best regret found within the budget. "No worse" means ours' median <= the peer's. Intervals are
+95% percentile bootstraps over seeds (resampled per cell, the same seeds for both sides, since a
+seed is one problem instance), 1000 draws.
+"""
+import json
+import sys
+from collections import defaultdict
+
+import numpy as np
+
+FLOOR = 1e-8  # regrets below this count as solved (ratios of two solved runs are 1)
+TUNING = {"separable", "ill_conditioned"}
+
+
+def arg(name, default):
+    args = sys.argv[1:]
+    return args[args.index(name) + 1] if name in args else default
+
+
+budgets = [int(b) for b in arg("--budgets", "50,100,200").split(",")]
+main_k = int(arg("--concurrency", "2"))
+ours, peer = arg("--ours", "tune:tpe"), arg("--peer", "optuna:tpe")
+which = arg("--families", "heldout")
+files = [a for i, a in enumerate(sys.argv[1:]) if a.endswith(".jsonl")]
+
+runs = defaultdict(dict)  # (problem, dims, searcher, k) -> {seed: trace}
+family = {}
+for path in files:
+    for line in open(path):
+        r = json.loads(line)
+        key = (r["problem"], r["dims"], f'{r["side"]}:{r["searcher"]}', r["concurrency"])
+        runs[key][r["seed"]] = np.maximum(np.array(r["trace"], dtype=float), FLOOR)
+        family[(r["problem"], r["dims"])] = r["family"]
+
+
+def selected(fam):
+    return which == "all" or (fam in TUNING) == (which == "tuning")
+
+
+rng = np.random.default_rng(0)
+DRAWS = 1000
+
+
+def values(name, problem, dims, k, budget, seeds):
+    t = runs[(problem, dims, name, k)]
+    return np.array([t[s][budget - 1] for s in seeds])
+
+
+def paired(a_name, a_k, b_name, b_k, problems):
+    """Per cell: (cell, a values, b values) on the seeds both sides have."""
+    out = []
+    for problem, dims in problems:
+        ta, tb = runs.get((problem, dims, a_name, a_k)), runs.get((problem, dims, b_name, b_k))
+        if not ta or not tb:
+            continue
+        seeds = sorted(set(ta) & set(tb))
+        for b in budgets:
+            if min(len(t[s]) for t in (ta, tb) for s in seeds) < b:
+                continue  # a run shorter than the budget (GP's are) has no value there
+            out.append(((problem, dims, b), values(a_name, problem, dims, a_k, b, seeds),
+                        values(b_name, problem, dims, b_k, b, seeds)))
+    return out
+
+
+def boot(cells, stat):
+    """stat(list of (a_median, b_median) per cell) with a bootstrap interval over seeds."""
+    point = stat([(np.median(a), np.median(b)) for _, a, b in cells])
+    draws = []
+    for _ in range(DRAWS):
+        meds = []
+        for _, a, b in cells:
+            i = rng.integers(0, len(a), len(a))
+            meds.append((np.median(a[i]), np.median(b[i])))
+        draws.append(stat(meds))
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    return point, lo, hi
+
+
+def win_rate(meds):
+    return float(np.mean([a <= b for a, b in meds]))
+
+
+def median_ratio(meds):
+    return float(np.median([a / b for a, b in meds]))
+
+
+def geo_ratio(meds):
+    return float(np.exp(np.mean([np.log(a / b) for a, b in meds])))
+
+
+problems = sorted({(p, d) for (p, d, _, _) in runs if selected(family[(p, d)])})
+fams = sorted({family[c] for c in problems})
+print(f"## {ours} vs {peer}, concurrency {main_k}, {which} families ({', '.join(fams)})\n")
+print("win rate = share of (function, dims, budget) cells where ours' median <= peer's; "
+      "ratio = median over cells of ours' median / peer's (< 1: ours better)\n")
+print("| cells | n | win rate [95% CI] | median ratio [95% CI] |")
+print("|---|---|---|---|")
+groups = [("all", lambda c: True)] + [(f"budget {b}", lambda c, b=b: c[2] == b) for b in budgets] + \
+         [(f, lambda c, f=f: family[(c[0], c[1])] == f) for f in fams]
+cells = paired(ours, main_k, peer, main_k, problems)
+for label, keep in groups:
+    sub = [c for c in cells if keep(c[0])]
+    if not sub:
+        continue
+    w, wl, wh = boot(sub, win_rate)
+    m, ml, mh = boot(sub, median_ratio)
+    print(f"| {label} | {len(sub)} | {w:.0%} [{wl:.0%}, {wh:.0%}] | {m:.2f} [{ml:.2f}, {mh:.2f}] |")
+lost = [(c, np.median(a), np.median(b)) for c, a, b in cells if np.median(a) > np.median(b)]
+if lost:
+    print(f"\ncells lost ({len(lost)}): " + "; ".join(f"{p}-{d}D@{b} {x:.3g} vs {y:.3g}" for (p, d, b), x, y in lost))
+
+print(f"\n## Median regret per cell, concurrency {main_k} (budget {budgets[-1]})\n")
+names = sorted({n for (_, _, n, k) in runs if k == main_k})
+print("| problem | dims | family | " + " | ".join(names) + " |")
+print("|---|---|---|" + "---|" * len(names))
+for problem, dims in problems:
+    row = []
+    for n in names:
+        t = runs.get((problem, dims, n, main_k))
+        full = t and min(len(v) for v in t.values()) >= budgets[-1]
+        row.append(f"{np.median(values(n, problem, dims, main_k, budgets[-1], sorted(t))):.3g}" if full else "")
+    print(f"| {problem} | {dims} | {family[(problem, dims)]} | " + " | ".join(row) + " |")
+
+print("\n## Concurrency: median at k pending / median at k = 1, same searcher (geometric mean over cells)\n")
+print("| searcher | k | cells | ratio [95% CI] | cells within +10% |")
+print("|---|---|---|---|---|")
+for n in sorted({n for (_, _, n, _) in runs}):
+    for k in sorted({k for (_, _, m, k) in runs if m == n and k != 1}):
+        sub = paired(n, k, n, 1, problems)
+        if not sub:
+            continue
+        g, gl, gh = boot(sub, geo_ratio)
+        within = np.mean([np.median(a) <= 1.1 * np.median(b) for _, a, b in sub])
+        print(f"| {n} | {k} | {len(sub)} | {g:.2f} [{gl:.2f}, {gh:.2f}] | {within:.0%} |")
+
+gp = "tune:gp"
+if any(n == gp for (_, _, n, _) in runs):
+    print(f"\n## GP-BO on <= 6-D continuous cells, concurrency {main_k}: share of cells where its median beats\n")
+    cont = [(p, d) for p, d in problems if p.startswith("f") and d <= 6]
+    print("| peer | cells | GP better [95% CI] |")
+    print("|---|---|---|")
+    for other in (ours, peer):
+        sub = paired(gp, main_k, other, main_k, cont)
+        if sub:
+            w, wl, wh = boot(sub, lambda meds: float(np.mean([a < b for a, b in meds])))
+            print(f"| {other} | {len(sub)} | {w:.0%} [{wl:.0%}, {wh:.0%}] |")
+    a, b = paired(gp, main_k, ours, main_k, cont), paired(gp, main_k, peer, main_k, cont)
+    theirs = {cell: np.median(v) for cell, _, v in b}
+    both = [np.median(g) < np.median(v) and np.median(g) < theirs[cell] for cell, g, v in a if cell in theirs]
+    if both:
+        print(f"| both | {len(both)} | {np.mean(both):.0%} |")
