@@ -1,5 +1,6 @@
 // tune::run(): validates every option before anything starts, then runs the experiment.
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "common/strings.h"
 #include "executors/fiber.h"
 #include "executors/slurm_executor.h"
+#include "runner/experiment_lock.h"
 #include "runner/resource_manager.h"
 #include "runner/trial_runner.h"
 #include "sync/syncer.h"
@@ -348,10 +350,21 @@ std::filesystem::path find_resume_dir(const std::filesystem::path& local_dir, co
   return best;
 }
 
+// Each process trial holds a few pipes: with the usual soft limit of 1,024 open files, a
+// thousand concurrent trials would fail for want of descriptors. The soft limit goes up to
+// the hard one (which only an administrator sets); what is still short is backpressure.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  (void)::setrlimit(RLIMIT_NOFILE, &limit);  // refused: the old limit stays, which is no error
+}
+
 }  // namespace
 
 ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   validate(trainable, options);
+  raise_open_file_limit();
   if (options.local_dir.empty()) throw TuneError("local_dir: must not be empty");
   // Absolute: trials (child processes in their own directories) get paths inside it.
   std::error_code absolute_error;
@@ -361,6 +374,8 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   // Resume: find the experiment and its state before anything is created.
   std::optional<detail::ResumeState> resume;
   std::filesystem::path resume_dir;
+  std::optional<detail::ExperimentLock> lock;  // held until the run returns
+  bool start_over = options.overwrite;
   if (!options.name.empty()) check_upload_dir(options, local_dir, options.name);
   if (options.resume.value == "REMOTE") pull_remote_experiment(options, local_dir);
   if (options.resume.enabled()) {
@@ -369,6 +384,8 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
       throw TuneError(fmt::format("resume: {} holds no experiment state to resume (start it with resume=false)",
                                   resume_dir.string()));
     }
+    // Taken before the state is read: a driver still writing it refuses this one.
+    lock.emplace(detail::ExperimentLock::acquire(resume_dir));
     bool go = true;
     if (options.resume.value == "PROMPT") {
       if (!isatty(STDIN_FILENO)) {
@@ -380,6 +397,7 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
       std::string answer;
       std::getline(std::cin, answer);
       go = !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
+      start_over = !go;  // the answer is the explicit word to replace it
     }
     if (go) {
       resume.emplace();
@@ -465,6 +483,14 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   std::filesystem::create_directories(experiment.dir, ec);
   if (ec) {
     throw TuneError(fmt::format("local_dir: cannot create {}: {}", experiment.dir.string(), ec.message()));
+  }
+  if (!resume) {
+    if (!lock || resume_dir != experiment.dir) lock.emplace(detail::ExperimentLock::acquire(experiment.dir));
+    if (!start_over && detail::has_stored_experiment(experiment.dir)) {
+      throw TuneError(fmt::format("name: {} already holds an experiment; continue it with resume=true (tune resume {}), "
+                                  "or give the new one another name (overwrite=true replaces it)",
+                                  experiment.dir.string(), experiment.dir.string()));
+    }
   }
   Json spec = spec_of(trainable, options);
   detail::TrialRunner runner(trainable, std::move(options), std::move(experiment), std::move(pool),
