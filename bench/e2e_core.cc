@@ -3,12 +3,13 @@
 //   bookkeeping  10,000 trials x 1 step of a trivial trainable, default loggers on
 //   throughput   96 concurrent trials reporting as fast as they can for 10 s, loggers on:
 //                class API, function API on threads, function API as fibers
+//   csv_new_keys 2 trials x 2,000 results, one of them with a new key in every result
 //   scale        1,000,000 one-step trials, per-trial files off: peak RSS and the time of
 //                the first vs the last 100,000 trials
 //
 // Usage: e2e_core [--quick] [--only NAME] [--iterations N] [DIR]   (DIR: where results go, default .)
 //   NAME: bookkeeping, throughput (throughput_class, throughput_function, throughput_fiber:
-//         one of them), scale
+//         one of them), csv_new_keys, scale
 //   --iterations N: throughput trials stop after N results each instead of after 10 s
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -180,6 +181,34 @@ std::vector<Row> scale(const std::filesystem::path& dir, int64_t trials) {
            full ? (last / first <= 1.5 ? "met" : "MISSED") : "(quick)"}};
 }
 
+// Logging when result keys come and go (issue 17 item 8): 2,000 results each bringing a new
+// key, beside a trial with fixed keys, against the same run with fixed keys only (the floor).
+Row csv_new_keys(const std::filesystem::path& dir) {
+  const auto run_one = [&](bool new_keys) {
+    auto options = base_options(dir, new_keys ? "bench_csv_new_keys" : "bench_csv_fixed_keys");
+    options.num_samples = 2;
+    options.num_cpus = 2;
+    options.stop = {{"training_iteration", 2000}};
+    options.config = {{"changing", tune::grid_search({new_keys, false})}};
+    const auto start = Clock::now();
+    tune::run(
+        [](const tune::Config& c, tune::Reporter& r) {
+          const bool changing = c["changing"].get<bool>();
+          for (int64_t i = 1;; ++i) {
+            tune::Result result = {{"loss", 1.0 / static_cast<double>(i)}};
+            if (changing) result["key_" + std::to_string(i)] = i;
+            r.report(std::move(result));
+          }
+        },
+        std::move(options));
+    return seconds_since(start);
+  };
+  const double floor = run_one(false);
+  const double s = run_one(true);
+  return {"csv_new_keys", "2 trials x 2,000 results, one with a new key in each",
+          fmt::format("{:.2f} s ({:.1f}x fixed keys)", s, s / floor), "< 2 s", s < 2 ? "met" : "MISSED"};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -202,6 +231,7 @@ int main(int argc, char** argv) {
     if (only.empty() || only == "throughput" || only == "throughput_class") rows.push_back(throughput(dir, quick ? 2 : 10, false, iterations));
     if (only.empty() || only == "throughput" || only == "throughput_function") rows.push_back(throughput(dir, quick ? 2 : 10, true, iterations));
     if (only.empty() || only == "throughput" || only == "throughput_fiber") rows.push_back(throughput(dir, quick ? 2 : 10, true, iterations, true));
+    if (only.empty() || only == "csv_new_keys") rows.push_back(csv_new_keys(dir));
     if (only.empty() || only == "scale") {
       for (auto& r : scale(dir, quick ? 100000 : 1000000)) rows.push_back(r);
     }

@@ -118,6 +118,10 @@ struct RunOptions {
   // What produced this run, kept in the experiment state (not compared on resume): `tune run`
   // stores the spec there so that `tune resume DIR` can rebuild the trainable.
   Json source_spec;
+  // Start over in an experiment directory that already holds an experiment, replacing its
+  // state. Off (the default), such a start is refused, naming the two ways out: resume, or
+  // another name.
+  bool overwrite = false;
   // Keep the experiment journal and snapshots (experiment_state.jsonl/.json); off makes the
   // experiment impossible to resume but saves their small cost per trial event.
   bool write_experiment_state = true;

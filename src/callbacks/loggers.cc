@@ -1,8 +1,10 @@
 // The default per-trial loggers: result.json (+ params.json) and progress.csv.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -142,8 +144,11 @@ void append_csv_value(std::string& out, const Json& value) {
 }
 
 // progress.csv: flattened results without the config. The header grows when a result
-// brings a new key: the file is rewritten once with the wider header (rare), so a metric
-// first reported at step 5 still gets its column.
+// brings a new key, so a metric first reported at step 5 still gets its column: the rows
+// after a widening wait in memory, and the file is rewritten with the wider header, its old
+// rows padded, when they are flushed, or once they are as large as the file. So a trial
+// whose keys change at every result costs a rewrite per flush or per doubling of the file,
+// linear in what it logs, never one rewrite per result.
 class CsvLogger final : public Logger {
  public:
   // The file is created with the first result, which also fixes the first header.
@@ -161,6 +166,7 @@ class CsvLogger final : public Logger {
         }
         written_header_ = true;
         old_width_ = columns_.size();
+        file_bytes_ = text.size();
         out_ = FileWriter(path_);
       }
     }
@@ -200,18 +206,28 @@ class CsvLogger final : public Logger {
       last_keys_.resize(position);
       last_columns_.resize(position);
     }
-    if (columns_.size() != old_width_) rewrite_with_new_header();
     line_.clear();
     for (size_t i = 0; i < cells_.size(); ++i) {
       if (i) line_ += ',';
       if (cells_[i]) append_csv_value(line_, *cells_[i]);
     }
     line_ += '\n';
-    out_.write(line_);
+    if (columns_.size() == old_width_ && held_.empty()) {
+      out_.write(line_);
+      file_bytes_ += line_.size();
+      return;
+    }
+    held_.push_back({held_text_.size(), columns_.size()});
+    held_text_ += line_;
+    if (held_text_.size() >= std::max(file_bytes_, kMinHeldBytes)) rewrite_with_new_header();
   }
-  void flush() override { out_.flush(); }
+  void flush() override {
+    if (!held_.empty()) rewrite_with_new_header();
+    out_.flush();
+  }
   void close(const TrialView& trial) override {
     (void)trial;
+    if (!held_.empty()) rewrite_with_new_header();
     out_.close();
   }
 
@@ -249,29 +265,61 @@ class CsvLogger final : public Logger {
     return line + '\n';
   }
 
+  // Writes the held rows: appended as they are when no column was added since the file's
+  // header, else the whole file again with the wider header and every row padded to it.
   void rewrite_with_new_header() {
+    const size_t width = columns_.size();
     std::string body;
-    if (written_header_) {
+    if (written_header_ && width != old_width_) {
       out_.flush();
       // Old rows lack the new columns: pad them with empty cells.
       const std::string old = read_file(path_);
       const size_t first_newline = old.find('\n');
-      const std::string rows = first_newline == std::string::npos ? "" : old.substr(first_newline + 1);
-      const size_t pad = columns_.size() - old_width_;
-      bool quoted = false;  // a quoted cell may hold a newline
-      for (char c : rows) {
-        if (c == '"') quoted = !quoted;
-        if (c == '\n' && !quoted) body.append(pad, ',');
-        body += c;
-      }
+      const std::string_view rows =
+          first_newline == std::string::npos ? std::string_view() : std::string_view(old).substr(first_newline + 1);
+      body.reserve(rows.size() + held_text_.size() + (held_.size() + 1) * (width - old_width_));
+      append_padded(body, rows, width - old_width_);
     }
-    out_.close();
-    out_ = FileWriter(path_, /*truncate=*/true);
-    out_.write(header());
+    for (size_t i = 0; i < held_.size(); ++i) {
+      const size_t end = i + 1 < held_.size() ? held_[i + 1].offset : held_text_.size();
+      append_padded(body, std::string_view(held_text_).substr(held_[i].offset, end - held_[i].offset),
+                    width - held_[i].width);
+    }
+    if (!written_header_ || width != old_width_) {
+      out_.close();
+      out_ = FileWriter(path_, /*truncate=*/true);
+      const std::string head = header();
+      out_.write(head);
+      file_bytes_ = head.size();
+    }
     out_.write(body);
+    file_bytes_ += body.size();
     written_header_ = true;
-    old_width_ = columns_.size();
+    old_width_ = width;
+    held_.clear();
+    held_text_.clear();
   }
+
+  // Rows as they are, each given `pad` more empty cells.
+  static void append_padded(std::string& out, std::string_view rows, size_t pad) {
+    if (pad == 0) {
+      out += rows;
+      return;
+    }
+    bool quoted = false;  // a quoted cell may hold a newline
+    for (char c : rows) {
+      if (c == '"') quoted = !quoted;
+      if (c == '\n' && !quoted) out.append(pad, ',');
+      out += c;
+    }
+  }
+
+  // Rows held since the last write, and how many columns each had.
+  struct HeldRow {
+    size_t offset;  // into held_text_
+    size_t width;
+  };
+  static constexpr size_t kMinHeldBytes = size_t{1} << 16;
 
   std::filesystem::path path_;
   FileWriter out_;
@@ -279,7 +327,10 @@ class CsvLogger final : public Logger {
   std::unordered_map<std::string, size_t> index_;
   std::string line_;
   bool written_header_ = false;
-  size_t old_width_ = 0;
+  size_t old_width_ = 0;       // the header's columns in the file
+  uint64_t file_bytes_ = 0;    // written to the file so far (header included)
+  std::vector<HeldRow> held_;  // rows not yet in the file: a column was added since its header
+  std::string held_text_;
   std::vector<const Json*> cells_;
   std::vector<std::string> last_keys_;
   std::vector<size_t> last_columns_;

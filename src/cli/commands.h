@@ -22,6 +22,7 @@ struct RunArgs {
   std::string spec;
   std::vector<std::string> overrides;  // --set KEY=VALUE
   bool check_only = false;             // --check: validate and print the spec, run nothing
+  bool overwrite = false;              // --overwrite: start over an existing experiment of the same name
 };
 int run_command(const RunArgs& args, std::ostream& out, std::ostream& err);
 

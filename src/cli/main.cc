@@ -51,6 +51,8 @@ int main(int argc, char** argv) {
                   "stop/training_iteration, VALUE in YAML; repeatable")
       ->allow_extra_args(false);
   run->add_flag("--check", run_args.check_only, "Check the spec and print it as JSON; run nothing");
+  run->add_flag("--overwrite", run_args.overwrite,
+                "Start over when the experiment's directory already holds one (its state is replaced)");
   run->footer(kExitCodes);
 
   ResumeArgs resume_args;

@@ -30,6 +30,7 @@ int run_command(const RunArgs& args, std::ostream& out, std::ostream& err) {
     return kExitOk;
   }
 
+  if (args.overwrite) spec.options.overwrite = true;
   // Kept in the experiment state: `tune resume DIR` rebuilds the trainable from it.
   std::error_code ec;
   spec.options.source_spec = {{"spec", spec.json},

@@ -1,10 +1,13 @@
 // tune::run(): validates every option before anything starts, then runs the experiment.
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <system_error>
 
@@ -12,6 +15,7 @@
 #include "common/file_writer.h"
 #include "common/strings.h"
 #include "executors/slurm_executor.h"
+#include "runner/experiment_lock.h"
 #include "runner/resource_manager.h"
 #include "runner/run_options_rules.h"
 #include "runner/trial_runner.h"
@@ -266,10 +270,38 @@ void check_all_completed(const ExperimentAnalysis& analysis) {
                               join(failed, ", ")));
 }
 
+// Each process trial holds a few pipes: with the usual soft limit of 1,024 open files, a
+// thousand concurrent trials would fail for want of descriptors. The soft limit goes up to
+// the hard one (which only an administrator sets); what is still short is backpressure.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  (void)::setrlimit(RLIMIT_NOFILE, &limit);  // refused: the old limit stays, which is no error
+}
+
+// A directory whose state recorded an experiment: a snapshot, or a journal with at least its
+// head line whole. A journal cut inside its first line (a driver killed as it started) holds
+// nothing to lose, so a new start may take the directory without being told to.
+bool holds_recorded_experiment(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir / detail::kSnapshotFile, ec)) return true;
+  std::ifstream journal(dir / detail::kJournalFile, std::ios::binary);
+  if (!journal) return false;
+  std::array<char, 65536> buffer;
+  while (journal.read(buffer.data(), buffer.size()) || journal.gcount() > 0) {
+    if (std::find(buffer.begin(), buffer.begin() + journal.gcount(), '\n') != buffer.begin() + journal.gcount()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   validate(trainable, options);
+  raise_open_file_limit();
   // Absolute: trials (child processes in their own directories) get paths inside it.
   std::error_code absolute_error;
   const std::filesystem::path local_dir =
@@ -278,6 +310,8 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   // Resume: find the experiment and its state before anything is created.
   std::optional<detail::ResumeState> resume;
   std::filesystem::path resume_dir;
+  std::optional<detail::ExperimentLock> lock;  // held until the run returns
+  bool start_over = options.overwrite;
   if (!options.name.empty()) check_upload_dir(options, local_dir, options.name);
   if (options.resume.value == "REMOTE") pull_remote_experiment(options, local_dir);
   if (options.resume.enabled()) {
@@ -286,6 +320,8 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
       throw TuneError(fmt::format("resume: {} holds no experiment state to resume (start it with resume=false)",
                                   resume_dir.string()));
     }
+    // Taken before the state is read: a driver still writing it refuses this one.
+    lock.emplace(detail::ExperimentLock::acquire(resume_dir));
     bool go = true;
     if (options.resume.value == "PROMPT") {
       if (!isatty(STDIN_FILENO)) {
@@ -297,6 +333,7 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
       std::string answer;
       std::getline(std::cin, answer);
       go = !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
+      start_over = !go;  // the answer is the explicit word to replace it
     }
     if (go) {
       resume.emplace();
@@ -382,6 +419,14 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   std::filesystem::create_directories(experiment.dir, ec);
   if (ec) {
     throw TuneError(fmt::format("local_dir: cannot create {}: {}", experiment.dir.string(), ec.message()));
+  }
+  if (!resume) {
+    if (!lock || resume_dir != experiment.dir) lock.emplace(detail::ExperimentLock::acquire(experiment.dir));
+    if (!start_over && holds_recorded_experiment(experiment.dir)) {
+      throw TuneError(fmt::format("name: {} already holds an experiment; continue it with resume=true (tune resume {}), "
+                                  "or give the new one another name (overwrite=true replaces it)",
+                                  experiment.dir.string(), experiment.dir.string()));
+    }
   }
   Json spec = spec_of(trainable, options);
   const bool raise_on_failed_trial = options.raise_on_failed_trial;

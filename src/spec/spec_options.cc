@@ -106,6 +106,8 @@ bool SpecChecker::check_run_option(const std::string& key, const Json& v) {
     rule(path, [&] { detail::check_max_failures(options.max_failures); });
   } else if (key == "fail_fast") {
     options.fail_fast = boolean(v, path);
+  } else if (key == "overwrite") {
+    options.overwrite = boolean(v, path);
   } else if (key == "resume") {
     if (v.is_null() || v.is_boolean()) {
       options.resume = !v.is_null() && v.get<bool>();
