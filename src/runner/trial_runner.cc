@@ -715,8 +715,8 @@ void TrialRunner::process_result(Trial& trial, Result&& result, const std::files
   trial.done = decision == Decision::kStop;
   log_writer_->write(trial.index, *trial.last_result);
   for (const auto& callback : options_.callbacks) callback->on_trial_result(TrialView(trial), *trial.last_result);
-  if (options_.verbose >= 3) {
-    out() << fmt::format("Result for {}: {}\n", trial.name, trial.last_result->dump());
+  if (options_.verbose >= 2) {
+    reporter_->print(out(), reporter_->result_line(trial.name, *trial.last_result, options_.verbose, Clock::now()));
   }
   if (stopper_ && stopper_->stop_all()) stop_all_ = true;
   if (stop_all_ && decision == Decision::kContinue) decision = Decision::kStop;
@@ -1037,9 +1037,10 @@ void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
     }
   }
   for (const auto& callback : options_.callbacks) callback->on_trial_complete(TrialView(trial));
+  reporter_->forget(trial.name);
   if (options_.verbose >= 2) {
-    out() << fmt::format("Trial {} {}{}\n", trial.name, status == TrialStatus::kError ? "errored" : "completed",
-                         status == TrialStatus::kError ? ": " + trial.error_message : "");
+    reporter_->print(out(), fmt::format("Trial {} {}{}\n", trial.name, status == TrialStatus::kError ? "errored" : "completed",
+                                        status == TrialStatus::kError ? ": " + trial.error_message : ""));
   }
   // Bounded samples for the status table.
   const size_t keep = static_cast<size_t>(std::max(1, options_.reporter.max_progress_rows));
@@ -1107,7 +1108,7 @@ void TrialRunner::periodic(bool force) {
   if (is_tty_ && std::chrono::duration<double>(now - last_bar_).count() >= 0.1) {
     last_bar_ = now;
     const int64_t finished = counts_[TrialStatus::kTerminated] + counts_[TrialStatus::kError];
-    out() << "\r\033[K" << StatusReporter::progress_bar(finished, searcher_->total_trials()) << std::flush;
+    reporter_->draw_progress_bar(out(), finished, searcher_->total_trials());
   }
 }
 
@@ -1150,9 +1151,7 @@ StatusSnapshot TrialRunner::snapshot(bool done) const {
 
 void TrialRunner::print_status(bool done) {
   last_report_ = Clock::now();
-  std::ostream& o = out();
-  if (is_tty_) o << "\r\033[K";
-  o << reporter_->render(snapshot(done)) << std::flush;
+  reporter_->print(out(), reporter_->render(snapshot(done)));
 }
 
 void TrialRunner::print_summary() {
