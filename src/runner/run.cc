@@ -15,6 +15,7 @@
 #include "executors/fiber.h"
 #include "executors/slurm_executor.h"
 #include "runner/resource_manager.h"
+#include "runner/signals.h"
 #include "runner/trial_runner.h"
 #include "sync/syncer.h"
 #include "searchers/search_generator.h"
@@ -467,9 +468,19 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
     throw TuneError(fmt::format("local_dir: cannot create {}: {}", experiment.dir.string(), ec.message()));
   }
   Json spec = spec_of(trainable, options);
+  // Signals reach the runner through the interrupt flag only; the handlers go with the guard.
+  std::optional<detail::SignalGuard> signals;
+  if (options.handle_signals) {
+    if (!options.interrupt) options.interrupt = std::make_shared<std::atomic<int>>(0);
+    signals.emplace(options.interrupt);
+  }
   detail::TrialRunner runner(trainable, std::move(options), std::move(experiment), std::move(pool),
                              std::move(stopper), std::move(spec), std::move(resume), std::move(initial_checkpoint));
-  return runner.run();
+  ExperimentAnalysis analysis = runner.run();
+  if (analysis.interrupted() && signals && signals->signal_number() != 0) {
+    analysis.set_interrupted(signals->signal_number());
+  }
+  return analysis;
 }
 
 }  // namespace tune

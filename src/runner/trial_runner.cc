@@ -156,7 +156,7 @@ ExperimentAnalysis TrialRunner::run() {
   }
   if (options_.verbose >= 1) print_status(false);
   while (true) {
-    if (fatal_error_) break;
+    if (fatal_error_ || poll_interrupt()) break;
     const bool started = fill_free_resources();
     commit_loop_step();  // the trials added and started, with what that changed in the scheduler
     if (fatal_error_) break;
@@ -192,6 +192,7 @@ ExperimentAnalysis TrialRunner::run() {
     periodic(false);
     if (snapshot_) continue_snapshot(kSnapshotSlice);
   }
+  if (interrupting_ && !fatal_error_) return end_interrupted();
   stop_everything();
   commit_event();
   periodic(true);
@@ -228,7 +229,7 @@ ExperimentAnalysis TrialRunner::run() {
 
 bool TrialRunner::fill_free_resources() {
   bool started = false;
-  while (!stop_all_ && !fatal_error_) {
+  while (!stop_all_ && !fatal_error_ && !interrupting_) {
     if (options_.max_concurrent_trials > 0 && running_ >= options_.max_concurrent_trials) break;
     // Generate lazily: only when nothing is PENDING.
     bool has_pending = false;
@@ -730,7 +731,8 @@ void TrialRunner::process_result(Trial& trial, Result&& result, const std::files
   const Result& last = *trial.last_result;
   const bool manual = last.value("should_checkpoint", false) == true;
   const bool periodic = options_.checkpoint_freq > 0 && trial.iteration % options_.checkpoint_freq == 0;
-  const bool at_end = options_.checkpoint_at_end && decision == Decision::kStop;
+  // An interrupted run stops its trials here too (apply_decision), though they go on when resumed.
+  const bool at_end = options_.checkpoint_at_end && (decision == Decision::kStop || interrupting_);
   if (manual || periodic || at_end || scheduler_checkpoint || decision == Decision::kPause) {
     if (!trial.logdir.empty()) {
       begin_checkpoint(trial, decision, manual, taken_checkpoint);
@@ -765,6 +767,10 @@ void TrialRunner::apply_decision(Trial& trial, Decision decision) {
   }
   switch (decision) {
     case Decision::kContinue:
+      if (interrupting_) {
+        requeue(trial, TrialStatus::kPending);  // stopped, not ended: a resume continues it
+        break;
+      }
       executor_->continue_trial(trial.index);
       break;
     case Decision::kStop:

@@ -114,6 +114,13 @@ class TrialRunner {
   void finish_trial(Trial& trial, TrialStatus status);
   void release_resources(Trial& trial);
   void stop_everything();
+  // RunOptions::interrupt (runner_interrupt.cc): reads the flag; true when the loop is to end
+  // now (forced, or graceful with no trial left running). Graceful: no trial starts, and each
+  // running one stops at its next result (checkpoint_at_end honoured) and waits PENDING in the
+  // state, so a resume continues it.
+  bool poll_interrupt();
+  // The end of an interrupted run: no trial is ended, no "done" record; state, table, analysis.
+  ExperimentAnalysis end_interrupted();
   void periodic(bool force);
   // Uploads (sync_config): at most one in flight; a request while one runs starts another
   // right after it. Failures are warnings, never the experiment's end.
@@ -160,6 +167,8 @@ class TrialRunner {
   int running_ = 0;
   bool searcher_finished_ = false;
   bool stop_all_ = false;
+  bool interrupting_ = false;  // RunOptions::interrupt seen at 1 (graceful) or more
+  bool forced_ = false;        // seen at 2: the children are ended now
   bool any_failure_ = false;
   std::optional<std::string> fatal_error_;  // a misuse found mid-run (e.g. a stop key never reported)
   Clock::time_point start_time_;
