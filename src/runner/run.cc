@@ -349,6 +349,22 @@ std::filesystem::path find_resume_dir(const std::filesystem::path& local_dir, co
   return best;
 }
 
+// A default experiment name, "<trainable>_<date>", whose directory this call creates: a name
+// whose directory exists already (another run started in the same second, in this process or
+// another) gets a suffix "_2", "_3", ... mkdir is atomic, so two runs never share one.
+std::string claim_default_name(const std::filesystem::path& local_dir, const std::string& trainable) {
+  const std::string base = trainable + "_" + date_string(std::time(nullptr));
+  std::error_code ec;
+  std::filesystem::create_directories(local_dir, ec);
+  if (ec) throw TuneError(fmt::format("local_dir: cannot create {}: {}", local_dir.string(), ec.message()));
+  for (int n = 1; n < 10000; ++n) {
+    const std::string name = n == 1 ? base : fmt::format("{}_{}", base, n);
+    if (std::filesystem::create_directory(local_dir / name, ec)) return name;
+    if (ec) throw TuneError(fmt::format("local_dir: cannot create {}: {}", (local_dir / name).string(), ec.message()));
+  }
+  throw TuneError(fmt::format("name: every default name {}_N under {} is taken; give a name", base, local_dir.string()));
+}
+
 }  // namespace
 
 ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
@@ -417,6 +433,8 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
     }
     options.config = Space(replay->config());
   }
+  // No config at all is the empty config: a trainable reads {} (config.value("x", d) works), not null.
+  if (options.config.to_json().is_null()) options.config = Space::from_json(Json::object());
   // Plugins: defaults, then metric and mode handed once to each.
   if (!options.scheduler) options.scheduler = std::make_shared<FIFOScheduler>();
   if (!options.search_alg) {
@@ -455,7 +473,7 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
     experiment.experiment_id = resume->stored.header.value("experiment_id", random_hex(32));
     experiment.dir = resume_dir;
   } else {
-    experiment.name = options.name.empty() ? trainable.name + "_" + date_string(std::time(nullptr)) : options.name;
+    experiment.name = options.name.empty() ? claim_default_name(local_dir, trainable.name) : options.name;
     experiment.experiment_id = random_hex(32);
     experiment.dir = local_dir / experiment.name;
     if (options.name.empty()) check_upload_dir(options, local_dir, experiment.name);
