@@ -18,6 +18,7 @@
 #include "common/strings.h"
 #include "executors/process_executor.h"
 #include "executors/slurm_executor.h"
+#include "runner/metric_check.h"
 #include "schedulers/scheduler_util.h"
 #include "trial/auto_fill.h"
 #include "tune/error.h"
@@ -669,6 +670,7 @@ std::optional<double> TrialRunner::metric_value(const Result& result) const {
 }
 
 void TrialRunner::process_result(Trial& trial, Result&& result, const std::filesystem::path& taken_checkpoint) {
+  if (!trial.last_result) check_first_result(trial.name, result, options_);  // a typo'd metric ends the run
   if (auto it = result.find("training_iteration"); it != result.end() && it->is_number_integer()) {
     trial.iteration = it->get<int64_t>();
   }
