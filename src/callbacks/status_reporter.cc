@@ -252,14 +252,28 @@ std::string StatusReporter::result_line(const std::string& trial, const Result& 
   const bool done = result.value("done", false) == true;
   auto it = last_result_line_.find(trial);
   if (!done && it != last_result_line_.end() &&
-      std::chrono::duration<double>(now - it->second).count() < options_.max_report_frequency_s) {
+      std::chrono::duration<double>(now - it->second.printed).count() < options_.max_report_frequency_s) {
+    it->second.held_back = true;
     return {};
   }
   if (done) {
     if (it != last_result_line_.end()) last_result_line_.erase(it);
   } else {
-    last_result_line_[trial] = now;
+    last_result_line_[trial] = Throttle{now, false};
   }
+  return format_result_line(trial, result, verbose);
+}
+
+std::string StatusReporter::final_result_line(const std::string& trial, const Result& last, int verbose) {
+  auto it = last_result_line_.find(trial);
+  if (it == last_result_line_.end()) return {};
+  const bool held_back = it->second.held_back;
+  last_result_line_.erase(it);
+  return verbose >= 2 && held_back && !last.is_null() ? format_result_line(trial, last, verbose) : std::string();
+}
+
+std::string StatusReporter::format_result_line(const std::string& trial, const Result& result, int verbose) const {
+  const bool done = result.value("done", false) == true;
   if (verbose >= 3) {
     return fmt::format("Result for {}:{} {}\n", trial, done ? " (done)" : "",
                        result.dump(-1, ' ', false, Json::error_handler_t::replace));

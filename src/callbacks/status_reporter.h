@@ -58,8 +58,9 @@ class StatusReporter {
   // metric, done), verbose 3 the whole result. At most one per trial per max_report_frequency_s,
   // and always the last one (done). Empty when none is due (or verbose < 2).
   std::string result_line(const std::string& trial, const Result& result, int verbose, Clock::time_point now);
-  // The trial ended: its throttle entry goes.
-  void forget(const std::string& trial) { last_result_line_.erase(trial); }
+  // The trial ended: the line of its last result when that was held back (a trial that ends by
+  // returning marks its last result done only now), else empty; its throttle entry goes.
+  std::string final_result_line(const std::string& trial, const Result& last, int verbose);
   // Console output that never shares a line with the progress bar: print() clears the bar
   // (when drawn) before whole lines of text (an empty text only clears it); draw_progress_bar()
   // draws it in place.
@@ -73,7 +74,12 @@ class StatusReporter {
   ReporterOptions options_;
   std::string metric_;
   std::vector<std::string> param_columns_;
-  std::map<std::string, Clock::time_point> last_result_line_;  // live trials that printed one
+  struct Throttle {
+    Clock::time_point printed;  // when its last line was
+    bool held_back = false;     // a result after that one was not shown
+  };
+  std::string format_result_line(const std::string& trial, const Result& result, int verbose) const;
+  std::map<std::string, Throttle> last_result_line_;  // live trials that printed one
   bool bar_drawn_ = false;  // the cursor stands after the progress bar
 };
 

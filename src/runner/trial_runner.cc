@@ -1045,10 +1045,13 @@ void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
     }
   }
   for (const auto& callback : options_.callbacks) callback->on_trial_complete(TrialView(trial));
-  reporter_->forget(trial.name);
   if (options_.verbose >= 2) {
-    reporter_->print(out(), fmt::format("Trial {} {}{}\n", trial.name, status == TrialStatus::kError ? "errored" : "completed",
-                                        status == TrialStatus::kError ? ": " + trial.error_message : ""));
+    const bool failed = status == TrialStatus::kError;
+    reporter_->print(out(), reporter_->final_result_line(trial.name, TrialView(trial).last_result(), options_.verbose));
+    reporter_->print(out(), fmt::format("Trial {} {}{}\n", trial.name, failed ? "errored" : "completed",
+                                        failed ? ": " + trial.error_message : ""));
+  } else {
+    reporter_->final_result_line(trial.name, Result(), 0);  // its throttle entry goes
   }
   // Bounded samples for the status table.
   const size_t keep = static_cast<size_t>(std::max(1, options_.reporter.max_progress_rows));
