@@ -106,11 +106,21 @@ class ExperimentAnalysis {
   // Counts per status.
   std::map<TrialStatus, int64_t> status_counts() const;
 
+  // The run that returned this analysis was interrupted (RunOptions::interrupt, or a signal
+  // with handle_signals): its unfinished trials wait in the state for a resume.
+  bool interrupted() const { return interrupt_signal_.has_value(); }
+  // Which signal interrupted it (SIGINT, SIGTERM, SIGHUP), 0 when the flag was set without
+  // one (an embedder), nullopt when the run was not interrupted.
+  std::optional<int> interrupt_signal() const { return interrupt_signal_; }
+  // Set by run() only.
+  void set_interrupted(int signal) { interrupt_signal_ = signal; }
+
  private:
   std::filesystem::path dir_;
   std::vector<TrialRecord> trials_;
   std::string metric_;
   std::string mode_;
+  std::optional<int> interrupt_signal_;
   // Stats of `metric` for a trial: tracked ones, or computed from result.json.
   std::optional<MetricStats> stats_for(const TrialRecord& trial, const std::string& metric) const;
 };

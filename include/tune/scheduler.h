@@ -93,6 +93,9 @@ class TrialScheduler {
     (void)metric;
     (void)mode;
   }
+  // The result key it decides by, after set_search_properties (empty: none). The runner fails
+  // the experiment when a trial's first result lacks it (a typo must not go unnoticed).
+  virtual std::string metric() const { return {}; }
   // Also called again for each unfinished trial of a resumed experiment (after restore()).
   virtual void on_trial_add(const TrialView& trial) { (void)trial; }
   virtual Decision on_trial_result(const TrialView& trial, const Result& result) = 0;
@@ -145,6 +148,7 @@ class AsyncHyperBandScheduler : public TrialScheduler {
   };
   explicit AsyncHyperBandScheduler(Options options);
   void set_search_properties(const std::string& metric, const std::string& mode) override;
+  std::string metric() const override { return options_.metric; }
   void on_trial_add(const TrialView& trial) override;
   Decision on_trial_result(const TrialView& trial, const Result& result) override;
   void on_trial_complete(const TrialView& trial, const Result& result) override;
@@ -193,6 +197,7 @@ class HyperBandScheduler : public TrialScheduler {
   };
   explicit HyperBandScheduler(Options options);
   void set_search_properties(const std::string& metric, const std::string& mode) override;
+  std::string metric() const override { return options_.metric; }
   void on_trial_add(const TrialView& trial) override;
   Decision on_trial_result(const TrialView& trial, const Result& result) override;
   void on_trial_complete(const TrialView& trial, const Result& result) override;
@@ -281,6 +286,7 @@ class MedianStoppingRule : public TrialScheduler {
   };
   explicit MedianStoppingRule(Options options);
   void set_search_properties(const std::string& metric, const std::string& mode) override;
+  std::string metric() const override { return options_.metric; }
   void on_trial_add(const TrialView& trial) override;
   Decision on_trial_result(const TrialView& trial, const Result& result) override;
   void on_trial_complete(const TrialView& trial, const Result& result) override;
@@ -334,6 +340,7 @@ class PopulationBasedTraining : public TrialScheduler {
   };
   explicit PopulationBasedTraining(Options options);
   void set_search_properties(const std::string& metric, const std::string& mode) override;
+  std::string metric() const override { return options_.metric; }
   void on_trial_add(const TrialView& trial) override;
   Decision on_trial_result(const TrialView& trial, const Result& result) override;
   void on_trial_complete(const TrialView& trial, const Result& result) override;

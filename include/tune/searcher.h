@@ -36,6 +36,9 @@ class Searcher {
     (void)mode;
     (void)space;
   }
+  // The result key it learns from, after set_search_properties (empty: none). The runner fails
+  // the experiment when a trial's first result lacks it (a typo must not go unnoticed).
+  virtual std::string metric() const { return {}; }
   virtual Suggestion suggest(const std::string& trial_id) = 0;
   virtual void on_trial_result(const std::string& trial_id, const Result& result) {
     (void)trial_id;

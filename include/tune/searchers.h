@@ -104,6 +104,7 @@ class TPESearcher : public Searcher {
   ~TPESearcher() override;
 
   void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  std::string metric() const override { return metric_; }
   Suggestion suggest(const std::string& trial_id) override;
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
   Json save() const override;
@@ -177,6 +178,7 @@ class GPSearcher : public Searcher {
   ~GPSearcher() override;
 
   void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  std::string metric() const override { return metric_; }
   Suggestion suggest(const std::string& trial_id) override;
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
   Json save() const override;
@@ -233,6 +235,7 @@ class CMAESSearcher : public Searcher {
   ~CMAESSearcher() override;
 
   void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  std::string metric() const override { return metric_; }
   Suggestion suggest(const std::string& trial_id) override;
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
   Json save() const override;
@@ -311,6 +314,7 @@ class BOHBSearcher : public Searcher {
   ~BOHBSearcher() override;
 
   void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  std::string metric() const override { return metric_; }
   Suggestion suggest(const std::string& trial_id) override;
   void on_trial_result(const std::string& trial_id, const Result& result) override;
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
@@ -361,6 +365,7 @@ class ExternalSearcher : public Searcher {
   ~ExternalSearcher() override;
 
   void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  std::string metric() const override { return metric_; }
   Suggestion suggest(const std::string& trial_id) override;
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
   Json save() const override;
@@ -390,6 +395,7 @@ class ConcurrencyLimiter : public Searcher {
  public:
   ConcurrencyLimiter(std::shared_ptr<Searcher> searcher, int max_concurrent, bool batch = false);
   void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  std::string metric() const override { return searcher_->metric(); }
   Suggestion suggest(const std::string& trial_id) override;
   void on_trial_result(const std::string& trial_id, const Result& result) override;
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
@@ -415,6 +421,7 @@ class Repeater : public Searcher {
  public:
   Repeater(std::shared_ptr<Searcher> searcher, int repeat, bool set_index = true);
   void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  std::string metric() const override { return searcher_->metric(); }
   Suggestion suggest(const std::string& trial_id) override;
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
   std::optional<int64_t> total_trials() const override;

@@ -146,8 +146,7 @@ void StatusPrinter::print(bool done, const LiveTrials& live) {
   s.total_trials = context_.total_trials();
   s.elapsed_s = elapsed_s();
   s.done = done;
-  if (is_tty_) out_ << "\r\033[K";
-  out_ << reporter_.render(s) << std::flush;
+  reporter_.print(out_, reporter_.render(s));
 }
 
 void StatusPrinter::periodic(const LiveTrials& live, bool with_table) {
@@ -157,8 +156,7 @@ void StatusPrinter::periodic(const LiveTrials& live, bool with_table) {
   }
   if (is_tty_ && std::chrono::duration<double>(now - last_bar_).count() >= 0.1) {
     last_bar_ = now;
-    out_ << "\r\033[K" << StatusReporter::progress_bar(counters_.finished_count(), context_.total_trials())
-         << std::flush;
+    reporter_.draw_progress_bar(out_, counters_.finished_count(), context_.total_trials());
   }
 }
 

@@ -14,6 +14,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -98,6 +99,10 @@ class StatusPrinter {
   // Between events: the table when due (and `with_table`), the progress bar.
   void periodic(const LiveTrials& live, bool with_table);
   void print_summary() { counters_.print_summary(out_, elapsed_s(), logdir_); }
+  // Lines between tables (results, trial ends, messages): never on the progress bar's line.
+  void print_line(std::string_view text) { reporter_.print(out_, text); }
+  // Result lines (verbose 2 and 3), throttled per trial: see StatusReporter::result_line.
+  StatusReporter& reporter() { return reporter_; }
 
  private:
   double elapsed_s() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }

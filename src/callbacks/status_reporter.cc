@@ -75,6 +75,9 @@ std::string StatusReporter::progress_bar(int64_t finished, std::optional<int64_t
 }
 
 std::string StatusReporter::render(const StatusSnapshot& s) const {
+  int64_t trials = 0;
+  for (const auto& [state, count] : s.counts) trials += count;
+  if (trials == 0 && !s.done) return {};
   std::ostringstream out;
   out << "== Status ==\n";
   out << fmt::format("Current time: {} (running for {})\n", date_string(std::time(nullptr)),
@@ -241,6 +244,68 @@ std::string StatusReporter::render(const StatusSnapshot& s) const {
   }
   out << "\n";
   return out.str();
+}
+
+std::string StatusReporter::result_line(const std::string& trial, const Result& result, int verbose,
+                                        Clock::time_point now) {
+  if (verbose < 2) return {};
+  const bool done = result.value("done", false) == true;
+  auto it = last_result_line_.find(trial);
+  if (!done && it != last_result_line_.end() &&
+      std::chrono::duration<double>(now - it->second.printed).count() < options_.max_report_frequency_s) {
+    it->second.held_back = true;
+    return {};
+  }
+  if (done) {
+    if (it != last_result_line_.end()) last_result_line_.erase(it);
+  } else {
+    last_result_line_[trial] = Throttle{now, false};
+  }
+  return format_result_line(trial, result, verbose);
+}
+
+std::string StatusReporter::final_result_line(const std::string& trial, const Result& last, int verbose) {
+  auto it = last_result_line_.find(trial);
+  if (it == last_result_line_.end()) return {};
+  const bool held_back = it->second.held_back;
+  last_result_line_.erase(it);
+  return verbose >= 2 && held_back && !last.is_null() ? format_result_line(trial, last, verbose) : std::string();
+}
+
+std::string StatusReporter::format_result_line(const std::string& trial, const Result& result, int verbose) const {
+  const bool done = result.value("done", false) == true;
+  if (verbose >= 3) {
+    return fmt::format("Result for {}:{} {}\n", trial, done ? " (done)" : "",
+                       result.dump(-1, ' ', false, Json::error_handler_t::replace));
+  }
+  std::vector<std::string> parts;
+  auto add = [&](const std::string& key) {
+    if (const Json* value = find_path(result, key)) parts.push_back(key + "=" + cell(value));
+  };
+  add("training_iteration");
+  if (!metric_.empty() && metric_ != "training_iteration") add(metric_);
+  if (metric_.empty()) {
+    // Without a metric: the first few values the trainable reported itself.
+    size_t shown = 0;
+    for (const auto& [key, value] : result.items()) {
+      if (shown == 3) break;
+      if (std::find(kAutoFilled.begin(), kAutoFilled.end(), key) != kAutoFilled.end() || value.is_object()) continue;
+      parts.push_back(key + "=" + cell(&value));
+      ++shown;
+    }
+  }
+  return fmt::format("Result for {}: {}{}\n", trial, join(parts, ", "), done ? " (done)" : "");
+}
+
+void StatusReporter::print(std::ostream& out, std::string_view text) {
+  if (bar_drawn_) out << "\r\033[K";
+  bar_drawn_ = false;
+  out << text << std::flush;
+}
+
+void StatusReporter::draw_progress_bar(std::ostream& out, int64_t finished, std::optional<int64_t> total) {
+  out << "\r\033[K" << progress_bar(finished, total) << std::flush;
+  bar_drawn_ = true;
 }
 
 }  // namespace tune::detail

@@ -3,7 +3,10 @@
 // trials and a bounded sample of finished ones.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <ostream>
+#include <string_view>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,9 +48,24 @@ struct StatusSnapshot {
 
 class StatusReporter {
  public:
+  using Clock = std::chrono::steady_clock;
   // param_columns: the flattened config keys that vary (domain paths), sorted.
   StatusReporter(ReporterOptions options, std::string metric, std::vector<std::string> param_columns);
+  // The status block; empty while no trial exists yet and the run is not done (an empty table
+  // says nothing).
   std::string render(const StatusSnapshot& snapshot) const;
+  // A line per result (Ray's "Result for TRIAL: ..."): verbose 2 a brief one (the iteration, the
+  // metric, done), verbose 3 the whole result. At most one per trial per max_report_frequency_s,
+  // and always the last one (done). Empty when none is due (or verbose < 2).
+  std::string result_line(const std::string& trial, const Result& result, int verbose, Clock::time_point now);
+  // The trial ended: the line of its last result when that was held back (a trial that ends by
+  // returning marks its last result done only now), else empty; its throttle entry goes.
+  std::string final_result_line(const std::string& trial, const Result& last, int verbose);
+  // Console output that never shares a line with the progress bar: print() clears the bar
+  // (when drawn) before whole lines of text (an empty text only clears it); draw_progress_bar()
+  // draws it in place.
+  void print(std::ostream& out, std::string_view text);
+  void draw_progress_bar(std::ostream& out, int64_t finished, std::optional<int64_t> total);
   // "[=====>     ] 45/100 trials finished" (no newline).
   static std::string progress_bar(int64_t finished, std::optional<int64_t> total, int width = 30);
   const ReporterOptions& options() const { return options_; }
@@ -56,6 +74,13 @@ class StatusReporter {
   ReporterOptions options_;
   std::string metric_;
   std::vector<std::string> param_columns_;
+  struct Throttle {
+    Clock::time_point printed;  // when its last line was
+    bool held_back = false;     // a result after that one was not shown
+  };
+  std::string format_result_line(const std::string& trial, const Result& result, int verbose) const;
+  std::map<std::string, Throttle> last_result_line_;  // live trials that printed one
+  bool bar_drawn_ = false;  // the cursor stands after the progress bar
 };
 
 // "Memory usage on this node: 11.4/16.0 GiB" from /proc/meminfo.

@@ -21,7 +21,9 @@ constexpr const char* kExitCodes =
     "  1  tune run: a trial did not complete (raise_on_failed_trial, the default);\n"
     "     tune analyze: no trial reported a finite value of the metric\n"
     "  2  bad usage, bad spec, or an error before anything ran\n"
-    "  3  unexpected internal error\n";
+    "  3  unexpected internal error\n"
+    "  129/130/143  tune run, tune resume: stopped by SIGHUP/SIGINT (Ctrl-C)/SIGTERM; the state is\n"
+    "     saved and `tune resume DIR` continues it\n";
 
 void add_view_options(CLI::App& command, ViewOptions& view) {
   command.add_option("--sort", view.sort, "Sort by this column");

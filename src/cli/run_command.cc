@@ -2,11 +2,13 @@
 // an exit code.
 #include <fmt/format.h>
 
+#include <csignal>
 #include <filesystem>
 #include <ostream>
 
 #include "analysis/experiment_state.h"
 #include "cli/commands.h"
+#include "runner/signals.h"
 #include "tune/error.h"
 #include "tune/run.h"
 #include "tune/spec.h"
@@ -46,7 +48,14 @@ int run_and_report(RunSpec& spec, std::ostream& out, std::ostream& err, const st
   // while every TuneError out of run() is a misuse (exit 2).
   const bool raise_on_failed_trial = spec.options.raise_on_failed_trial;
   spec.options.raise_on_failed_trial = false;
+  spec.options.handle_signals = true;  // Ctrl-C stops gracefully; a second one forces
   const ExperimentAnalysis analysis = run(spec.trainable, std::move(spec.options));
+  if (analysis.interrupted()) {
+    err << fmt::format("Resume with: tune resume {}\n", analysis.experiment_dir().string());
+    // As a shell reports a program ended by the signal (130 for SIGINT), so scripts stop too.
+    const int signal = analysis.interrupt_signal().value_or(0);
+    return detail::exit_code_for_signal(signal != 0 ? signal : SIGINT);
+  }
 
   std::vector<const TrialRecord*> unfinished;
   for (const TrialRecord& trial : analysis.trials()) {

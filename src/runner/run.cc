@@ -18,6 +18,7 @@
 #include "runner/experiment_lock.h"
 #include "runner/resource_manager.h"
 #include "runner/run_options_rules.h"
+#include "runner/signals.h"
 #include "runner/trial_runner.h"
 #include "sync/syncer.h"
 #include "searchers/search_generator.h"
@@ -297,6 +298,22 @@ bool holds_recorded_experiment(const std::filesystem::path& dir) {
   return false;
 }
 
+// A default experiment name, "<trainable>_<date>", whose directory this call creates: a name
+// whose directory exists already (another run started in the same second, in this process or
+// another) gets a suffix "_2", "_3", ... mkdir is atomic, so two runs never share one.
+std::string claim_default_name(const std::filesystem::path& local_dir, const std::string& trainable) {
+  const std::string base = trainable + "_" + date_string(std::time(nullptr));
+  std::error_code ec;
+  std::filesystem::create_directories(local_dir, ec);
+  if (ec) throw TuneError(fmt::format("local_dir: cannot create {}: {}", local_dir.string(), ec.message()));
+  for (int n = 1; n < 10000; ++n) {
+    const std::string name = n == 1 ? base : fmt::format("{}_{}", base, n);
+    if (std::filesystem::create_directory(local_dir / name, ec)) return name;
+    if (ec) throw TuneError(fmt::format("local_dir: cannot create {}: {}", (local_dir / name).string(), ec.message()));
+  }
+  throw TuneError(fmt::format("name: every default name {}_N under {} is taken; give a name", base, local_dir.string()));
+}
+
 }  // namespace
 
 ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
@@ -370,6 +387,8 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
     }
     options.config = Space(replay->config());
   }
+  // No config at all is the empty config: a trainable reads {} (config.value("x", d) works), not null.
+  if (options.config.to_json().is_null()) options.config = Space::from_json(Json::object());
   // Plugins: defaults, then metric and mode handed once to each.
   if (!options.scheduler) options.scheduler = std::make_shared<FIFOScheduler>();
   if (!options.search_alg) {
@@ -408,7 +427,7 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
     experiment.experiment_id = resume->stored.header.value("experiment_id", random_hex(32));
     experiment.dir = resume_dir;
   } else {
-    experiment.name = options.name.empty() ? trainable.name + "_" + date_string(std::time(nullptr)) : options.name;
+    experiment.name = options.name.empty() ? claim_default_name(local_dir, trainable.name) : options.name;
     experiment.experiment_id = random_hex(32);
     experiment.dir = local_dir / experiment.name;
     if (options.name.empty()) check_upload_dir(options, local_dir, experiment.name);
@@ -430,10 +449,20 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   }
   Json spec = spec_of(trainable, options);
   const bool raise_on_failed_trial = options.raise_on_failed_trial;
+  // Signals reach the runner through the interrupt flag only; the handlers go with the guard.
+  std::optional<detail::SignalGuard> signals;
+  if (options.handle_signals) {
+    if (!options.interrupt) options.interrupt = std::make_shared<std::atomic<int>>(0);
+    signals.emplace(options.interrupt);
+  }
   detail::TrialRunner runner(trainable, std::move(options), std::move(experiment), std::move(pool),
                              std::move(stopper), std::move(spec), std::move(resume), std::move(initial_checkpoint));
   ExperimentAnalysis analysis = runner.run();
-  if (raise_on_failed_trial) check_all_completed(analysis);
+  if (analysis.interrupted() && signals && signals->signal_number() != 0) {
+    analysis.set_interrupted(signals->signal_number());
+  }
+  // An interrupted run's unfinished trials wait for a resume: they did not fail.
+  if (raise_on_failed_trial && !analysis.interrupted()) check_all_completed(analysis);
   return analysis;
 }
 

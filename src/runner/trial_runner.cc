@@ -16,6 +16,7 @@
 #include "common/strings.h"
 #include "executors/process_executor.h"
 #include "executors/slurm_executor.h"
+#include "runner/metric_check.h"
 #include "schedulers/scheduler_util.h"
 #include "runner/trial_setup.h"
 #include "trial/auto_fill.h"
@@ -109,7 +110,7 @@ ExperimentAnalysis TrialRunner::run() {
   open_state();
   if (options_.verbose >= 1) status_.print(false, live_);
   while (true) {
-    if (fatal_error_) break;
+    if (fatal_error_ || poll_interrupt()) break;
     const bool started = fill_free_resources();
     commit_loop_step();  // the trials added and started, with what that changed in the scheduler
     if (fatal_error_) break;
@@ -145,6 +146,7 @@ ExperimentAnalysis TrialRunner::run() {
     periodic(false);
     if (store_->snapshot_in_progress()) store_->continue_snapshot(kSnapshotSlice);
   }
+  if (interrupting_ && !fatal_error_) return end_interrupted();
   stop_everything();
   commit_event();
   periodic(true);
@@ -188,7 +190,7 @@ Trial& TrialRunner::add_trial(std::unique_ptr<Trial> trial) {
 
 bool TrialRunner::fill_free_resources() {
   bool started = false;
-  while (!stop_all_ && !fatal_error_) {
+  while (!stop_all_ && !fatal_error_ && !interrupting_) {
     if (options_.max_concurrent_trials > 0 && running_ >= options_.max_concurrent_trials) break;
     // Generate lazily: only when nothing is PENDING.
     bool has_pending = false;
@@ -460,6 +462,7 @@ std::optional<double> TrialRunner::metric_value(const Result& result) const {
 }
 
 void TrialRunner::process_result(Trial& trial, Result&& result, const std::filesystem::path& taken_checkpoint) {
+  if (!trial.last_result) check_first_result(trial.name, result, options_);  // a typo'd metric ends the run
   if (auto it = result.find("training_iteration"); it != result.end() && it->is_number_integer()) {
     trial.iteration = it->get<int64_t>();
   }
@@ -507,8 +510,8 @@ void TrialRunner::process_result(Trial& trial, Result&& result, const std::files
   trial.done = decision == Decision::kStop;
   log_writer_->write(trial.index, *trial.last_result);
   for (const auto& callback : options_.callbacks) callback->on_trial_result(TrialView(trial), *trial.last_result);
-  if (options_.verbose >= 3) {
-    out() << fmt::format("Result for {}: {}\n", trial.name, trial.last_result->dump());
+  if (options_.verbose >= 2) {
+    status_.print_line(status_.reporter().result_line(trial.name, *trial.last_result, options_.verbose, Clock::now()));
   }
   if (stopper_ && stopper_->stop_all()) stop_all_ = true;
   if (stop_all_ && decision == Decision::kContinue) decision = Decision::kStop;
@@ -522,7 +525,8 @@ void TrialRunner::process_result(Trial& trial, Result&& result, const std::files
   const Result& last = *trial.last_result;
   const bool manual = last.value("should_checkpoint", false) == true;
   const bool periodic = options_.checkpoint_freq > 0 && trial.iteration % options_.checkpoint_freq == 0;
-  const bool at_end = options_.checkpoint_at_end && decision == Decision::kStop;
+  // An interrupted run stops its trials here too (apply_decision), though they go on when resumed.
+  const bool at_end = options_.checkpoint_at_end && (decision == Decision::kStop || interrupting_);
   if (manual || periodic || at_end || scheduler_checkpoint || decision == Decision::kPause) {
     if (!trial.logdir.empty()) {
       begin_checkpoint(trial, decision, manual, taken_checkpoint);
@@ -551,6 +555,10 @@ void TrialRunner::apply_decision(Trial& trial, Decision decision) {
   }
   switch (decision) {
     case Decision::kContinue:
+      if (interrupting_) {
+        requeue(trial, TrialStatus::kPending);  // stopped, not ended: a resume continues it
+        break;
+      }
       executor_->continue_trial(trial.index);
       break;
     case Decision::kStop:
@@ -630,7 +638,7 @@ void TrialRunner::process_failure(Trial& trial, const std::string& error) {
   store_->record_failure(trial);
   for (const auto& callback : options_.callbacks) callback->on_trial_error(TrialView(trial));
   if (options_.verbose >= 2) {
-    out() << fmt::format("Trial {} failed (failure {}): {}\n", trial.name, trial.num_failures, error);
+    status_.print_line(fmt::format("Trial {} failed (failure {}): {}\n", trial.name, trial.num_failures, error));
   }
   const bool retry = !options_.fail_fast && (options_.max_failures < 0 || trial.num_failures <= options_.max_failures);
   if (retry) {
@@ -669,8 +677,13 @@ void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
   if (status == TrialStatus::kError) tidy_logs_after_error(trial);
   for (const auto& callback : options_.callbacks) callback->on_trial_complete(TrialView(trial));
   if (options_.verbose >= 2) {
-    out() << fmt::format("Trial {} {}{}\n", trial.name, status == TrialStatus::kError ? "errored" : "completed",
-                         status == TrialStatus::kError ? ": " + trial.error_message : "");
+    const bool failed = status == TrialStatus::kError;
+    status_.print_line(
+        status_.reporter().final_result_line(trial.name, TrialView(trial).last_result(), options_.verbose));
+    status_.print_line(fmt::format("Trial {} {}{}\n", trial.name, failed ? "errored" : "completed",
+                                   failed ? ": " + trial.error_message : ""));
+  } else {
+    status_.reporter().final_result_line(trial.name, Result(), 0);  // its throttle entry goes
   }
   status_.counters().finished(trial, from);
   store_->mark_searcher_changed();  // told of its end: journaled with this event

@@ -121,6 +121,13 @@ class TrialRunner {
   void set_status(Trial& trial, TrialStatus status);
   void leave_line(const Trial& trial);  // out of waiting_
   void stop_everything();
+  // RunOptions::interrupt (runner_interrupt.cc): reads the flag; true when the loop is to end
+  // now (forced, or graceful with no trial left running). Graceful: no trial starts, and each
+  // running one stops at its next result (checkpoint_at_end honoured) and waits PENDING in the
+  // state, so a resume continues it.
+  bool poll_interrupt();
+  // The end of an interrupted run: no trial is ended, no "done" record; state, table, analysis.
+  ExperimentAnalysis end_interrupted();
   void periodic(bool force);
   // sync_to_driver: the trial's files from the node it runs on (sync/placement.h).
   void pull_from_node(Trial& trial);
@@ -155,6 +162,8 @@ class TrialRunner {
   int running_ = 0;
   bool searcher_finished_ = false;
   bool stop_all_ = false;
+  bool interrupting_ = false;  // RunOptions::interrupt seen at 1 (graceful) or more
+  bool forced_ = false;        // seen at 2: the children are ended now
   std::optional<std::string> fatal_error_;  // a misuse found mid-run (e.g. a stop key never reported)
   Clock::time_point last_flush_;
 

@@ -13,6 +13,7 @@ class SearchGenerator : public Searcher {
  public:
   SearchGenerator(std::shared_ptr<Searcher> searcher, int64_t num_samples);
   void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override;
+  std::string metric() const override { return searcher_->metric(); }
   Suggestion suggest(const std::string& trial_id) override;
   void on_trial_result(const std::string& trial_id, const Result& result) override;
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;

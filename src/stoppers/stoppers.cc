@@ -5,6 +5,7 @@
 #include <map>
 #include <numeric>
 
+#include "common/result_keys.h"
 #include "tune/error.h"
 #include "tune/stopper.h"
 
@@ -22,16 +23,7 @@ std::optional<double> as_number(const Json& value) {
   return std::nullopt;
 }
 
-std::string available_keys(const Result& result) {
-  const Json flat = flatten(result);
-  if (!flat.is_object() || flat.empty()) return "(none)";
-  std::string keys;
-  for (const auto& [key, unused] : flat.items()) {
-    if (!keys.empty()) keys += ", ";
-    keys += key;
-  }
-  return keys;
-}
+using detail::available_keys;
 
 // The metric's value in a result, as a number; a missing or non-numeric metric is misuse.
 double metric_value(const std::string& who, const std::string& metric, const Result& result) {

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 namespace tune::detail {
 namespace {
 
@@ -71,6 +73,57 @@ TEST(StatusReporterTest, ProgressBar) {
 }
 
 TEST(StatusReporterTest, DurationFormat) { EXPECT_EQ(format_duration(3725.5), "01:02:05.50"); }
+
+TEST(StatusReporterTest, NoTableBeforeTheFirstTrialButOneAtTheEnd) {
+  StatusReporter reporter({}, "", {});
+  StatusSnapshot s;
+  s.resources_line = "Resources requested: 0/4 CPUs, 0/0 GPUs";
+  EXPECT_EQ(reporter.render(s), "");
+  s.done = true;  // an experiment that ran no trial still says so at its end
+  EXPECT_THAT(reporter.render(s), HasSubstr("Number of trials: 0"));
+}
+
+TEST(StatusReporterTest, LinesNeverShareALineWithTheProgressBar) {
+  StatusReporter reporter({}, "", {});
+  std::ostringstream out;
+  reporter.draw_progress_bar(out, 0, 4);
+  reporter.print(out, "Trial T_00000 completed\n");
+  reporter.print(out, "Trial T_00001 completed\n");  // no bar in between: nothing to clear
+  reporter.draw_progress_bar(out, 2, 4);
+  reporter.print(out, "");  // clears only
+  const std::string clear = "\r\033[K";
+  EXPECT_EQ(out.str(), clear + StatusReporter::progress_bar(0, 4) + clear + "Trial T_00000 completed\n" +
+                           "Trial T_00001 completed\n" + clear + StatusReporter::progress_bar(2, 4) + clear);
+}
+
+TEST(StatusReporterTest, BriefResultLinesAtVerboseTwoAreThrottledPerTrialAndShowTheLast) {
+  ReporterOptions options;
+  options.max_report_frequency_s = 5;
+  StatusReporter reporter(options, "loss", {});
+  const auto t0 = StatusReporter::Clock::now();
+  const Result first = {{"loss", 0.5}, {"training_iteration", 1}, {"acc", 0.1}, {"done", false}};
+  EXPECT_EQ(reporter.result_line("T_0", first, 2, t0), "Result for T_0: training_iteration=1, loss=0.5\n");
+  Result second = first;
+  second["training_iteration"] = 2;
+  EXPECT_EQ(reporter.result_line("T_0", second, 2, t0 + std::chrono::seconds(1)), "") << "throttled";
+  EXPECT_NE(reporter.result_line("T_1", second, 2, t0 + std::chrono::seconds(1)), "") << "per trial";
+  EXPECT_EQ(reporter.result_line("T_0", second, 2, t0 + std::chrono::seconds(6)),
+            "Result for T_0: training_iteration=2, loss=0.5\n");
+  Result last = second;
+  last["done"] = true;
+  EXPECT_EQ(reporter.result_line("T_0", last, 2, t0 + std::chrono::seconds(7)),
+            "Result for T_0: training_iteration=2, loss=0.5 (done)\n")
+      << "the last result is always shown";
+  EXPECT_EQ(reporter.result_line("T_0", first, 1, t0 + std::chrono::seconds(60)), "") << "verbose 1: none";
+}
+
+TEST(StatusReporterTest, FullResultAtVerboseThreeAndTheFirstKeysWithoutAMetric) {
+  StatusReporter reporter({}, "", {});
+  const auto now = StatusReporter::Clock::now();
+  const Result result = {{"acc", 0.25}, {"training_iteration", 3}, {"done", false}};
+  EXPECT_EQ(reporter.result_line("T_0", result, 3, now), "Result for T_0: " + result.dump() + "\n");
+  EXPECT_EQ(reporter.result_line("T_1", result, 2, now), "Result for T_1: training_iteration=3, acc=0.25\n");
+}
 
 }  // namespace
 }  // namespace tune::detail

@@ -1,4 +1,5 @@
-// Test support: reading and writing small text files in one call, and a trial's results.
+// Test support: reading and writing small text files in one call, a trial's results, and
+// quoting a path or word for a shell command line.
 #pragma once
 
 #include <filesystem>
@@ -31,6 +32,13 @@ inline std::vector<Json> results_of(const std::filesystem::path& logdir) {
   std::ifstream in(logdir / "result.json");
   for (std::string line; std::getline(in, line);) out.push_back(Json::parse(line));
   return out;
+}
+
+// `arg` as one word of a POSIX shell command line, whatever it holds.
+inline std::string shell_quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
 }
 
 }  // namespace tune::testing
