@@ -939,18 +939,22 @@ class ProcessExecutor final : public Executor {
     z->control = UniqueFd(s[0]);
     const UniqueFd theirs = lift(s[1]);
     const std::vector<std::string> env = zygote_environment(spec, omp);
-    SpawnSetup setup;
-    posix_spawn_file_actions_t& actions = setup.actions;
-    // stdin and stdout: nothing (a trial's own are set after its fork); stderr: the driver's, for
-    // what goes wrong in the zygote itself.
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, theirs.get(), 3);
-    posix_spawn_file_actions_adddup2(&actions, theirs.get(), 4);
-    posix_spawn_file_actions_addclosefrom_np(&actions, 5);
     pid_t pid = -1;
-    if (const int rc = setup.spawn(pid, spec.argv, env); rc != 0) {
-      throw TuneError(spawn_error(rc, spec.argv[0]));
+    if (spec.start_zygote) {
+      pid = spec.start_zygote(theirs.get(), env);  // an embedder's fork of itself (ProcessSpec)
+    } else {
+      SpawnSetup setup;
+      posix_spawn_file_actions_t& actions = setup.actions;
+      // stdin and stdout: nothing (a trial's own are set after its fork); stderr: the driver's,
+      // for what goes wrong in the zygote itself.
+      posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+      posix_spawn_file_actions_adddup2(&actions, theirs.get(), 3);
+      posix_spawn_file_actions_adddup2(&actions, theirs.get(), 4);
+      posix_spawn_file_actions_addclosefrom_np(&actions, 5);
+      if (const int rc = setup.spawn(pid, spec.argv, env); rc != 0) {
+        throw TuneError(spawn_error(rc, spec.argv[0]));
+      }
     }
     z->pid = pid;
     z->pidfd.reset(open_pidfd(pid));
