@@ -13,4 +13,4 @@ cmake -S . -B build-py -G Ninja -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RE
   -DTUNE_WERROR=ON "-DPython_EXECUTABLE=$py" "-DTUNE_PYTHON_PACKAGE_DIR=$PWD/python/tune" >/dev/null
 nice -n 5 ninja -C build-py -j "${TUNE_PY_JOBS:-2}" _tune tune_cli
 mkdir -p python/tune/bin && cp build-py/tune python/tune/bin/tune
-PYTHONPATH=$PWD/python exec "$py" -m pytest -q -p no:cacheprovider python/tests "$@"
+PYTHONPATH=$PWD/python exec "$py" -m pytest -q -p no:cacheprovider -p no:hypothesispytest python/tests "$@"
