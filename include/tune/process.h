@@ -12,7 +12,10 @@
 // may be called from any thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -53,6 +56,13 @@ struct ProcessSpec {
     kZygote,
   };
   Launch launch = Launch::kAuto;
+  // kZygote only: starts the zygote instead of a posix_spawn of argv. For embedders whose
+  // trials must be forks of the driver's own state (the Python package forks its interpreter,
+  // so closures need no pickling): called on the runner's thread with the zygote's end of the
+  // control socket (to serve as descriptors 3 and 4) and the environment it must run with; returns
+  // the pid of a child of this process that will call tune::worker_main with TUNE_ZYGOTE=3.
+  // Throwing makes its trials exec'd from argv instead.
+  std::function<pid_t(int control_fd, const std::vector<std::string>& env)> start_zygote;
   std::map<std::string, std::string> env;  // extra environment
   std::filesystem::path working_dir;       // empty: the trial directory (or the driver's when none)
   double step_timeout_s = 0;               // no reply within this: killed, counted as a failure (0 = none)

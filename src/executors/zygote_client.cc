@@ -54,20 +54,26 @@ std::shared_ptr<Zygote> ProcessExecutor::start_zygote(const ProcessSpec& spec, c
   SpawnOptions options;
   options.argv = spec.argv;
   options.env = zygote_environment(spec, omp);
-  options.inherit_env = false;
-  options.new_process_group = true;
-  options.reset_signals = true;
-  // stdin and stdout: nothing (a trial's own are set after its fork); stderr: the driver's, for
-  // what goes wrong in the zygote itself.
-  options.dev_null(0, O_RDONLY);
-  options.dev_null(1, O_WRONLY);
-  options.dup(theirs.get(), 3);
-  options.dup(theirs.get(), 4);
-  options.close_from = 5;
-  const Spawned spawned = spawn_process(options);
-  if (!spawned) throw TuneError(spawn_error(spawned.error, spec.argv[0]));
-  z->pid = spawned.pid;
-  z->pidfd = open_pidfd(spawned.pid);
+  if (spec.start_zygote) {
+    // An embedder's fork of itself (ProcessSpec::start_zygote): the Python package's trials are
+    // forks of its interpreter, so closures need no pickling.
+    z->pid = spec.start_zygote(theirs.get(), options.env);
+  } else {
+    options.inherit_env = false;
+    options.new_process_group = true;
+    options.reset_signals = true;
+    // stdin and stdout: nothing (a trial's own are set after its fork); stderr: the driver's,
+    // for what goes wrong in the zygote itself.
+    options.dev_null(0, O_RDONLY);
+    options.dev_null(1, O_WRONLY);
+    options.dup(theirs.get(), 3);
+    options.dup(theirs.get(), 4);
+    options.close_from = 5;
+    const Spawned spawned = spawn_process(options);
+    if (!spawned) throw TuneError(spawn_error(spawned.error, spec.argv[0]));
+    z->pid = spawned.pid;
+  }
+  z->pidfd = open_pidfd(z->pid);
   set_nonblocking(z->control.get());
   const double grace = std::isfinite(spec.stop_grace_s) ? spec.stop_grace_s : 5.0;
   zygote::send_message(z->control.get(), zygote::hello_line(fmt::format(",\"grace_s\":{}", grace)));
