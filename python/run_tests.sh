@@ -13,4 +13,11 @@ cmake -S . -B build-py -G Ninja -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RE
   -DTUNE_WERROR=ON "-DPython_EXECUTABLE=$py" "-DTUNE_PYTHON_PACKAGE_DIR=$PWD/python/tune" >/dev/null
 nice -n 5 ninja -C build-py -j "${TUNE_PY_JOBS:-2}" _tune tune_cli
 mkdir -p python/tune/bin && cp build-py/tune python/tune/bin/tune
-PYTHONPATH=$PWD/python exec "$py" -m pytest -q -p no:cacheprovider -p no:hypothesispytest python/tests "$@"
+PYTHONPATH=$PWD/python "$py" -m pytest -q -p no:cacheprovider -p no:hypothesispytest python/tests "$@"
+# The Python code blocks of the README and docs/ (the C++ suite's doc test skips them while the
+# system interpreter has no `tune`): run here against the package just built.
+mapfile -t pages < <(grep -l '^```python run' README.md docs/*.md)
+PYTHONPATH=$PWD/python "$py" tests/docs/run_doc_blocks.py --only python --python "$py" --source-dir "$PWD" \
+  --build-dir "$PWD/build-py" --work-dir "$PWD/build-py/doc-blocks" --tune "$PWD/build-py/tune" --cxx c++ \
+  --lib-dir "$PWD/build-py" \
+  "${pages[@]}"

@@ -16,6 +16,11 @@ packages=(
   python3                                       # the Python client and its tests
   rsync                                         # default sync command (sync_config) and its tests
   slurmctld slurmd slurm-client munge           # the Slurm executor's tests and bench: a private local cluster (scripts/slurm_cluster.sh)
+  pybind11-dev python3-pybind11 python3-dev     # the Python package's extension module (python/src)
+  python3-setuptools python3-wheel python3-pip python3-venv  # `pip install .` with Debian's build backend
+  python3-numpy python3-pandas python3-pytest   # pinned numpy arrays, DataFrames, the Python test suite
+  python3-torch python3-sklearn                 # the Python examples: a PyTorch MLP on sklearn's bundled digits
+  libcpp-httplib-dev chromium                   # tune dashboard's HTTP server, and its browser test
 )
 
 missing=()

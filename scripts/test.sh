@@ -43,3 +43,8 @@ TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j 
 
 echo "== install + find_package(tune) from a downstream project =="
 bash tests/install/check_install.sh build-asan
+
+# The Python package (issue 19) against Debian's interpreter (/usr/bin/python3, where Debian's
+# pybind11, numpy, pandas, torch and pytest live), built without sanitizers.
+echo "== test: Python package (pytest) =="
+bash python/run_tests.sh

@@ -189,7 +189,7 @@ verbose: 0
   EXPECT_EQ(analysis.get_best_trial("score", "max")->last_result()["score"], 6);
   // The stored spec names the script and the results absolutely.
   const std::string state =
-      read_file(experiment / "experiment_state.jsonl") + read_file(experiment / "experiment_state.json");
+      read_text(experiment / "experiment_state.jsonl") + read_text(experiment / "experiment_state.json");
   EXPECT_NE(state.find(Json((sub / "train.py").string()).dump()), std::string::npos);
   EXPECT_NE(state.find(Json((sub / "results").string()).dump()), std::string::npos);
 }

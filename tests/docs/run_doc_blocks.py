@@ -268,7 +268,7 @@ class Runner:
     def run_all(self, blocks):
         fragments = []
         for b in blocks:
-            if b.language is None:
+            if b.language is None or (self.args.only and b.language != self.args.only):
                 continue
             if b.marker == "norun":
                 self.counts["not run"] += 1
@@ -299,6 +299,9 @@ def main():
     p.add_argument("--compile-timeout", type=int, default=300)
     p.add_argument("--run-timeout", type=int, default=120)
     p.add_argument("--markers-only", action="store_true", help="check markers, run nothing")
+    p.add_argument("--only", choices=sorted(set(CODE_LANGUAGES.values())),
+                   help="run the blocks of this language alone (python/run_tests.sh: the Python blocks, "
+                        "once the package is built)")
     p.add_argument("files", nargs="+", help="Markdown files, relative to --source-dir")
     args = p.parse_args()
 
