@@ -26,7 +26,7 @@ th { cursor: pointer; background: #f4f4f4; }
 figure.plot { margin: 0.5em 0; } figure.plot figcaption { font-weight: bold; }
 .axis-label { font-size: 12px; color: #555; } .axis-label.x { text-align: center; }
 .canvas-box { width: 100%; } .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 1em; }
-.bar-row { display: flex; align-items: center; gap: 0.5em; } .bar-label { width: 10em; overflow: hidden; }
+.bar-row { display: flex; align-items: center; gap: 0.5em; } .bar-label { flex: 0 0 10em; overflow: hidden; }
 .bar { display: inline-block; height: 12px; background: #1f77b4; } .note { color: #666; font-size: 12px; }
 pre { background: #f7f7f7; padding: 0.5em; max-height: 24em; overflow: auto; } .legend { font-size: 12px; }
 )asset";

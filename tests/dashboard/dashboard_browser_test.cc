@@ -153,5 +153,34 @@ TEST_F(DashboardBrowserTest, TheListAndTrialPagesShowTheExperimentAndTheTrialsCo
   EXPECT_THAT(trial, HasSubstr("<div class=\"axis-label y\">loss</div>"));
 }
 
+// A run that is still going (or was killed: the files are the same): a journal without its end,
+// two RUNNING trials with results in their result.json and a PENDING one.
+void write_running_experiment(const fs::path& dir) {
+  fs::create_directories(dir);
+  std::ofstream journal(dir / "experiment_state.jsonl");
+  journal << Json{{"e", "head"}, {"version", 2}, {"name", "live"}, {"metric", "loss"}, {"mode", "min"}}.dump() << "\n";
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = "run" + std::to_string(i);
+    journal << Json{{"e", "add"}, {"i", i}, {"id", id}, {"name", "T_" + id}, {"config", {{"x", i}}}}.dump() << "\n";
+    if (i == 2) continue;
+    journal << Json{{"e", "dir"}, {"i", i}, {"dir", "T_" + id}}.dump() << "\n";
+    fs::create_directories(dir / ("T_" + id));
+    std::ofstream results(dir / ("T_" + id) / "result.json");
+    for (int step = 1; step <= 4; ++step)
+      results << Json{{"loss", 1.0 / (step + i)}, {"training_iteration", step}}.dump() << "\n";
+  }
+}
+
+TEST_F(DashboardBrowserTest, ARunningExperimentsPageShowsItsRunningTrialsCurvesAndThatItIsLive) {
+  write_running_experiment(root_.path() / "live");
+  const std::string dom = output_of(chromium("--dump-dom", server_->url() + "?exp=live"));
+  ASSERT_THAT(dom, HasSubstr("data-ready=\"1\"")) << dom.substr(0, 2000);
+  EXPECT_THAT(dom, HasSubstr("live (updates every 2 s)"));
+  EXPECT_THAT(dom, HasSubstr("2 RUNNING"));
+  for (const char* id : {"run0", "run1", "run2"}) EXPECT_THAT(dom, HasSubstr(std::string("data-trial=\"") + id + "\""));
+  EXPECT_THAT(dom, HasSubstr("<div class=\"axis-label y\">loss</div>"));
+  EXPECT_THAT(dom, HasSubstr("\u25A0 run1")) << "the running trials' curves are drawn (legend)";
+}
+
 }  // namespace
 }  // namespace tune
