@@ -4,14 +4,14 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "dashboard/dashboard_api.h"
 #include "dashboard/dashboard_server.h"
-#include "support/quiet_options.h"
-#include "support/temp_dir.h"
+#include "dashboard/dashboard_fixtures.h"
 #include "tune/error.h"
-#include "tune/run.h"
 
 namespace tune {
 namespace {
@@ -28,20 +28,14 @@ void write_file(const fs::path& path, const std::string& text) {
 // Six trials of a grid over lr and layers, five results each; loss falls with lr and is
 // decided by it alone. The trial with layers 2 and lr 0.001 fails at its third step.
 void run_experiment(const TempDir& root, const std::string& name = "exp") {
-  RunOptions options = testing::quiet_options(root, name);
-  options.config = Space{{"lr", grid_search({0.1, 0.01, 0.001})}, {"layers", grid_search({1, 2})}};
-  options.stop = {{"training_iteration", 5}};
-  options.metric = "loss";
-  options.mode = "min";
-  run(
-      [](const Config& config, Reporter& reporter) {
-        const double lr = config["lr"].get<double>();
-        for (int i = 1; i <= 5; ++i) {
-          if (config["layers"] == 2 && lr < 0.005 && i == 3) throw std::runtime_error("diverged at step 3");
-          reporter.report({{"loss", lr * 100 / i}, {"accuracy", 1 - lr}});
-        }
-      },
-      options);
+  testing::run_grid(root, name, Space{{"lr", grid_search({0.1, 0.01, 0.001})}, {"layers", grid_search({1, 2})}}, 5,
+                    [](const Config& config, Reporter& reporter) {
+                      const double lr = config["lr"].get<double>();
+                      for (int i = 1; i <= 5; ++i) {
+                        if (config["layers"] == 2 && lr < 0.005 && i == 3) throw std::runtime_error("diverged at step 3");
+                        reporter.report({{"loss", lr * 100 / i}, {"accuracy", 1 - lr}});
+                      }
+                    });
 }
 
 Json get_json(httplib::Client& client, const std::string& path, int expected_status = 200) {
@@ -257,6 +251,28 @@ TEST(DashboardServerTest, ABusyPortIsAnErrorNamingIt) {
     EXPECT_THAT(error.what(), HasSubstr(std::to_string(first.port())));
   }
   EXPECT_THAT(first.url(), HasSubstr("http://127.0.0.1:"));
+}
+
+TEST(DashboardServerTest, ARunningExperimentIsReReadAsItsJournalGrowsAndItsTrialsReport) {
+  TempDir root;
+  testing::write_running_experiment(root.path() / "live");
+  dashboard::DashboardApi api(root.path());
+  const Json before = api.experiment("live");
+  EXPECT_FALSE(before["completed"].get<bool>());
+  EXPECT_EQ(before["counts"]["RUNNING"], 2);
+  EXPECT_DOUBLE_EQ(before["best"].get<double>(), 0.2);
+  EXPECT_EQ(before["best_trial"], "run1");
+  // A trial added to the journal shows at once (the state files changed) ...
+  std::ofstream(root.path() / "live" / "experiment_state.jsonl", std::ios::app)
+      << Json{{"e", "add"}, {"i", 3}, {"id", "run3"}, {"name", "T_run3"}, {"config", {{"x", 3}}}}.dump() << "\n";
+  EXPECT_EQ(api.experiment("live")["trials"], 4);
+  // ... and a running trial's new result within a second (only its result.json changed).
+  std::ofstream(root.path() / "live" / "T_run0" / "result.json", std::ios::app)
+      << Json{{"loss", 0.01}, {"training_iteration", 5}}.dump() << "\n";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const Json after = api.experiment("live");
+  EXPECT_DOUBLE_EQ(after["best"].get<double>(), 0.01);
+  EXPECT_EQ(after["best_trial"], "run0");
 }
 
 TEST(DashboardStatsTest, CorrelationRatioIsTheShareOfVarianceTheGroupsExplain) {

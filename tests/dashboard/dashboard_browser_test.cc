@@ -14,10 +14,8 @@
 
 #include "dashboard/dashboard_api.h"
 #include "dashboard/dashboard_server.h"
-#include "support/quiet_options.h"
-#include "support/temp_dir.h"
+#include "dashboard/dashboard_fixtures.h"
 #include "support/tune_cli.h"
-#include "tune/run.h"
 
 namespace tune {
 namespace {
@@ -91,17 +89,14 @@ class DashboardBrowserTest : public ::testing::Test {
       if (require && std::string(require) == "1") FAIL() << "TUNE_TEST_REQUIRE_CHROMIUM=1 but no chromium on PATH";
       GTEST_SKIP() << "chromium is not installed (apt-get install chromium); the browser test is skipped";
     }
-    RunOptions options = testing::quiet_options(root_, "exp");
-    options.config = Space{{"lr", grid_search({0.1, 0.01, 0.001})}, {"momentum", grid_search({0.5, 0.9})}};
-    options.stop = {{"training_iteration", 8}};
-    options.metric = "loss";
-    options.mode = "min";
-    run(
-        [](const Config& config, Reporter& reporter) {
-          for (int i = 1; i <= 8; ++i)
-            reporter.report({{"loss", config["lr"].get<double>() * config["momentum"].get<double>() * 10 / i}});
-        },
-        options);
+    testing::run_grid(root_, "exp",
+                      Space{{"lr", grid_search({0.1, 0.01, 0.001})}, {"momentum", grid_search({0.5, 0.9})}}, 8,
+                      [](const Config& config, Reporter& reporter) {
+                        for (int i = 1; i <= 8; ++i) {
+                          const double lr = config["lr"].get<double>();
+                          reporter.report({{"loss", lr * config["momentum"].get<double>() * 10 / i}});
+                        }
+                      });
     server_ = std::make_unique<dashboard::DashboardServer>(dashboard::DashboardOptions{root_.path(), "127.0.0.1", 0});
     server_->start();
   }
@@ -153,26 +148,8 @@ TEST_F(DashboardBrowserTest, TheListAndTrialPagesShowTheExperimentAndTheTrialsCo
   EXPECT_THAT(trial, HasSubstr("<div class=\"axis-label y\">loss</div>"));
 }
 
-// A run that is still going (or was killed: the files are the same): a journal without its end,
-// two RUNNING trials with results in their result.json and a PENDING one.
-void write_running_experiment(const fs::path& dir) {
-  fs::create_directories(dir);
-  std::ofstream journal(dir / "experiment_state.jsonl");
-  journal << Json{{"e", "head"}, {"version", 2}, {"name", "live"}, {"metric", "loss"}, {"mode", "min"}}.dump() << "\n";
-  for (int i = 0; i < 3; ++i) {
-    const std::string id = "run" + std::to_string(i);
-    journal << Json{{"e", "add"}, {"i", i}, {"id", id}, {"name", "T_" + id}, {"config", {{"x", i}}}}.dump() << "\n";
-    if (i == 2) continue;
-    journal << Json{{"e", "dir"}, {"i", i}, {"dir", "T_" + id}}.dump() << "\n";
-    fs::create_directories(dir / ("T_" + id));
-    std::ofstream results(dir / ("T_" + id) / "result.json");
-    for (int step = 1; step <= 4; ++step)
-      results << Json{{"loss", 1.0 / (step + i)}, {"training_iteration", step}}.dump() << "\n";
-  }
-}
-
 TEST_F(DashboardBrowserTest, ARunningExperimentsPageShowsItsRunningTrialsCurvesAndThatItIsLive) {
-  write_running_experiment(root_.path() / "live");
+  testing::write_running_experiment(root_.path() / "live");
   const std::string dom = output_of(chromium("--dump-dom", server_->url() + "?exp=live"));
   ASSERT_THAT(dom, HasSubstr("data-ready=\"1\"")) << dom.substr(0, 2000);
   EXPECT_THAT(dom, HasSubstr("live (updates every 2 s)"));
