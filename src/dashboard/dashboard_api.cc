@@ -294,6 +294,9 @@ Json DashboardApi::experiment(const std::string& name) {
   out["params"] = std::move(params);
   out["metrics"] = v->metrics;
   out["best_so_far"] = best_so_far(*v);
+  Json ended_at = Json::array();
+  for (const auto& [iteration, count] : v->ended_at) ended_at.push_back({iteration, count});
+  out["ended_at"] = std::move(ended_at);
   return out;
 }
 

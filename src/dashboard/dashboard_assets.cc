@@ -104,6 +104,7 @@ function drawLines(canvas, series, options) {
   const ty = v => (logY ? (v > 0 ? Math.log10(v) : NaN) : v);
   const xs = [], ys = [];
   for (const s of series) for (const [x, y] of s.points) { xs.push(x); ys.push(ty(y)); }
+  if (options.bars) ys.push(0);  // bars stand on zero
   const [x0, x1] = extent(xs), [y0, y1] = extent(ys);
   const X = x => pad.l + (x - x0) / ((x1 - x0) || 1) * (width - pad.l - pad.r);
   const Y = y => height - pad.b - (y - y0) / ((y1 - y0) || 1) * (height - pad.t - pad.b);
@@ -118,6 +119,10 @@ function drawLines(canvas, series, options) {
   series.forEach((s, i) => {
     ctx.strokeStyle = ctx.fillStyle = s.color || COLORS[i % COLORS.length];
     ctx.lineWidth = 1.5;
+    if (options.bars) {
+      for (const [x, y] of s.points) ctx.fillRect(X(x) - 2, Y(y), 4, Y(y0) - Y(y));
+      return;
+    }
     if (options.dots) {
       for (const [x, y] of s.points) if (Number.isFinite(ty(y))) ctx.fillRect(X(x) - 2, Y(ty(y)) - 2, 4, 4);
       return;
@@ -198,6 +203,7 @@ async function experimentPage(name) {
   const curvesFig = figure("Learning curves", "training_iteration", state.metric);
   const bestFig = figure("Best so far", "trials finished", summary.metric || "score");
   const parallelFig = figure("Parallel coordinates (blue: best)", "parameters", "value");
+  const endedFig = figure("Where finished trials ended (scheduler cut-offs show as peaks)", "training_iteration", "trials");
   const scatterBox = el("div", {class: "grid", id: "scatter"});
   const importanceBox = el("div", {id: "importance"});
   const tableBody = el("tbody"), pager = el("span");
@@ -208,7 +214,7 @@ async function experimentPage(name) {
       el("label", {}, "metric ", metricSelect),
       el("label", {}, el("input", {type: "checkbox", id: "logy", onchange: e => { state.logY = e.target.checked; drawCurves(); }}), " log scale"),
       el("label", {}, "smoothing ", el("input", {type: "range", min: 0, max: 0.99, step: 0.01, value: 0, oninput: e => { state.smoothing = +e.target.value; drawCurves(); }}))),
-    curvesFig, el("div", {class: "grid"}, bestFig, el("div", {}, el("h3", {}, "Parameter importance"), importanceBox)),
+    curvesFig, el("div", {class: "grid"}, bestFig, endedFig, el("div", {}, el("h3", {}, "Parameter importance"), importanceBox)),
     parallelFig, el("h3", {}, "Score per parameter"), scatterBox,
     el("h3", {}, "Trials"),
     el("div", {class: "controls"},
@@ -225,6 +231,7 @@ async function experimentPage(name) {
       `metric ${s.metric || "none"} (${s.mode}); best ${fmt(s.best)} by ${s.best_trial || "-"}; started ${when(s.start_time)}; ` +
       (s.completed ? "finished" : "live (updates every 2 s)");
     drawLines(bestFig.canvas, [{label: "best", points: s.best_so_far}], {height: 220});
+    drawLines(endedFig.canvas, [{label: "ended", points: s.ended_at}], {height: 220, bars: true});
   }
   async function loadTable() {
     const q = new URLSearchParams({sort: state.sort, offset: state.offset, limit: state.limit});

@@ -117,6 +117,9 @@ ExperimentView build_view(const std::string& name, const fs::path& dir) {
       for (const auto& [key, value] : flat.items())
         if (value.is_number() && key != "timestamp" && key != "pid") metrics.insert(key);
     }
+    const Json* iteration = find_path(last, "training_iteration");
+    if (is_finished(trials[i].status()) && iteration && iteration->is_number_integer())
+      ++view.ended_at[iteration->get<int64_t>()];
     const Json* timestamp = find_path(last, "timestamp");
     if (!timestamp || !timestamp->is_number()) continue;
     const Json* total = find_path(last, "time_total_s");

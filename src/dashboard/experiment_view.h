@@ -42,6 +42,9 @@ struct ExperimentView {
   std::optional<double> start_time;                  // seconds since the epoch (see .cc)
   std::map<std::string, ParamColumn> params;         // flattened config key -> column
   std::vector<std::string> metrics;                  // numeric metric names the trials report
+  // Finished trials per training_iteration they ended at: where a scheduler (ASHA, HyperBand,
+  // median stopping) cut trials shows as a peak per rung.
+  std::map<int64_t, int64_t> ended_at;
   StateStamp stamp;
   std::chrono::steady_clock::time_point loaded;
 

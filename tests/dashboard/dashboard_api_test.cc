@@ -84,6 +84,8 @@ TEST_F(DashboardApiTest, ListsTheExperimentWithStatusCountsBestMetricAndStartTim
   EXPECT_EQ(one["params"].size(), 2u);
   EXPECT_THAT(one["metrics"].dump(), HasSubstr("\"accuracy\""));
   EXPECT_FALSE(one["best_so_far"].empty());
+  // Five trials ran their five steps, the failed one ended after two.
+  EXPECT_EQ(one["ended_at"], Json::parse("[[2, 1], [5, 5]]"));
 }
 
 TEST_F(DashboardApiTest, TheTrialTableSortsFiltersAndPaginates) {

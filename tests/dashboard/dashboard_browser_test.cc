@@ -127,6 +127,7 @@ TEST_F(DashboardBrowserTest, TheExperimentPageShowsTrialIdsAxisLabelsAndPlots) {
   EXPECT_THAT(dom, HasSubstr("<div class=\"axis-label x\">training_iteration</div>"));
   EXPECT_THAT(dom, HasSubstr("<div class=\"axis-label y\">loss</div>"));
   EXPECT_THAT(dom, HasSubstr("Parallel coordinates"));
+  EXPECT_THAT(dom, HasSubstr("Where finished trials ended"));
   EXPECT_THAT(dom, HasSubstr("<span class=\"bar-label\">lr</span>")) << "parameter importance";
 
   const fs::path png = profile_.path() / "experiment.png";
