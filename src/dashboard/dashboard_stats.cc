@@ -22,16 +22,15 @@ constexpr size_t kBins = 10;
 
 std::vector<int64_t> parameter_groups(const std::vector<double>& values, bool numeric) {
   std::vector<int64_t> groups(values.size());
-  std::map<double, int64_t> distinct;
-  for (double value : values) {
-    if (distinct.size() > kBins) break;
-    distinct.emplace(value, static_cast<int64_t>(distinct.size()));
-  }
-  if (!numeric || distinct.size() <= kBins) {
+  if (!numeric) {  // the values are category indexes already
     for (size_t i = 0; i < values.size(); ++i) groups[i] = static_cast<int64_t>(values[i]);
-    if (numeric) {
-      for (size_t i = 0; i < values.size(); ++i) groups[i] = distinct.at(values[i]);
-    }
+    return groups;
+  }
+  std::map<double, int64_t> distinct;
+  for (size_t i = 0; i < values.size() && distinct.size() <= kBins; ++i)
+    distinct.emplace(values[i], static_cast<int64_t>(distinct.size()));
+  if (distinct.size() <= kBins) {
+    for (size_t i = 0; i < values.size(); ++i) groups[i] = distinct.at(values[i]);
     return groups;
   }
   std::vector<size_t> order(values.size());

@@ -48,7 +48,7 @@ struct ExperimentView {
   StateStamp stamp;
   std::chrono::steady_clock::time_point loaded;
 
-  // -1, 0, 1: how trial a's score compares to b's for "best first" (missing/NaN last).
+  // Whether trial a's score ranks before b's, best first by the mode (missing and NaN last).
   bool better(size_t a, size_t b) const;
 };
 
