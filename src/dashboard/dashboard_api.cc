@@ -245,18 +245,39 @@ fs::path DashboardApi::experiment_dir(const std::string& name) const {
 
 std::shared_ptr<const ExperimentView> DashboardApi::view(const std::string& name) {
   const fs::path dir = experiment_dir(name);
+  using View = std::shared_ptr<const ExperimentView>;
+  std::promise<View> promise;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     auto it = cache_.find(name);
     if (it != cache_.end()) {
       const ExperimentView& cached = *it->second;
       const bool fresh = cached.disk.completed || std::chrono::steady_clock::now() - cached.loaded < kLiveRefresh;
       if (fresh && cached.stamp == state_stamp(dir)) return it->second;
     }
+    // One read per experiment at a time: the page's concurrent first requests of a large
+    // experiment wait for the same read instead of each parsing it (and holding it) again.
+    auto loading = loading_.find(name);
+    if (loading != loading_.end()) {
+      std::shared_future<View> pending = loading->second;
+      lock.unlock();
+      return pending.get();
+    }
+    loading_.emplace(name, promise.get_future().share());
   }
   // Read outside the lock: other experiments' requests go on meanwhile.
-  auto built = std::make_shared<const ExperimentView>(build_view(name, dir));
+  View built;
+  try {
+    built = std::make_shared<const ExperimentView>(build_view(name, dir));
+  } catch (...) {
+    promise.set_exception(std::current_exception());
+    std::lock_guard lock(mutex_);
+    loading_.erase(name);
+    throw;
+  }
+  promise.set_value(built);
   std::lock_guard lock(mutex_);
+  loading_.erase(name);
   cache_[name] = built;
   return built;
 }

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -86,6 +87,8 @@ class DashboardApi {
   std::optional<std::string> only_;  // serving one experiment: its directory name
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<const ExperimentView>> cache_;
+  // Reads in progress, by experiment name: later requests wait for them.
+  std::map<std::string, std::shared_future<std::shared_ptr<const ExperimentView>>> loading_;
 };
 
 // The correlation ratio (eta squared) of `scores` grouped by `groups` (one group id per score):

@@ -277,6 +277,21 @@ TEST(DashboardServerTest, ARunningExperimentIsReReadAsItsJournalGrowsAndItsTrial
   EXPECT_EQ(after["best_trial"], "run0");
 }
 
+TEST(DashboardServerTest, ConcurrentFirstRequestsOfAnExperimentAllGetItsOneRead) {
+  TempDir root;
+  testing::write_running_experiment(root.path() / "live");
+  dashboard::DashboardApi api(root.path());
+  std::vector<Json> answers(8);
+  std::vector<std::thread> threads;
+  for (Json& answer : answers) threads.emplace_back([&api, &answer] { answer = api.experiment("live"); });
+  for (std::thread& thread : threads) thread.join();
+  for (const Json& answer : answers) {
+    EXPECT_EQ(answer["trials"], 3);
+    EXPECT_EQ(answer["best_trial"], "run1");
+  }
+  EXPECT_THROW(api.experiment("missing"), dashboard::ApiError);
+}
+
 TEST(DashboardStatsTest, CorrelationRatioIsTheShareOfVarianceTheGroupsExplain) {
   EXPECT_DOUBLE_EQ(dashboard::correlation_ratio({1, 1, 5, 5}, {0, 0, 1, 1}), 1.0);
   EXPECT_DOUBLE_EQ(dashboard::correlation_ratio({1, 5, 1, 5}, {0, 0, 1, 1}), 0.0);
