@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/dashboard_command.h"
 #include "common/strings.h"
 #include "tune/error.h"
 
@@ -85,12 +86,20 @@ int main(int argc, char** argv) {
   analyze->add_option("--output,-o", analyze_args.output, "text (default) or json");
   analyze->footer(kExitCodes);
 
+  DashboardArgs dashboard_args;
+  CLI::App* dashboard =
+      app.add_subcommand("dashboard", "Serve a read-only web page of a results root or experiment (docs/dashboard.md)");
+  dashboard->add_option("path", dashboard_args.path, "A results root or an experiment directory (~/tune_results)");
+  dashboard->add_option("--host", dashboard_args.host, "Address to listen on (127.0.0.1: this machine only)");
+  dashboard->add_option("--port", dashboard_args.port, "Port to listen on (8265; 0: any free port)");
+  dashboard->footer(kExitCodes);
+
   // CLI11 reports a mistyped command as a missing one; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
-    const std::vector<std::string> commands = {"run", "resume", "ls", "analyze"};
+    const std::vector<std::string> commands = {"run", "resume", "ls", "analyze", "dashboard"};
     if (std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
       std::cerr << "tune: unknown command '" << argv[1] << "'" << tune::did_you_mean(argv[1], commands)
-                << "; commands: run, resume, ls, analyze (tune --help)\n";
+                << "; commands: run, resume, ls, analyze, dashboard (tune --help)\n";
       return kExitUsage;
     }
   }
@@ -114,6 +123,7 @@ int main(int argc, char** argv) {
       ls_args.clear_screen = ::isatty(STDOUT_FILENO) != 0;
       return ls_command(ls_args, std::cout, std::cerr);
     }
+    if (dashboard->parsed()) return dashboard_command(dashboard_args, std::cout, std::cerr);
     return analyze_command(analyze_args, std::cout, std::cerr);
   } catch (const tune::TuneError& e) {
     std::cerr << name << ": " << e.what() << "\n";
