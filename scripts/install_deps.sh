@@ -20,7 +20,7 @@ packages=(
   python3-setuptools python3-wheel python3-pip python3-venv  # `pip install .` with Debian's build backend
   python3-numpy python3-pandas python3-pytest   # pinned numpy arrays, DataFrames, the Python test suite
   python3-torch python3-sklearn                 # the Python examples: a PyTorch MLP on sklearn's bundled digits
-  libcpp-httplib-dev chromium                   # tune dashboard's HTTP server, and its browser test
+  libcpp-httplib-dev chromium zlib1g-dev        # tune dashboard: its HTTP server; the browser test (zlib decodes its screenshot)
 )
 
 missing=()
