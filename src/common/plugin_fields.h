@@ -17,6 +17,15 @@
 
 namespace tune::detail {
 
+// The plugin's name in a spec: `NAME` or `{type: NAME, ...}`; `field` and `what` name it in the
+// error ("scheduler: must be a scheduler name or {type: NAME, ...}, got 3").
+inline std::string plugin_type_name(const Json& spec, const char* field, const char* what) {
+  if (spec.is_string()) return spec.get<std::string>();
+  if (spec.is_object() && spec.contains("type") && spec.at("type").is_string()) return spec.at("type").get<std::string>();
+  throw TuneError(fmt::format("{}: must be a {} name or {{type: NAME, ...}}, got {}", field, what,
+                              spec.dump(-1, ' ', false, Json::error_handler_t::replace)));
+}
+
 class PluginFields {
  public:
   PluginFields(const Json& spec, std::string prefix) : spec_(spec), prefix_(std::move(prefix)) {}

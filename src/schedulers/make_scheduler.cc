@@ -222,15 +222,7 @@ std::vector<std::string> scheduler_keys(const std::string& type) { return type_o
 Json scheduler_defaults(const std::string& type) { return type_of(type).defaults; }
 
 std::shared_ptr<TrialScheduler> make_scheduler(const Json& spec) {
-  std::string name;
-  if (spec.is_string()) {
-    name = spec.get<std::string>();
-  } else if (spec.is_object() && spec.contains("type") && spec.at("type").is_string()) {
-    name = spec.at("type").get<std::string>();
-  } else {
-    throw TuneError(fmt::format("scheduler: must be a scheduler name or {{type: NAME, ...}}, got {}", spec.dump()));
-  }
-  const SchedulerType& type = type_of(name);
+  const SchedulerType& type = type_of(detail::plugin_type_name(spec, "scheduler", "scheduler"));
   const Fields f(spec, "scheduler");
   f.allow(type.keys);
   return type.build(f);

@@ -166,14 +166,7 @@ std::vector<std::string> searcher_common_keys() { return kCommonKeys; }
 std::vector<std::string> unsupported_searcher_names() { return kNotSupported; }
 
 std::shared_ptr<Searcher> make_searcher(const Json& spec, const SearcherContext& context) {
-  std::string name;
-  if (spec.is_string()) {
-    name = spec.get<std::string>();
-  } else if (spec.is_object() && spec.contains("type") && spec.at("type").is_string()) {
-    name = spec.at("type").get<std::string>();
-  } else {
-    throw TuneError(fmt::format("search_alg: must be a search algorithm name or {{type: NAME, ...}}, got {}", spec.dump()));
-  }
+  const std::string name = detail::plugin_type_name(spec, "search_alg", "search algorithm");
   const SearcherType& type = type_of(name);
   const Fields f(spec, "search_alg");
   std::vector<std::string> allowed = kCommonKeys;
