@@ -75,17 +75,19 @@ void LogWriter::flush_all() {
   }
 }
 
-void LogWriter::flush(int64_t key) {
+bool LogWriter::flush(int64_t key) {
   auto it = open_.find(key);
-  if (it == open_.end() || it->second.failed) return;
+  if (it == open_.end()) return true;  // no files of its own (write_trial_files off)
+  if (it->second.failed) return false;
   for (auto& logger : it->second.loggers) {
     try {
       logger->flush();
     } catch (const std::exception& e) {
       fail(key, e);
-      return;
+      return false;
     }
   }
+  return true;
 }
 
 std::vector<std::pair<int64_t, std::string>> LogWriter::take_failures() { return std::exchange(failures_, {}); }

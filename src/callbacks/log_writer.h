@@ -32,8 +32,9 @@ class LogWriter {
   // The trial ended: loggers see its final state, then are destroyed.
   void close(const Trial& trial);
   void flush_all();
-  // Writes out the buffered results of one trial (before its checkpoint is journaled).
-  void flush(int64_t key);
+  // Writes out the buffered results of one trial (before its checkpoint is journaled). False
+  // when its loggers failed, now or before (the failure is also in take_failures()).
+  bool flush(int64_t key);
   // (key, message) of loggers that failed since the last call.
   std::vector<std::pair<int64_t, std::string>> take_failures();
 

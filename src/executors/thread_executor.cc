@@ -445,17 +445,12 @@ class ThreadExecutor final : public Executor {
         trial.state = ClassTrial::State::kRunning;
         lock.unlock();
         std::optional<Posted> posted = task.task == Task::kSave ? save(trial) : step(trial);
+        // A failed instance is cleaned up before the runner hears of the failure: once it has,
+        // it may stop the idle trial, and that cleanup on another worker would race this one.
+        if (posted && posted->event.type == ExecutorEvent::Type::kError) cleanup(trial);
         lock.lock();
         trial.state = ClassTrial::State::kIdle;
-        if (posted) {
-          const bool failed = posted->event.type == ExecutorEvent::Type::kError;
-          post_locked(std::move(*posted));
-          if (failed) {
-            lock.unlock();
-            cleanup(trial);
-            lock.lock();
-          }
-        }
+        if (posted) post_locked(std::move(*posted));
         if (trial.stop && trial.trainable) {
           lock.unlock();
           retire(trial);

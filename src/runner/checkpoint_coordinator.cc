@@ -81,6 +81,14 @@ void CheckpointCoordinator::commit(Trial& trial, const fs::path& written) {
                "\n");
     meta.close();
   }
+  // The results up to this checkpoint reach result.json before the journal names it. When they
+  // cannot (a full disk), it is no checkpoint to resume from: it goes, and the logger's failure
+  // fails the trial, which is retried from its last whole checkpoint.
+  if (!log_writer_.flush(trial.index)) {
+    std::error_code ec;
+    fs::remove_all(written, ec);
+    return;
+  }
   const fs::path final_dir = trial.logdir / entry.dir;
   fs::remove_all(final_dir);  // a stale one (never journaled) or this iteration saved again
   fs::rename(written, final_dir);
@@ -100,8 +108,6 @@ void CheckpointCoordinator::commit(Trial& trial, const fs::path& written) {
       if (ranked[k] != &entry) deleted.push_back(ranked[k]->dir);
     }
   }
-  // The results up to this checkpoint reach result.json before the journal names it.
-  log_writer_.flush(trial.index);
   trial.checkpoints.push_back(entry);
   store_.record_checkpoint(trial, entry, deleted);  // their directories go once it is written
   for (const auto& dir : deleted) {
