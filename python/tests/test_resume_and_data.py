@@ -1,5 +1,6 @@
 """A SIGKILLed Python driver is resumed with every iteration exactly once; pinned numpy data
 is shared without a copy; Ctrl-C (after the runner's interruption support is merged)."""
+import json
 import os
 import signal
 import subprocess
@@ -77,30 +78,41 @@ def test_a_pinned_numpy_array_is_shared_read_only_without_a_copy(run_kwargs):
     assert tune.get_pinned_object(object_id).base is data
 
 
-@pytest.mark.skipif(os.environ.get("TUNE_TEST_INTERRUPT") != "1",
-                    reason="needs the runner's RunOptions::interrupt support (issue 18); enable with "
-                           "TUNE_TEST_INTERRUPT=1 once merged")
-def test_ctrl_c_stops_the_run_cleanly_and_raises_keyboard_interrupt(tmp_path):
+def test_ctrl_c_stops_the_run_cleanly_raises_keyboard_interrupt_and_resumes(tmp_path):
     script = tmp_path / "driver.py"
     script.write_text(textwrap.dedent("""
         import sys, time
         import tune
         def train(config):
-            for i in range(10_000):
+            for i in range(150):
                 time.sleep(0.01)
                 tune.report(i=i)
         try:
-            tune.run(train, name="ctrlc", local_dir=sys.argv[1], num_samples=2, verbose=0)
+            tune.run(train, name="ctrlc", local_dir=sys.argv[1], num_samples=2, verbose=0,
+                     resume=sys.argv[2] == "resume")
+            print("FINISHED")
         except KeyboardInterrupt:
             print("INTERRUPTED")
     """))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path), "start"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    time.sleep(1.5)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert "INTERRUPTED" in out, err
     assert "resume" in err
     analysis = tune.ExperimentAnalysis(str(tmp_path / "ctrlc"))
-    assert {t["status"] for t in analysis.trials} <= {"TERMINATED", "PAUSED"}
+    # Stopped, not ended: the interrupted trials wait for the resume.
+    assert "PENDING" in {t["status"] for t in analysis.trials}
+    assert {t["status"] for t in analysis.trials} <= {"TERMINATED", "PENDING"}
+    # The resume finishes them, each iteration logged exactly once.
+    done = subprocess.run([sys.executable, str(script), str(tmp_path), "resume"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert "FINISHED" in done.stdout, done.stderr
+    analysis = tune.ExperimentAnalysis(str(tmp_path / "ctrlc"))
+    assert [t["status"] for t in analysis.trials] == ["TERMINATED", "TERMINATED"]
+    for trial in analysis.trials:
+        with open(os.path.join(trial["logdir"], "result.json")) as f:
+            iterations = [json.loads(line)["training_iteration"] for line in f]
+        assert iterations == list(range(1, 151))
