@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
 
     tune::RunOptions options;
     options.name = "digits_mlp";
+    options.overwrite = true;  // the demo starts over each time it is run (without it, a rerun is refused)
     options.config = {
         {"lr", tune::loguniform(1e-3, 0.5)},
         {"hidden", tune::grid_search({16, 64})},
