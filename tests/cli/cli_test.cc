@@ -682,3 +682,28 @@ TEST_F(CliResultsTest, AnalyzeMisuseExitsTwoAndNoFiniteMetricExitsOne) {
 
 }  // namespace
 }  // namespace tune
+
+namespace tune {
+namespace {
+
+// Running a spec whose experiment exists is refused (exit 2, naming the ways out) and loses
+// nothing; `overwrite: true` in the spec or `tune run --overwrite` start over explicitly.
+TEST(CliTest, ARunOverAnExistingExperimentIsRefusedUnlessOverwriteIsSaid) {
+  TempDir dir;
+  const fs::path spec = dir.path() / "spec.yaml";
+  write(spec, "name: again\nlocal_dir: " + dir.str() +
+                  "\ntrainable: {command: [sh, -c, 'echo {\"x\": 1}'], protocol: plain}\nstop: {training_iteration: 1}\n"
+                  "verbose: 0\n");
+  ASSERT_EQ(tune_cli({"run", spec.string()}).code, 0);
+  const Outcome refused = tune_cli({"run", spec.string()});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_THAT(refused.err, HasSubstr("already holds an experiment"));
+  EXPECT_THAT(refused.err, HasSubstr("tune resume"));
+  EXPECT_EQ(ExperimentAnalysis::load(dir.path() / "again").trials().size(), 1u);
+  EXPECT_EQ(tune_cli({"run", spec.string(), "--overwrite"}).code, 0);
+  EXPECT_EQ(tune_cli({"run", spec.string(), "--set", "overwrite=true"}).code, 0);
+  EXPECT_EQ(tune_cli({"run", spec.string(), "--set", "overwrite=maybe"}).code, 2);
+}
+
+}  // namespace
+}  // namespace tune
