@@ -38,12 +38,7 @@ ExperimentAnalysis TrialRunner::end_interrupted() {
   // a snapshot: what is on disk then is the state before that decision.
   commit_event();
   periodic(true);
-  store_->write_snapshot(false, live_, next_index_);
-  if (uploader_) uploader_->final_upload(options_.verbose >= 1, out());
-  if (options_.verbose >= 1) {
-    status_.print(true, live_);
-    status_.print_summary();
-  }
+  write_final_state(/*completed=*/false);
   std::vector<TrialRecord> trials = store_->take_finished();
   for (const auto& [key, trial] : live_) {
     TrialView view(*trial);

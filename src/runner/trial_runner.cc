@@ -154,14 +154,18 @@ ExperimentAnalysis TrialRunner::run() {
   // Killed before this point, the experiment resumes from its journal; past it, it is done.
   store_->record_done();
   commit_event();
-  store_->write_snapshot(true, live_, next_index_);
+  write_final_state(/*completed=*/true);
+  if (fatal_error_) throw TuneError(*fatal_error_);
+  return ExperimentAnalysis(experiment_.dir, store_->take_finished(), options_.metric, options_.mode);
+}
+
+void TrialRunner::write_final_state(bool completed) {
+  store_->write_snapshot(completed, live_, next_index_);
   if (uploader_) uploader_->final_upload(options_.verbose >= 1, out());
   if (options_.verbose >= 1) {
     status_.print(true, live_);
     status_.print_summary();
   }
-  if (fatal_error_) throw TuneError(*fatal_error_);
-  return ExperimentAnalysis(experiment_.dir, store_->take_finished(), options_.metric, options_.mode);
 }
 
 std::string TrialRunner::trial_id_of(int64_t index) const {

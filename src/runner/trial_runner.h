@@ -128,6 +128,9 @@ class TrialRunner {
   bool poll_interrupt();
   // The end of an interrupted run: no trial is ended, no "done" record; state, table, analysis.
   ExperimentAnalysis end_interrupted();
+  // The end of a session, finished or interrupted: the snapshot, the last upload, the final
+  // table and summary.
+  void write_final_state(bool completed);
   void periodic(bool force);
   // sync_to_driver: the trial's files from the node it runs on (sync/placement.h).
   void pull_from_node(Trial& trial);
