@@ -85,6 +85,77 @@ std::string sanitize_filename(std::string_view name, size_t max_bytes) {
   return utf8_prefix(out, max_bytes);
 }
 
+size_t utf8_sequence_length(std::string_view text, size_t i) {
+  const auto c = static_cast<unsigned char>(text[i]);
+  if (c < 0x80) return 1;
+  size_t length = 0;
+  uint32_t min_code = 0;
+  if ((c & 0xE0) == 0xC0)
+    length = 2, min_code = 0x80;
+  else if ((c & 0xF0) == 0xE0)
+    length = 3, min_code = 0x800;
+  else if ((c & 0xF8) == 0xF0)
+    length = 4, min_code = 0x10000;
+  if (length == 0 || i + length > text.size()) return 0;
+  uint32_t code = c & (0xFFu >> (length + 1));
+  for (size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[i + k]);
+    if ((next & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (next & 0x3F);
+  }
+  if (code < min_code || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return length;
+}
+
+namespace {
+
+// A C1 control (U+0080..U+009F) is encoded as C2 80..C2 9F.
+bool is_c1(std::string_view text, size_t i) {
+  return i + 1 < text.size() && static_cast<unsigned char>(text[i]) == 0xC2 &&
+         static_cast<unsigned char>(text[i + 1]) >= 0x80 && static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+}
+
+}  // namespace
+
+std::string escape_for_terminal(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7F) {
+      out += fmt::format("\\x{:02x}", c);
+    } else if (is_c1(text, i)) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(text[i + 1]));
+      i += 2;
+      continue;
+    } else if (const size_t length = utf8_sequence_length(text, i); length > 1) {
+      out.append(text, i, length);
+      i += length;
+      continue;
+    } else if (length == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+    } else {
+      out += static_cast<char>(c);
+    }
+    ++i;
+  }
+  return out;
+}
+
+size_t find_control_character(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F || is_c1(text, i)) return i;
+  }
+  return std::string_view::npos;
+}
+
 std::filesystem::path expand_user(const std::string& path) {
   if (path == "~" || path.rfind("~/", 0) == 0) {
     const char* home = std::getenv("HOME");

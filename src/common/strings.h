@@ -1,5 +1,5 @@
 // Internal string helpers shared by the modules: splitting, joining, suggestions for
-// misspelt keys, filesystem-safe names, dates.
+// misspelt keys, filesystem-safe names, terminal-safe text, dates.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +22,15 @@ std::string did_you_mean(std::string_view key, const std::vector<std::string>& c
 std::string sanitize_filename(std::string_view name, size_t max_bytes = 200);
 // Cuts a UTF-8 string to at most max_bytes without splitting a character.
 std::string utf8_prefix(std::string_view text, size_t max_bytes);
+// The length of the valid UTF-8 sequence at text[i] (1 to 4), or 0 when it is invalid there
+// (a stray or cut byte, an overlong form, a surrogate, a code point past U+10FFFF).
+size_t utf8_sequence_length(std::string_view text, size_t i);
+// Text from outside (results, trial names, config values, error messages) made safe to print on
+// a terminal: control characters (C0, DEL, C1, so ESC too) shown visibly as \n, \r, \t or
+// \xHH / \u0080..\u009f, invalid UTF-8 bytes replaced by U+FFFD. Printable text is unchanged.
+std::string escape_for_terminal(std::string_view text);
+// The byte offset of the first control character (C0, DEL, or a UTF-8 encoded C1), or npos.
+size_t find_control_character(std::string_view text);
 // "~" and "~/x" expanded with $HOME.
 std::filesystem::path expand_user(const std::string& path);
 // "%Y-%m-%d_%H-%M-%S" in local time.

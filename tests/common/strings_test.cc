@@ -38,5 +38,32 @@ TEST(StringsTest, SplitJoin) {
   EXPECT_EQ(join({"a", "b"}, ", "), "a, b");
 }
 
+TEST(StringsTest, TerminalEscapingShowsControlCharactersVisibly) {
+  EXPECT_EQ(escape_for_terminal("\x1b[2J\rFAKE ROW\n"), "\\x1b[2J\\rFAKE ROW\\n");
+  EXPECT_EQ(escape_for_terminal("a\tb"), "a\\tb");
+  EXPECT_EQ(escape_for_terminal(std::string("a\0b", 3)), "a\\x00b");
+  EXPECT_EQ(escape_for_terminal("\x7f"), "\\x7f");
+  EXPECT_EQ(escape_for_terminal("\xc2\x9b" "31m"), "\\u009b31m");  // C1 CSI
+  EXPECT_EQ(escape_for_terminal("plain text, 0.5 and \\ backslash"), "plain text, 0.5 and \\ backslash");
+  EXPECT_EQ(escape_for_terminal("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82");
+}
+
+TEST(StringsTest, TerminalEscapingReplacesInvalidUtf8) {
+  const std::string replacement = "\xef\xbf\xbd";
+  EXPECT_EQ(escape_for_terminal("a\xff" "b"), "a" + replacement + "b");
+  EXPECT_EQ(escape_for_terminal("\xc3"), replacement);                       // cut sequence
+  EXPECT_EQ(escape_for_terminal("\xed\xa0\x80"), replacement + replacement + replacement);  // surrogate
+  EXPECT_EQ(escape_for_terminal("\xc0\xaf"), replacement + replacement);    // overlong '/'
+}
+
+TEST(StringsTest, FindsTheFirstControlCharacter) {
+  EXPECT_EQ(find_control_character("experiment_1"), std::string::npos);
+  EXPECT_EQ(find_control_character("caf\xc3\xa9"), std::string::npos);
+  EXPECT_EQ(find_control_character("ab\x1b[2J"), 2u);
+  EXPECT_EQ(find_control_character("a\x7f"), 1u);
+  EXPECT_EQ(find_control_character("x\xc2\x85"), 1u);  // C1 NEL
+  EXPECT_EQ(find_control_character("tab\there"), 3u);
+}
+
 }  // namespace
 }  // namespace tune
