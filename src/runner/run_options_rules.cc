@@ -17,6 +17,10 @@ void check_name(const std::string& name) {
   if (name.find('/') != std::string::npos || name == "." || name == "..") {
     throw TuneError(fmt::format("name: '{}' must be a single directory name (no '/', not . or ..)", name));
   }
+  if (const size_t at = find_control_character(name); at != std::string::npos) {
+    throw TuneError(fmt::format("name: '{}' holds a control character (byte {}); it names a directory and is printed",
+                                escape_for_terminal(name), at + 1));
+  }
 }
 
 void check_local_dir(const std::string& local_dir) {
@@ -47,7 +51,9 @@ void check_max_concurrent_trials(int64_t max_concurrent_trials) {
 }
 
 void check_time_budget_s(double time_budget_s) {
-  if (!(time_budget_s >= 0)) throw TuneError(fmt::format("time_budget_s: must be >= 0, got {}", time_budget_s));
+  if (!(time_budget_s >= 0) || !std::isfinite(time_budget_s)) {
+    throw TuneError(fmt::format("time_budget_s: must be a finite number of seconds >= 0, got {}", time_budget_s));
+  }
 }
 
 void check_max_failures(int64_t max_failures) {

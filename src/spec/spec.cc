@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include <fstream>
-#include <sstream>
 
 #include "spec/spec_checker.h"
 
@@ -72,6 +71,11 @@ namespace fs = std::filesystem;
 
 RunSpec parse_run_spec(const std::string& text, const SpecSource& source) {
   Locations locations(source.name);
+  if (text.size() > spec_internal::kMaxSpecBytes) {
+    throw SpecError(fmt::format("{}: is {} bytes; a spec file may hold at most {} (4 MiB)", source.name, text.size(),
+                                spec_internal::kMaxSpecBytes),
+                    source.name, 0, {});
+  }
   check_utf8(text, source.name, 1, source.name, {});
   Json spec = parse_yaml(text, "", locations, /*is_override=*/false, {});
   for (const std::string& arg : source.overrides) {
@@ -91,13 +95,15 @@ RunSpec load_run_spec(const std::filesystem::path& file, const std::vector<std::
     throw SpecError(fmt::format("{}: is a directory, not a spec file", name), name, 0, {});
   std::ifstream in(file, std::ios::binary);
   if (!in) throw SpecError(fmt::format("{}: cannot read the spec file (does it exist?)", name), name, 0, {});
-  std::ostringstream text;
-  text << in.rdbuf();
+  // Read at most one byte past the limit: a huge file (or /dev/zero) is refused, not slurped.
+  std::string text(spec_internal::kMaxSpecBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
   SpecSource source;
   source.name = name;
   source.base_dir = file.parent_path();
   source.overrides = overrides;
-  return parse_run_spec(text.str(), source);
+  return parse_run_spec(text, source);
 }
 
 const std::vector<std::string>& run_spec_keys() { return spec_internal::kTopKeys; }

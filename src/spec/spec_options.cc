@@ -14,9 +14,9 @@ namespace tune::spec_internal {
 
 std::string describe(const Json& value) {
   if (value.is_null()) return "nothing (null)";
-  if (value.is_string()) return fmt::format("'{}' (a string)", value.get_ref<const std::string&>());
-  if (value.is_array()) return fmt::format("a list {}", utf8_prefix(value.dump(), 60));
-  if (value.is_object()) return fmt::format("a mapping {}", utf8_prefix(value.dump(), 60));
+  if (value.is_string()) return fmt::format("'{}' (a string)", escape_for_terminal(value.get_ref<const std::string&>()));
+  if (value.is_array()) return fmt::format("a list {}", escape_for_terminal(utf8_prefix(value.dump(), 60)));
+  if (value.is_object()) return fmt::format("a mapping {}", escape_for_terminal(utf8_prefix(value.dump(), 60)));
   return value.dump();
 }
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "common/saturate.h"
 #include "common/subprocess.h"
 #include "spec/spec_checker.h"
 #include "tune/searcher.h"
@@ -36,8 +37,10 @@ void SpecChecker::check_trainable(const Json& value) {
       registered_ = true;
     } else if (key == "name") {
       trainable_name_ = string(v, item_path);
-      if (trainable_name_.empty() || trainable_name_.find('/') != std::string::npos) {
-        fail(item_path, fmt::format("must be a non-empty name without '/', got '{}'", trainable_name_));
+      if (trainable_name_.empty() || trainable_name_.find('/') != std::string::npos ||
+          find_control_character(trainable_name_) != std::string::npos) {
+        fail(item_path, fmt::format("must be a non-empty name without '/' or control characters, got '{}'",
+                                    escape_for_terminal(trainable_name_)));
       }
     } else if (key == "protocol") {
       if (has_binary)
@@ -78,9 +81,10 @@ void SpecChecker::check_trainable(const Json& value) {
       if (dir.empty()) fail(item_path, "must not be empty (leave it out to run in the trial directory)");
       process_.working_dir = resolve_path(dir, item_path);
     } else if (key == "step_timeout_s") {
-      process_.step_timeout_s = number(v, item_path, 0);
+      // Saturated: 1e10 s means "never", and now + 1e10 s in nanoseconds is past int64.
+      process_.step_timeout_s = saturate_seconds(number(v, item_path, 0));
     } else if (key == "stop_grace_s") {
-      process_.stop_grace_s = number(v, item_path, 0);
+      process_.stop_grace_s = saturate_seconds(number(v, item_path, 0));
     } else if (key == "echo_output") {
       process_.echo_output = boolean(v, item_path);
     } else if (key == "max_message_bytes") {

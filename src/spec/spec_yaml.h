@@ -76,6 +76,13 @@ class Locations {
                   o.override_arg.empty() ? locations.source() : "--set " + o.override_arg, o.line, path);
 }
 
+// The limits on a spec's text (docs/spec.md): the file, and each --set argument.
+inline constexpr size_t kMaxSpecBytes = size_t{4} << 20;
+inline constexpr size_t kMaxOverrideBytes = size_t{64} << 10;
+// Nesting of mappings and lists in a spec, and path components of a --set key ("config.a.b"
+// has 3). yaml-cpp's own parser stops at 2,000.
+inline constexpr size_t kMaxSpecDepth = 200;
+
 // Throws SpecError when `text` is not valid UTF-8, naming the line (from `first_line`; 0: none).
 void check_utf8(std::string_view text, const std::string& where_prefix, int first_line, std::string source,
                 std::string key);

@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "support/spec_parse.h"
 #include "support/temp_dir.h"
 #include "tune/process.h"
 #include "tune/searchers.h"
@@ -20,21 +21,10 @@ using ::testing::StartsWith;
 using testing::TempDir;
 
 RunSpec parse(const std::string& text, std::vector<std::string> overrides = {}) {
-  SpecSource source;
-  source.name = "spec.yaml";
-  source.overrides = std::move(overrides);
-  return parse_run_spec(text, source);
+  return testing::parse_spec(text, std::move(overrides));
 }
-
-// The error a spec raises; fails the test when it parses.
 SpecError error_of(const std::string& text, std::vector<std::string> overrides = {}) {
-  try {
-    parse(text, std::move(overrides));
-  } catch (const SpecError& error) {
-    return error;
-  }
-  ADD_FAILURE() << "the spec was accepted:\n" << text;
-  return SpecError("", "", -1, "");
+  return testing::spec_error_of(text, std::move(overrides));
 }
 
 const std::string kTrainable = "trainable: {command: [sh, -c, 'echo 1'], protocol: plain}\n";
@@ -564,7 +554,7 @@ TEST(SpecTest, OverrideErrorsNameTheOverride) {
   EXPECT_THAT(error_of(T, {"config.x=[1, 2"}).what(), StartsWith("--set config.x=[1, 2: the value is not valid YAML"));
   EXPECT_THAT(error_of(T, {"config.x=.nan"}).what(),
               StartsWith("--set config.x=.nan: config/x: '.nan' is not allowed"));
-  EXPECT_THAT(error_of(T, {"name=caf\xc3"}).what(), StartsWith("--set name=caf\xc3: invalid UTF-8"));
+  EXPECT_THAT(error_of(T, {"name=caf\xc3"}).what(), StartsWith("--set name=caf\xef\xbf\xbd: invalid UTF-8"));
 }
 
 TEST(SpecTest, OverrideOfAFileValueStillCitesTheOthersLines) {
