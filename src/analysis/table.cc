@@ -33,7 +33,8 @@ std::string cell_text(const Json& cell) {
     if (std::isnan(value)) return "nan";
     if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
   }
-  return cell.dump();  // numbers, bools, and nested arrays/objects as JSON text
+  // Numbers, bools, and nested arrays/objects as JSON text; invalid UTF-8 from a trial replaced.
+  return cell.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace detail

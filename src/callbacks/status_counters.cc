@@ -105,7 +105,8 @@ StatusSnapshot StatusCounters::status_view(const LiveTrials& live) const {
     for (const auto& [key, trial] : live) offer_best(best, TrialView(*trial).last_result(), trial->name);
     if (best) {
       s.best_line =
-          fmt::format("Current best trial: {} with {}={}", best->second, metric_, format_float(best->first, 6));
+          fmt::format("Current best trial: {} with {}={}", escape_for_terminal(best->second),
+                      escape_for_terminal(metric_), format_float(best->first, 6));
     }
   }
   return s;
@@ -117,7 +118,8 @@ void StatusCounters::print_summary(std::ostream& out, double elapsed_s, const st
   out << fmt::format("== Summary ==\n{} trials: {} TERMINATED, {} ERROR; wall time {}\n", total,
                      count(TrialStatus::kTerminated), count(TrialStatus::kError), format_duration(elapsed_s));
   if (best_finished_) {
-    out << fmt::format("Best trial: {} with {}={}\n", best_finished_->second, metric_,
+    out << fmt::format("Best trial: {} with {}={}\n", escape_for_terminal(best_finished_->second),
+                       escape_for_terminal(metric_),
                        format_float(best_finished_->first, 6));
   }
   out << "Results: " << results_dir << "\n" << std::flush;

@@ -30,11 +30,13 @@ const std::vector<std::string> kAutoFilled = {"done", "training_iteration", "tim
                                               "timesteps_total", "episodes_total", "timesteps_since_restore",
                                               "config", "neg_mean_loss", "experiment_tag", "should_checkpoint"};
 
+// A value from a trial (its config or its result) as a cell: escaped, since it may hold control
+// characters (an ANSI escape, a carriage return) that would draw over the table.
 std::string cell(const Json* value) {
   if (value == nullptr || value->is_null()) return "";
   if (value->is_number_float()) return format_float(value->get<double>(), 6);
-  if (value->is_string()) return value->get<std::string>();
-  return value->dump();
+  if (value->is_string()) return escape_for_terminal(value->get_ref<const std::string&>());
+  return escape_for_terminal(value->dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
 bool is_right_aligned(const Json* value) { return value != nullptr && value->is_number(); }
@@ -161,12 +163,13 @@ std::string StatusReporter::render(const StatusSnapshot& s) const {
   }
 
   std::vector<std::string> titles = {"Trial name", "status", "loc"};
-  for (const auto& p : param_columns_) titles.push_back(p);
-  for (const auto& t : metric_titles) titles.push_back(t);
+  for (const auto& p : param_columns_) titles.push_back(escape_for_terminal(p));
+  for (const auto& t : metric_titles) titles.push_back(escape_for_terminal(t));
   std::vector<std::vector<std::string>> cells;
   std::vector<std::vector<bool>> right;
   for (const StatusRow* row : shown) {
-    std::vector<std::string> line = {row->name, std::string(to_string(row->status)), row->location};
+    std::vector<std::string> line = {escape_for_terminal(row->name), std::string(to_string(row->status)),
+                                     escape_for_terminal(row->location)};
     std::vector<bool> align = {false, false, false};
     for (const auto& p : param_columns_) {
       const Json* v = row->config.is_object() ? find_path(row->config, p) : nullptr;
@@ -226,15 +229,15 @@ std::string StatusReporter::render(const StatusSnapshot& s) const {
     out << "Number of errored trials: " << s.num_errored << "\n";
     size_t w1 = 10, w3 = 10;
     for (const auto& e : s.errors) {
-      w1 = std::max(w1, e.name.size());
-      w3 = std::max(w3, e.error_file.size());
+      w1 = std::max(w1, escape_for_terminal(e.name).size());
+      w3 = std::max(w3, escape_for_terminal(e.error_file).size());
     }
     const std::string sep = fmt::format("+-{}-+------------+-{}-+\n", std::string(w1, '-'), std::string(w3, '-'));
     out << sep << fmt::format("| {:<{}} | # failures | {:<{}} |\n", "Trial name", w1, "error file", w3) << sep;
     const size_t max_errors = static_cast<size_t>(std::max(0, options_.max_error_rows));
     for (size_t i = 0; i < s.errors.size() && i < max_errors; ++i) {
-      out << fmt::format("| {:<{}} | {:>10} | {:<{}} |\n", s.errors[i].name, w1, s.errors[i].failures,
-                         s.errors[i].error_file, w3);
+      out << fmt::format("| {:<{}} | {:>10} | {:<{}} |\n", escape_for_terminal(s.errors[i].name), w1,
+                         s.errors[i].failures, escape_for_terminal(s.errors[i].error_file), w3);
     }
     out << sep;
     if (s.num_errored > static_cast<int64_t>(std::min(s.errors.size(), max_errors))) {
@@ -275,12 +278,12 @@ std::string StatusReporter::final_result_line(const std::string& trial, const Re
 std::string StatusReporter::format_result_line(const std::string& trial, const Result& result, int verbose) const {
   const bool done = result.value("done", false) == true;
   if (verbose >= 3) {
-    return fmt::format("Result for {}:{} {}\n", trial, done ? " (done)" : "",
+    return fmt::format("Result for {}:{} {}\n", escape_for_terminal(trial), done ? " (done)" : "",
                        result.dump(-1, ' ', false, Json::error_handler_t::replace));
   }
   std::vector<std::string> parts;
   auto add = [&](const std::string& key) {
-    if (const Json* value = find_path(result, key)) parts.push_back(key + "=" + cell(value));
+    if (const Json* value = find_path(result, key)) parts.push_back(escape_for_terminal(key) + "=" + cell(value));
   };
   add("training_iteration");
   if (!metric_.empty() && metric_ != "training_iteration") add(metric_);
@@ -290,11 +293,11 @@ std::string StatusReporter::format_result_line(const std::string& trial, const R
     for (const auto& [key, value] : result.items()) {
       if (shown == 3) break;
       if (std::find(kAutoFilled.begin(), kAutoFilled.end(), key) != kAutoFilled.end() || value.is_object()) continue;
-      parts.push_back(key + "=" + cell(&value));
+      parts.push_back(escape_for_terminal(key) + "=" + cell(&value));
       ++shown;
     }
   }
-  return fmt::format("Result for {}: {}{}\n", trial, join(parts, ", "), done ? " (done)" : "");
+  return fmt::format("Result for {}: {}{}\n", escape_for_terminal(trial), join(parts, ", "), done ? " (done)" : "");
 }
 
 void StatusReporter::print(std::ostream& out, std::string_view text) {

@@ -53,10 +53,12 @@ int analyze_command(const AnalyzeArgs& args, std::ostream& out, std::ostream& er
     out << result.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     return kExitOk;
   }
-  out << fmt::format("Best trial: {} (id {}, {})\n", best->name(), best->trial_id(), to_string(best->status()));
-  out << fmt::format("Metric: {} = {} ({}, scope {})\n", metric, value ? format_float(*value, 6) : "?", mode,
-                     args.scope);
-  out << "Logdir: " << logdir << "\n";
+  // Names and paths come from the experiment's files: escaped, so that they cannot draw on the terminal.
+  out << fmt::format("Best trial: {} (id {}, {})\n", escape_for_terminal(best->name()),
+                     escape_for_terminal(best->trial_id()), to_string(best->status()));
+  out << fmt::format("Metric: {} = {} ({}, scope {})\n", escape_for_terminal(metric),
+                     value ? format_float(*value, 6) : "?", mode, args.scope);
+  out << "Logdir: " << escape_for_terminal(logdir) << "\n";
   if (!experiment.completed) out << "Experiment: not finished (running, or stopped: tune resume continues it)\n";
   out << "Config:\n" << best->config().dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
   return kExitOk;

@@ -12,6 +12,7 @@
 
 #include "analysis/experiment_reader.h"
 #include "cli/commands.h"
+#include "common/strings.h"
 #include "tune/error.h"
 
 namespace tune::cli {
@@ -84,7 +85,8 @@ Listing experiments_listing(const fs::path& root, std::ostream& err) {
                             experiment.last_update ? format_time(*experiment.last_update) : std::string()});
       finished += experiment.completed;
     } catch (const std::exception& error) {
-      err << "tune ls: warning: skipping " << dir.string() << ": " << error.what() << "\n";
+      err << "tune ls: warning: skipping " << escape_for_terminal(dir.string()) << ": "
+          << escape_for_terminal(error.what()) << "\n";
     }
   }
   listing.columns = table.columns;
@@ -167,7 +169,7 @@ int watch(const fs::path& path, const LsArgs& args, std::ostream& out, std::ostr
     const std::string text = render(apply_view(listing.table, listing.columns, args.view), args.view.output);
     if (args.clear_screen) out << "\033[H\033[2J";  // the terminal's top, then clear: a view in place
     // Only the table format gets the status line: csv and json stay parseable, one document a refresh.
-    if (args.view.output == "table") out << listing.summary << "\n\n";
+    if (args.view.output == "table") out << escape_for_terminal(listing.summary) << "\n\n";
     out << text;
     if (!args.clear_screen && args.view.output == "table") out << "\n";
     out.flush();

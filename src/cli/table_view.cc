@@ -94,12 +94,14 @@ bool less(const Json& a, const Json& b) {
 }
 
 // Short text for the aligned table: floats to 5 significant digits like Ray's status table.
+// A cell as the text table shows it: escaped, since names, config values and results come from
+// trials and may hold control characters (an ANSI escape, a carriage return) that fake rows.
 std::string display(const Json& cell) {
   if (cell.is_number_float()) {
     const double value = cell.get<double>();
     if (std::isfinite(value)) return format_float(value);
   }
-  return cell_text(cell);
+  return escape_for_terminal(cell_text(cell));
 }
 
 // Display width of UTF-8 text (code points; good enough for aligned columns).
@@ -174,7 +176,11 @@ std::string render(const Table& table, const std::string& output) {
   std::vector<std::vector<std::string>> cells;
   std::vector<size_t> widths;
   std::vector<bool> numeric(table.columns.size(), true);
-  for (const std::string& name : table.columns) widths.push_back(width(name));
+  std::vector<std::string> titles;
+  for (const std::string& name : table.columns) {
+    titles.push_back(escape_for_terminal(name));
+    widths.push_back(width(titles.back()));
+  }
   for (const auto& row : table.rows) {
     std::vector<std::string> texts;
     for (size_t c = 0; c < table.columns.size(); ++c) {
@@ -198,7 +204,7 @@ std::string render(const Table& table, const std::string& output) {
     while (!out.empty() && out.back() == ' ') out.pop_back();
     return out + "\n";
   };
-  std::string out = line(table.columns);
+  std::string out = line(titles);
   std::vector<std::string> rules;
   for (size_t w : widths) rules.emplace_back(w, '-');
   out += line(rules);

@@ -684,8 +684,9 @@ void TrialRunner::finish_trial(Trial& trial, TrialStatus status) {
     const bool failed = status == TrialStatus::kError;
     status_.print_line(
         status_.reporter().final_result_line(trial.name, TrialView(trial).last_result(), options_.verbose));
-    status_.print_line(fmt::format("Trial {} {}{}\n", trial.name, failed ? "errored" : "completed",
-                                   failed ? ": " + trial.error_message : ""));
+    // The error comes from the trial (a child's stderr): escaped, so it cannot draw on the terminal.
+    status_.print_line(fmt::format("Trial {} {}{}\n", escape_for_terminal(trial.name), failed ? "errored" : "completed",
+                                   failed ? ": " + escape_for_terminal(trial.error_message) : ""));
   } else {
     status_.reporter().final_result_line(trial.name, Result(), 0);  // its throttle entry goes
   }
