@@ -31,7 +31,8 @@ std::optional<double> cutoff(const std::map<std::string, double>& recorded, doub
 
 AsyncHyperBandScheduler::AsyncHyperBandScheduler(Options options) : options_(std::move(options)), rng_(options_.seed) {
   using detail::require;
-  require(options_.max_t > 0, "max_t", "must be > 0", options_.max_t, kName);
+  require(options_.max_t > 0 && std::isfinite(options_.max_t), "max_t", "must be finite and > 0", options_.max_t,
+          kName);
   require(options_.grace_period > 0, "grace_period", "must be > 0", options_.grace_period, kName);
   require(options_.max_t >= options_.grace_period, "grace_period", "must be <= max_t", options_.grace_period, kName);
   require(options_.reduction_factor > 1, "reduction_factor", "must be > 1", options_.reduction_factor, kName);

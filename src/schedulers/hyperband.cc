@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/saturate.h"
 #include "common/strings.h"
 #include "schedulers/scheduler_util.h"
 #include "tune/error.h"
@@ -13,11 +14,14 @@ namespace tune {
 namespace {
 
 constexpr const char* kName = "HyperBandScheduler";
+// The brackets grow with log(max_t); beyond 1e9 (and at inf) they no longer fit the counts.
+constexpr double kMaxT = 1e9;
 
+// Saturated: a huge max_t (1e300) makes eta^s overflow int64; the counts clamp instead.
 int64_t n0_of(int s_max_1, int s, double eta) {
-  return static_cast<int64_t>(std::ceil(static_cast<double>(s_max_1) / (s + 1) * std::pow(eta, s)));
+  return saturate_cast<int64_t>(std::ceil(static_cast<double>(s_max_1) / (s + 1) * std::pow(eta, s)));
 }
-int64_t r0_of(double max_t, int s, double eta) { return static_cast<int64_t>(max_t * std::pow(eta, -s)); }
+int64_t r0_of(double max_t, int s, double eta) { return saturate_cast<int64_t>(max_t * std::pow(eta, -s)); }
 
 // The first trial of `bracket` that may run: PENDING, or a PAUSED winner (taken out of
 // `to_resume`, since the runner starts what is chosen).
@@ -60,7 +64,7 @@ bool HyperBandScheduler::Bracket::cur_iter_done() const {
 
 HyperBandScheduler::HyperBandScheduler(Options options) : options_(std::move(options)) {
   using detail::require;
-  require(options_.max_t >= 1, "max_t", "must be >= 1", options_.max_t, kName);
+  require(options_.max_t >= 1 && options_.max_t <= kMaxT, "max_t", "must be >= 1 and <= 1e9", options_.max_t, kName);
   require(options_.reduction_factor > 1, "reduction_factor", "must be > 1", options_.reduction_factor, kName);
   if (options_.time_attr.empty()) throw TuneError(fmt::format("time_attr: must not be empty ({})", kName));
   s_max_1_ = static_cast<int>(std::round(std::log(options_.max_t) / std::log(options_.reduction_factor))) + 1;
@@ -94,9 +98,9 @@ void HyperBandScheduler::on_trial_add(const TrialView& trial) {
       double n = static_cast<double>(bracket.n0);
       int64_t r = bracket.r0;
       for (int k = 0; k <= s; ++k) {
-        bracket.total_work += static_cast<int64_t>(n) * r;
+        bracket.total_work = saturate_cast<int64_t>(static_cast<double>(bracket.total_work) + n * static_cast<double>(r));
         n = std::ceil(n / eta);
-        r = static_cast<int64_t>(std::min(static_cast<double>(r) * eta, options_.max_t - static_cast<double>(bracket.r0)));
+        r = saturate_cast<int64_t>(std::min(static_cast<double>(r) * eta, options_.max_t - static_cast<double>(bracket.r0)));
       }
       changes_.push_back(detail::change_append(Json::array({"bands", bands_.size() - 1}), bracket_json(bracket)));
       bands_.back().push_back(std::move(bracket));
@@ -174,8 +178,8 @@ Decision HyperBandScheduler::process_bracket(Bracket& bracket, const std::string
   // Successive halving: keep the top n at the next milestone.
   const double eta = options_.reduction_factor;
   --bracket.s;
-  bracket.n = static_cast<int64_t>(std::ceil(static_cast<double>(bracket.n) / eta));
-  bracket.r = static_cast<int64_t>(
+  bracket.n = saturate_cast<int64_t>(std::ceil(static_cast<double>(bracket.n) / eta));
+  bracket.r = saturate_cast<int64_t>(
       std::min(static_cast<double>(bracket.r) * eta, options_.max_t - static_cast<double>(bracket.cumul_r)));
   bracket.cumul_r = bracket.r;
   std::vector<std::pair<double, std::string>> ranked;

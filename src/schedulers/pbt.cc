@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/file_writer.h"
+#include "common/saturate.h"
 #include "common/strings.h"
 #include "schedulers/scheduler_util.h"
 #include "tune/error.h"
@@ -122,7 +123,8 @@ Config PopulationBasedTraining::explore(const Config& config) {
     }
     const double factor = unit(rng_) > 0.5 ? 1.2 : 0.8;
     if (value->is_number_integer()) {
-      *value = static_cast<int64_t>(static_cast<double>(value->get<int64_t>()) * factor);  // ints stay ints
+      // Ints stay ints; saturated, as 1.2 x a value near 2^63 is past int64.
+      *value = saturate_cast<int64_t>(static_cast<double>(value->get<int64_t>()) * factor);
     } else {
       *value = value->get<double>() * factor;
     }

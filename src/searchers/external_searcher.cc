@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/saturate.h"
 #include "common/subprocess.h"
 #include "searchers/searcher_util.h"
 #include "tune/error.h"
@@ -77,7 +78,9 @@ Json ExternalSearcher::request(const Json& message) {
     if (n <= 0) throw TuneError(fmt::format("search_alg external: '{}' stopped reading (it exited?)", options_.argv[0]));
     written += static_cast<size_t>(n);
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.timeout_s);
+  // Saturated: timeout_s: 1e300 waits "forever" instead of overflowing the milliseconds below.
+  const auto deadline = std::chrono::steady_clock::now() +
+                        saturating_duration<std::chrono::steady_clock::duration>(options_.timeout_s);
   while (true) {
     const size_t newline = buffer_.find('\n');
     if (newline != std::string::npos) {
