@@ -51,8 +51,9 @@ void check_max_concurrent_trials(int64_t max_concurrent_trials) {
 }
 
 void check_time_budget_s(double time_budget_s) {
-  if (!(time_budget_s >= 0) || !std::isfinite(time_budget_s)) {
-    throw TuneError(fmt::format("time_budget_s: must be a finite number of seconds >= 0, got {}", time_budget_s));
+  if (!(time_budget_s >= 0)) throw TuneError(fmt::format("time_budget_s: must be >= 0, got {}", time_budget_s));
+  if (!std::isfinite(time_budget_s)) {
+    throw TuneError(fmt::format("time_budget_s: must be a finite number of seconds, got {}", time_budget_s));
   }
 }
 

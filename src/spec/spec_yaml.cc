@@ -182,7 +182,7 @@ class YamlConverter {
     const std::string& tag = node.Tag();
     const std::string own = node.IsMap() ? "tag:yaml.org,2002:map" : "tag:yaml.org,2002:seq";
     if (tag.empty() || tag == "?" || tag == "!" || tag == own) return;
-    fail(line, path, fmt::format("unknown YAML tag '{}' on a {} (a spec takes plain mappings and lists)",
+    fail(line, path, fmt::format("unsupported YAML tag '{}' on a {} (a spec takes plain mappings and lists)",
                                  shown_tag(tag), node.IsMap() ? "mapping" : "list"));
   }
 
@@ -280,7 +280,7 @@ class YamlConverter {
     }
     if (tag != "?" && !tag.empty()) {
       fail(line, path,
-           fmt::format("unknown YAML tag '{}' (use plain values, or !!str, !!int, !!float, !!bool)", shown_tag(tag)));
+           fmt::format("unsupported YAML tag '{}' (use plain values, or !!str, !!int, !!float, !!bool)", shown_tag(tag)));
     }
     // A plain scalar: resolved by the YAML 1.2 core schema.
     if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;

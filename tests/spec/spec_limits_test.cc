@@ -57,12 +57,12 @@ TEST(SpecLimitsTest, AliasesWithinTheBudgetStillWork) {
 
 TEST(SpecLimitsTest, UnknownTagsAreRefusedNamingTheTagAndLine) {
   const SpecError python = spec_error_of(kTrainable + "config: !!python/object:os.system {a: 1}\n");
-  EXPECT_THAT(python.what(), HasSubstr("spec.yaml:2: config: unknown YAML tag '!!python/object:os.system'"));
+  EXPECT_THAT(python.what(), HasSubstr("spec.yaml:2: config: unsupported YAML tag '!!python/object:os.system'"));
   EXPECT_EQ(python.line(), 2);
   const SpecError custom = spec_error_of(kTrainable + "config:\n  x: !foo 3\n");
-  EXPECT_THAT(custom.what(), HasSubstr("spec.yaml:3: config/x: unknown YAML tag '!foo'"));
+  EXPECT_THAT(custom.what(), HasSubstr("spec.yaml:3: config/x: unsupported YAML tag '!foo'"));
   const SpecError list = spec_error_of(kTrainable + "config:\n  x: !set [1]\n");
-  EXPECT_THAT(list.what(), HasSubstr("spec.yaml:3: config/x: unknown YAML tag '!set' on a list"));
+  EXPECT_THAT(list.what(), HasSubstr("spec.yaml:3: config/x: unsupported YAML tag '!set' on a list"));
   // The core schema's own tags stay accepted.
   EXPECT_EQ(parse_spec(kTrainable + "config: !!map {x: !!seq [!!str 1]}\n").json["config"]["x"][0], "1");
 }
