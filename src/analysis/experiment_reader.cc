@@ -9,6 +9,7 @@
 
 #include "analysis/experiment_state.h"
 #include "analysis/trial_files.h"
+#include "common/untrusted_json.h"
 #include "tune/error.h"
 
 namespace tune::detail {
@@ -64,7 +65,9 @@ std::string last_failure(std::string text) {
 TrialRecord scan_trial_dir(const fs::path& dir) {
   Config config = Json::object();
   if (std::optional<std::string> text = read_text(dir / kParamsFile)) {
-    Json parsed = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    Json parsed = detail::nesting_overflow_offset(*text) == std::string::npos
+                      ? Json::parse(*text, nullptr, /*allow_exceptions=*/false)
+                      : Json(Json::value_t::discarded);
     if (!parsed.is_discarded()) config = std::move(parsed);  // a corrupt params.json leaves an empty config
   }
   ResultFile results = read_result_file(dir);

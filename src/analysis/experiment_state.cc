@@ -10,6 +10,7 @@
 #include <map>
 #include <variant>
 
+#include "common/untrusted_json.h"
 #include "tune/error.h"
 #include "tune/scheduler.h"
 
@@ -39,6 +40,10 @@ void read_snapshot(const fs::path& file, const fs::path& experiment_dir, StoredE
   bool in_array = false;
   auto on_event = [&](int depth, Json::parse_event_t event, Json& parsed) -> bool {
     using Event = Json::parse_event_t;
+    if ((event == Event::object_start || event == Event::array_start) && depth >= static_cast<int>(kMaxJsonDepth)) {
+      throw TuneError(fmt::format("{}: is nested deeper than {} levels (damaged or not written by tune)",
+                                  file.string(), kMaxJsonDepth));
+    }
     if (depth == 1 && event == Event::key) {
       top_key = parsed.get<std::string>();
     } else if (depth == 1 && event == Event::value && top_key == "version") {
@@ -200,11 +205,20 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
   std::string line;
   uint64_t offset = from;
   uint64_t at = from;  // where the line being applied starts
+  int64_t line_number = 0;  // counted from `from`, where the snapshot left off
   auto bad = [&](const std::string& why) -> TuneError {
-    return TuneError(fmt::format("{}: record at byte {}: {}", file.string(), at, why));
+    return TuneError(fmt::format("{}: record at byte {} (line {} after the snapshot's part): {}", file.string(), at,
+                                 line_number, why));
   };
   JournalReplay replay{file, experiment_dir, out, live, bad};
   while (std::getline(in, line)) {
+    ++line_number;
+    // Bounded before parsing: a line nested deeper than kMaxJsonDepth is damage, not a torn tail.
+    if (const size_t deep = nesting_overflow_offset(line); deep != std::string::npos) {
+      at = offset;
+      throw bad(fmt::format("nested deeper than {} levels (at offset {}); it begins: {}", kMaxJsonDepth, deep,
+                            quoted_excerpt(line, 80)));
+    }
     // A crash tears at most the last line (each event is one write() of one line): without
     // its newline, or not JSON, it is cut off with the whole event in it. Anything after such
     // a line is damage no crash makes, and cutting it off would lose trials silently.
@@ -212,21 +226,23 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
     Json record = torn_tail ? Json() : Json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (torn_tail || record.is_discarded() || !record.is_object()) {
       if (!torn_tail && in.peek() != std::char_traits<char>::eof()) {
-        throw TuneError(fmt::format("{}: the line at byte {} is not a JSON record but more follows it: the journal "
-                                    "is damaged (a crash only ever tears the last line)",
-                                    file.string(), offset));
+        throw TuneError(fmt::format("{}: the line at byte {} (line {} after the snapshot's part) is not a JSON "
+                                    "record but more follows it: the journal is damaged (a crash only ever tears "
+                                    "the last line); it begins: {}",
+                                    file.string(), offset, line_number, quoted_excerpt(line, 80)));
       }
       break;
     }
     at = offset;
     offset += line.size() + 1;
-    std::vector<StateRecord> records;
     try {
-      records = decode_line(record);
+      std::vector<StateRecord> records = decode_line(record);
+      for (StateRecord& decoded : records) std::visit(replay, decoded);
     } catch (const TuneError& error) {
       throw bad(error.what());
+    } catch (const Json::exception& error) {  // a field of the wrong type, a number out of range
+      throw bad(fmt::format("{}; it begins: {}", error.what(), quoted_excerpt(line, 80)));
     }
-    for (StateRecord& decoded : records) std::visit(replay, decoded);
     out.journal_valid_bytes = offset;
   }
   for (auto& [index, state] : live) out.unfinished.push_back(std::move(state));
@@ -276,14 +292,23 @@ StoredExperiment read_stored_experiment(const std::filesystem::path& dir) {
     throw TuneError(fmt::format("'{}' holds no experiment state ({} or {})", dir.string(), kSnapshotFile, kJournalFile));
   }
   uint64_t from = 0;
-  if (has_snapshot) {
-    read_snapshot(snapshot, dir, out);
-    from = out.header.value("journal_bytes", uint64_t{0});
-    if (!has_journal) out.completed = out.header.value("completed", true);
+  // Both files are outside input: a field of the wrong type is a refusal naming the file.
+  try {
+    if (has_snapshot) {
+      read_snapshot(snapshot, dir, out);
+      from = out.header.value("journal_bytes", uint64_t{0});
+      if (!has_journal) out.completed = out.header.value("completed", true);
+    }
+  } catch (const Json::exception& error) {
+    throw TuneError(fmt::format("{}: {} (damaged or not written by tune)", snapshot.string(), error.what()));
   }
   if (has_journal) {
     if (!has_snapshot) out.completed = false;
-    replay_journal(journal, from, dir, out);
+    try {
+      replay_journal(journal, from, dir, out);
+    } catch (const Json::exception& error) {
+      throw TuneError(fmt::format("{}: {} (damaged or not written by tune)", journal.string(), error.what()));
+    }
   }
   if (out.header.empty()) throw TuneError(fmt::format("{}: the journal has no head record", journal.string()));
   return out;

@@ -5,6 +5,8 @@
 #include <limits>
 #include <sstream>
 
+#include "common/untrusted_json.h"
+
 namespace tune::analysis_detail {
 namespace {
 
@@ -48,6 +50,8 @@ std::string replace_non_finite_tokens(std::string_view line) {
 
 std::optional<Json> parse_result_line(std::string_view line) {
   if (line.find_first_not_of(" \t\r\n") == std::string_view::npos) return std::nullopt;
+  // Bounded before parsing, as everything read back from disk (common/untrusted_json.h).
+  if (!detail::untrusted_json_problem(line).empty()) return std::nullopt;
   Json parsed = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded() &&
       (line.find("NaN") != std::string_view::npos || line.find("Infinity") != std::string_view::npos)) {
@@ -134,6 +138,7 @@ Json csv_cell(const std::string& field) {
   if (field == "nan") return std::numeric_limits<double>::quiet_NaN();
   if (field == "inf") return std::numeric_limits<double>::infinity();
   if (field == "-inf") return -std::numeric_limits<double>::infinity();
+  if (detail::nesting_overflow_offset(field) != std::string::npos) return field;
   Json parsed = Json::parse(field, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded() || parsed.is_string()) return field;
   return parsed;

@@ -15,7 +15,8 @@
 
 namespace tune::analysis_detail {
 
-// Parses one result.json line; nullopt for a blank, torn or non-object line. Accepts the
+// Parses one result.json line; nullopt for a blank, torn or non-object line, and for one that
+// is not UTF-8, nested deeper than kMaxJsonDepth or holds a number outside double range. Accepts the
 // NaN/Infinity tokens Python's json writes (read as null, i.e. "not a finite value").
 std::optional<Json> parse_result_line(std::string_view line);
 

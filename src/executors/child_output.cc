@@ -11,7 +11,6 @@
 
 #include "executors/process_executor_impl.h"
 #include "executors/worker_messages.h"
-#include "tune/client.h"
 #include "tune/error.h"
 
 namespace tune::detail::proc {
@@ -280,27 +279,16 @@ void ProcessExecutor::plain_line(Child& child, std::string_view line, Deliveries
   }
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (child.spec->echo_output) echo(child, line, false);
-  if (child.state == Child::State::kStopping || child.state == Child::State::kEnded) return;
-  const size_t first = line.find_first_not_of(" \t");
-  if (first == std::string_view::npos || line[first] != '{') return;  // a log line
-  if (line.size() > child.spec->max_message_bytes) {
-    too_long_result(child, line.size(), deliveries);
+  if (child.state == Child::State::kStopping || child.state == Child::State::kEnded || !child.plain_failure.empty()) {
     return;
   }
-  Json value;
-  try {
-    value = client::wire::parse_line(line);
-  } catch (const Json::parse_error&) {
-    if (const size_t bad = invalid_utf8_offset(line); bad != std::string_view::npos) {
-      protocol_failure(child,
-                       fmt::format("stdout line {} looks like a JSON result but is not valid UTF-8 (byte 0x{:02x} "
-                                   "at offset {}); results must be UTF-8 JSON objects",
-                                   child.line_number, static_cast<unsigned char>(line[bad]), bad),
-                       deliveries);
-    }
-    return;  // not JSON: a log line that happens to start with '{'
+  PlainLine read = read_plain_line(line, child.line_number, child.spec->max_message_bytes);
+  if (read.kind == PlainLine::Kind::kViolation) {
+    plain_failure(child, std::move(read.text), deliveries);
+    return;
   }
-  if (!value.is_object()) return;
+  if (read.kind != PlainLine::Kind::kResult) return;
+  Json value = std::move(read.result);
   // The program is not paused while its results wait: a checkpoint it announces is taken
   // now, before it can start writing the next one.
   std::filesystem::path taken;
@@ -316,13 +304,23 @@ void ProcessExecutor::plain_line(Child& child, std::string_view line, Deliveries
   child.results.push_back({std::move(value), Clock::now(), std::move(taken)});
 }
 
-void ProcessExecutor::too_long_result(Child& child, size_t size, Deliveries& deliveries) {
-  protocol_failure(child,
-                   fmt::format("stdout line {} is a result of at least {} bytes, longer than max_message_bytes={}; "
-                               "results must be small JSON objects: write large data to files in the trial "
-                               "directory",
-                               child.line_number + 1, size, child.spec->max_message_bytes),
-                   deliveries);
+// A bad result line of a plain program: the program is killed now, but the results it printed
+// before the line are still handed over (and logged) first; advance_plain reports the failure
+// when they are gone.
+void ProcessExecutor::plain_failure(Child& child, std::string problem, Deliveries& deliveries) {
+  if (!child.plain_failure.empty()) return;
+  child.plain_failure = fmt::format("{}: {}", child.who(), problem);
+  if (child.alive()) kill_group(child);
+  advance_plain(child, deliveries);
+}
+
+void ProcessExecutor::too_long_result(Child& child, std::string_view start, Deliveries& deliveries) {
+  plain_failure(child,
+                fmt::format("stdout line {} looks like a JSON result but is at least {} bytes, longer than "
+                            "max_message_bytes={}; results must be small JSON objects: write large data to files in "
+                            "the trial directory; it begins: {}",
+                            child.line_number + 1, start.size(), child.spec->max_message_bytes, quoted_excerpt(start)),
+                deliveries);
 }
 
 // A plain line without its newline yet but already too long: a result that is too big is a
@@ -334,7 +332,7 @@ void ProcessExecutor::check_long_plain_line(Child& child, Deliveries& deliveries
   const bool looks_like_result = first != std::string_view::npos && rest[first] == '{';
   if (looks_like_result && !child.skipping_long_line && child.state != Child::State::kStopping &&
       child.state != Child::State::kEnded) {
-    too_long_result(child, rest.size(), deliveries);
+    too_long_result(child, rest, deliveries);
   }
   child.skipping_long_line = true;
   child.reply_buf.clear();
@@ -357,6 +355,13 @@ void ProcessExecutor::advance_plain(Child& child, Deliveries& deliveries) {
     child.deadline = kNever;
     deliveries.push_back(
         {child.key, child.serial, {child.key, ExecutorEvent::Type::kResult, std::move(result), {}, std::move(taken)}});
+    return;
+  }
+  if (!child.plain_failure.empty()) {
+    child.state = Child::State::kEnded;
+    child.deadline = kNever;
+    deliveries.push_back({child.key, child.serial,
+                          {child.key, ExecutorEvent::Type::kError, {}, child.plain_failure}});
     return;
   }
   if (child.exited) {

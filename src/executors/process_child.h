@@ -159,6 +159,7 @@ struct Child {
     std::filesystem::path checkpoint;  // taken from the checkpoint dir when the line said should_checkpoint
   };
   std::deque<PlainResult> results;  // plain: parsed, not yet handed over
+  std::string plain_failure;        // plain: a bad line, reported after the results read before it
   std::filesystem::path trial_dir;
   std::filesystem::path checkpoint_dir;
   std::optional<ExecutorEvent> stashed;                      // worker: what happened while the runner was deciding

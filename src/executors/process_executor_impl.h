@@ -107,7 +107,8 @@ class ProcessExecutor final : public Executor {
   // A step's result: auto-filled and handed to the runner; the child waits for the decision.
   void accept_result(Child& child, Result result, Deliveries& deliveries);
   void plain_line(Child& child, std::string_view line, Deliveries& deliveries);
-  void too_long_result(Child& child, size_t size, Deliveries& deliveries);
+  void plain_failure(Child& child, std::string problem, Deliveries& deliveries);
+  void too_long_result(Child& child, std::string_view start, Deliveries& deliveries);
   // A plain line without its newline yet but already too long: a result that is too big is a
   // failure; a log line is kept in stdout.log (written already) and skipped up to its end.
   void check_long_plain_line(Child& child, Deliveries& deliveries);

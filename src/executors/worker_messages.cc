@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <cstring>
 #include <optional>
 
 #include "executors/flat_json.h"
@@ -21,7 +20,7 @@ bool answering(WorkerState state) {
   return state == WorkerState::kStarting || state == WorkerState::kStepping || state == WorkerState::kSaving;
 }
 
-// Too long or not UTF-8: refused before any parsing.
+// Too long, not UTF-8 or nested too deep: refused before any parsing.
 std::optional<WorkerReply> check_bytes(std::string_view line, const ReplyContext& context) {
   if (line.size() > context.max_message_bytes) {
     return violation(fmt::format("reply line {} is {} bytes, longer than max_message_bytes={}; results must be "
@@ -32,6 +31,11 @@ std::optional<WorkerReply> check_bytes(std::string_view line, const ReplyContext
     return violation(fmt::format("reply line {} is not valid UTF-8 (byte 0x{:02x} at offset {}); the protocol is "
                                  "UTF-8 JSON",
                                  context.line_number, static_cast<unsigned char>(line[bad]), bad));
+  }
+  if (const size_t deep = nesting_overflow_offset(line); deep != std::string_view::npos) {
+    return violation(fmt::format("reply line {} is nested deeper than {} levels (at offset {}); results must be "
+                                 "small JSON objects",
+                                 context.line_number, kMaxJsonDepth, deep));
   }
   return std::nullopt;
 }
@@ -120,57 +124,37 @@ WorkerReply read_worker_reply(std::string_view line, const ReplyContext& context
   return judge(kind, message, context);
 }
 
-std::string quoted_excerpt(std::string_view line, size_t max) {
-  std::string cut(line.substr(0, max));
-  std::string out;
-  for (unsigned char c : cut) {
-    if (c >= 0x20 && c < 0x7f)
-      out += static_cast<char>(c);
-    else
-      out += fmt::format("\\x{:02x}", c);
+PlainLine read_plain_line(std::string_view line, int64_t line_number, size_t max_message_bytes) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  const size_t first = line.find_first_not_of(" \t");
+  if (first == std::string_view::npos || line[first] != '{') return {};  // a log line
+  auto refuse = [&](const std::string& why) {
+    return PlainLine{PlainLine::Kind::kViolation, {},
+                     fmt::format("stdout line {} looks like a JSON result but {}; it begins: {}", line_number, why,
+                                 quoted_excerpt(line))};
+  };
+  if (line.size() > max_message_bytes) {
+    return refuse(fmt::format("is {} bytes, longer than max_message_bytes={}; results must be small JSON objects: "
+                              "write large data to files in the trial directory",
+                              line.size(), max_message_bytes));
   }
-  return out + (line.size() > max ? "..." : "");
-}
-
-size_t invalid_utf8_offset(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    // Fast path: eight ASCII bytes at once.
-    while (i + 8 <= n) {
-      uint64_t word;
-      std::memcpy(&word, s + i, 8);
-      if ((word & 0x8080808080808080ULL) != 0) break;
-      i += 8;
-    }
-    if (i >= n) break;
-    const unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t min;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2, min = 0x80, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, min = 0x800, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-      return i;
-    }
-    if (i + len > n) return i;
-    for (size_t k = 1; k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-    i += len;
+  if (const size_t nul = line.find('\0'); nul != std::string_view::npos) {
+    return refuse(fmt::format("holds a NUL byte at offset {}", nul));
   }
-  return std::string_view::npos;
+  if (const std::string problem = untrusted_json_problem(line); !problem.empty()) {
+    return refuse(fmt::format("is {}; results must be UTF-8 JSON objects", problem));
+  }
+  PlainLine out{PlainLine::Kind::kResult, {}, {}};
+  if (parse_flat_object(line.substr(first), out.result)) return out;  // the usual flat object of metrics
+  try {
+    out.result = client::wire::parse_line(line);
+  } catch (const Json::parse_error&) {
+    return {};  // not JSON: a log line that happens to start with '{'
+  } catch (const Json::exception& e) {  // out_of_range: 1e309
+    return refuse(fmt::format("holds a number JSON cannot hold as a double ({})", e.what()));
+  }
+  if (!out.result.is_object()) return {};
+  return out;
 }
 
 }  // namespace tune::detail

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/untrusted_json.h"  // invalid_utf8_offset, quoted_excerpt
 #include "tune/json.h"
 
 namespace tune::detail {
@@ -49,10 +50,17 @@ struct ReplyContext {
 // Reads one line the worker wrote (without its '\n'; a trailing '\r' is dropped). Never throws.
 WorkerReply read_worker_reply(std::string_view line, const ReplyContext& context);
 
-// Byte offset of the first invalid UTF-8 sequence in `text`, or npos.
-size_t invalid_utf8_offset(std::string_view text);
-
-// `line` cut to `max` bytes with every byte outside printable ASCII as \xNN, for messages.
-std::string quoted_excerpt(std::string_view line, size_t max = 200);
+// One stdout line of a plain-protocol program (docs/protocol.md): a log line, a result (a line
+// that is a JSON object), or a violation worded for error.txt with the line quoted and cut: a
+// line that starts like a result but is too long, not UTF-8, holds a NUL, is nested deeper than
+// kMaxJsonDepth or holds a number outside double range. A line that starts with '{' but is no
+// JSON at all stays a log line. Never throws.
+struct PlainLine {
+  enum class Kind { kLog, kResult, kViolation };
+  Kind kind = Kind::kLog;
+  Json result;       // kResult
+  std::string text;  // kViolation
+};
+PlainLine read_plain_line(std::string_view line, int64_t line_number, size_t max_message_bytes);
 
 }  // namespace tune::detail

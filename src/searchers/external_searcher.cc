@@ -13,6 +13,8 @@
 
 #include "common/saturate.h"
 #include "common/subprocess.h"
+#include "common/untrusted_json.h"
+#include "searchers/external_reply.h"
 #include "searchers/searcher_util.h"
 #include "tune/error.h"
 #include "tune/searchers.h"
@@ -87,22 +89,7 @@ Json ExternalSearcher::request(const Json& message) {
       const std::string reply = buffer_.substr(0, newline);
       buffer_.erase(0, newline + 1);
       if (reply.find_first_not_of(" \t\r") == std::string::npos) continue;
-      Json json;
-      try {
-        json = Json::parse(reply);
-      } catch (const std::exception&) {
-        throw TuneError(fmt::format("search_alg external: '{}' answered a line that is not JSON: {}", options_.argv[0],
-                                    reply.substr(0, 200)));
-      }
-      if (!json.is_object()) {
-        throw TuneError(fmt::format("search_alg external: '{}' answered {} (expected an object)", options_.argv[0],
-                                    reply.substr(0, 200)));
-      }
-      if (const auto it = json.find("error"); it != json.end()) {
-        throw TuneError(fmt::format("search_alg external: '{}' reported an error: {}", options_.argv[0],
-                                    it->is_string() ? it->get<std::string>() : it->dump()));
-      }
-      return json;
+      return detail::read_searcher_reply(reply, options_.argv[0]);
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -120,6 +107,10 @@ Json ExternalSearcher::request(const Json& message) {
       throw TuneError(fmt::format("search_alg external: '{}' exited without answering", options_.argv[0]));
     }
     buffer_.append(chunk, static_cast<size_t>(n));
+    if (buffer_.size() > detail::kMaxSearcherReplyBytes && buffer_.find('\n') == std::string::npos) {
+      throw TuneError(fmt::format("search_alg external: '{}' answered a line longer than the limit of {} bytes: {}",
+                                  options_.argv[0], detail::kMaxSearcherReplyBytes, detail::quoted_excerpt(buffer_)));
+    }
   }
 }
 
@@ -148,15 +139,19 @@ void ExternalSearcher::set_search_properties(const std::string& metric, const st
 Suggestion ExternalSearcher::suggest(const std::string& trial_id) {
   if (finished_) return Suggestion::finished();
   const Json reply = request(Json{{"ask", trial_id}});
-  if (reply.value("finished", false)) {
+  auto said = [&reply](const char* key) {  // a flag of another type is no flag, and no crash
+    const auto it = reply.find(key);
+    return it != reply.end() && it->is_boolean() && it->get<bool>();
+  };
+  if (said("finished")) {
     finished_ = true;
     return Suggestion::finished();
   }
-  if (reply.value("not_now", false)) return Suggestion::not_now();
+  if (said("not_now")) return Suggestion::not_now();
   const auto it = reply.find("config");
   if (it == reply.end() || !it->is_object()) {
     throw TuneError(fmt::format("search_alg external: '{}' answered ask with {} (expected config, not_now or finished)",
-                                options_.argv[0], reply.dump().substr(0, 200)));
+                                options_.argv[0], detail::quoted_excerpt(reply.dump(-1, ' ', false, Json::error_handler_t::replace))));
   }
   // Plain values of the space the program does not know about pass through.
   Config config = detail::overlay(space_json_.is_object() ? space_json_ : Json::object(), *it);
@@ -190,11 +185,18 @@ void ExternalSearcher::on_trial_complete(const std::string& trial_id, const Resu
 Json ExternalSearcher::save() const { return Json{{"type", "external"}, {"history", history_}}; }
 
 void ExternalSearcher::restore(const Json& state) {
-  history_ = state.value("history", Json::array());
+  const auto history = state.find("history");
+  history_ = history != state.end() && history->is_array() ? *history : Json::array();
   asked_.clear();
-  for (const auto& h : history_) {
-    if (h.contains("ask")) asked_.insert(h.at("ask").get<std::string>());
-    if (h.contains("tell")) asked_.erase(h.at("tell").get<std::string>());
+  for (const auto& h : history_) {  // from the state files: untrusted, a wrong type is refused
+    const auto ask = h.is_object() ? h.find("ask") : h.end();
+    const auto tell = h.is_object() ? h.find("tell") : h.end();
+    if ((ask != h.end() && !ask->is_string()) || (tell != h.end() && !tell->is_string())) {
+      throw TuneError("search_alg external: the stored history holds an entry that is not {\"ask\"|\"tell\": "
+                      "<trial id>}: " + detail::quoted_excerpt(h.dump(-1, ' ', false, Json::error_handler_t::replace)));
+    }
+    if (ask != h.end()) asked_.insert(ask->get<std::string>());
+    if (tell != h.end()) asked_.erase(tell->get<std::string>());
   }
   if (to_child_ >= 0) request(Json{{"restore", history_}});
 }

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <string>
 
@@ -133,14 +134,19 @@ TEST(WorkerMessagesTest, ViolationsQuoteTheLineNumberAndTheCause) {
   EXPECT_THAT(read("\x1b[2Jhello", WorkerState::kStepping).text, HasSubstr("\\x1b[2Jhello"));
 }
 
-TEST(WorkerMessagesTest, DeepNestingIsReadWithoutCrashing) {
+TEST(WorkerMessagesTest, DeepNestingIsRefusedBeforeParsing) {
   const int depth = 20000;
   const std::string deep = R"({"type":"result","result":{"x":)" + std::string(depth, '[') + std::string(depth, ']') + "}}";
   WorkerReply reply;
   EXPECT_NO_THROW(reply = read(deep, WorkerState::kStepping));
-  EXPECT_EQ(reply.kind, Kind::kResult);
+  EXPECT_EQ(reply.kind, Kind::kViolation);
+  EXPECT_THAT(reply.text, HasSubstr("reply line 7 is nested deeper than 256 levels"));
   const std::string unbalanced = R"({"type":"result","result":{"x":)" + std::string(depth, '[') + "}}";
   EXPECT_EQ(read(unbalanced, WorkerState::kStepping).kind, Kind::kViolation);
+  // Nesting up to the bound is a result; brackets inside strings do not count.
+  const std::string allowed = R"({"type":"result","result":{"x":)" + std::string(254, '[') + std::string(254, ']') +
+                              R"(,"s":")" + std::string(1000, '[') + "\"}}";
+  EXPECT_EQ(read(allowed, WorkerState::kStepping).kind, Kind::kResult);
 }
 
 TEST(WorkerMessagesTest, RandomBytesNeverThrow) {
@@ -179,6 +185,42 @@ TEST(Utf8Test, FindsTheFirstInvalidByte) {
   EXPECT_EQ(invalid_utf8_offset("\xc0\x80"), 0u);          // overlong
   EXPECT_EQ(invalid_utf8_offset("ab\xed\xa0\x80"), 2u);    // surrogate
   EXPECT_EQ(invalid_utf8_offset("abcdefgh\xe2\x82"), 8u);  // truncated
+}
+
+// ---- the plain protocol's stdout lines ----
+
+PlainLine plain(std::string_view line) { return read_plain_line(line, 11, kMax); }
+
+TEST(WorkerMessagesTest, PlainLinesAreLogLinesResultsOrViolations) {
+  EXPECT_EQ(plain("epoch 3: loss 0.5").kind, PlainLine::Kind::kLog);
+  EXPECT_EQ(plain("{not json, a log line}").kind, PlainLine::Kind::kLog);
+  const PlainLine result = plain(R"(  {"loss": 0.5, "m": {"a": [1, NaN]}})");
+  ASSERT_EQ(result.kind, PlainLine::Kind::kResult);
+  EXPECT_EQ(result.result["loss"], 0.5);
+  EXPECT_TRUE(std::isnan(result.result["m"]["a"][1].get<double>()));
+  EXPECT_EQ(plain("{\"loss\": 1}\r").kind, PlainLine::Kind::kResult);
+}
+
+TEST(WorkerMessagesTest, PlainResultViolationsNameTheLineAndQuoteItsStart) {
+  const std::string deep = R"({"x": )" + std::string(20000, '[') + std::string(20000, ']') + "}";
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"loss": 1e309})", "holds a number JSON cannot hold as a double"},
+      {R"({"loss": -1e309, "x": [1]})", "holds a number JSON cannot hold as a double"},
+      {deep, "is nested deeper than 256 levels (at offset 261)"},
+      {"{\"name\": \"caf\xe9\"}", "is not valid UTF-8 (byte 0xe9 at offset 13)"},
+      {std::string("{\"a\": \"x\0y\"}", 12), "holds a NUL byte at offset 8"},
+      {"{\"a\": \"" + std::string(kMax, 'x') + "\"}", "longer than max_message_bytes=1048576"},
+  };
+  for (const auto& [line, why] : cases) {
+    SCOPED_TRACE(why);
+    PlainLine read;
+    ASSERT_NO_THROW(read = plain(line));
+    ASSERT_EQ(read.kind, PlainLine::Kind::kViolation);
+    EXPECT_THAT(read.text, HasSubstr("stdout line 11 looks like a JSON result but "));
+    EXPECT_THAT(read.text, HasSubstr(why));
+    EXPECT_THAT(read.text, HasSubstr("it begins: {\""));
+    EXPECT_LT(read.text.size(), 600u);
+  }
 }
 
 }  // namespace

@@ -363,7 +363,8 @@ TEST(ExternalSearcherTest, FinishedEndsTheRunAndBadProgramsAreClearErrors) {
     run(quadratic(), std::move(garbage));
     ADD_FAILURE() << "no error";
   } catch (const TuneError& e) {
-    EXPECT_NE(std::string(e.what()).find("not JSON: this is not json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("is not valid JSON ("), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("): this is not json"), std::string::npos) << "the reply quoted";
   }
   RunOptions missing = options_in(dir, "missing");
   o.argv = {"no-such-searcher-program-xyz"};
