@@ -237,6 +237,14 @@ def report(_metrics=None, **metrics):
     result.update(metrics)
     client = _get()
     if not client.connected:
+        # A plain program runs on while the driver reads: the checkpoint of this result is
+        # named in its line, so its label is this state (docs/protocol.md, "Plain protocol").
+        global _plain_reports
+        step = _plain_step_dir()
+        if (step and result.get("should_checkpoint") is True and "checkpoint" not in result
+                and os.path.isdir(step) and os.listdir(step)):
+            result["checkpoint"] = os.path.basename(step)
+        _plain_reports += 1
         sys.stdout.write(_encode(result).decode())
         sys.stdout.flush()
         return
@@ -251,9 +259,24 @@ def should_stop():
     return client.stopped or client.poll_stop()
 
 
+_plain_reports = 0  # results printed under the plain protocol
+
+
+def _plain_step_dir():
+    """Under the plain protocol: the next result's own checkpoint directory, else None."""
+    base = os.environ.get("TUNE_CHECKPOINT_DIR")
+    if not base or _get().connected:
+        return None
+    return os.path.join(base, "step_%d" % (_plain_reports + 1))
+
+
 def checkpoint_dir():
-    """Where to write checkpoints (created): TUNE_CHECKPOINT_DIR, or ./checkpoint outside tune."""
-    path = os.environ.get("TUNE_CHECKPOINT_DIR") or _get().trial.get("checkpoint_dir") or "checkpoint"
+    """Where to write the checkpoint of the next result (created).
+
+    Under the plain protocol a fresh TUNE_CHECKPOINT_DIR/step_<n> per result, which report()
+    names; else TUNE_CHECKPOINT_DIR, or ./checkpoint outside tune."""
+    path = (_plain_step_dir() or os.environ.get("TUNE_CHECKPOINT_DIR") or _get().trial.get("checkpoint_dir")
+            or "checkpoint")
     os.makedirs(path, exist_ok=True)
     return path
 

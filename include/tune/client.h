@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -325,7 +326,16 @@ class Client {
 
   void report(const Json& result) {
     if (!connected()) {
-      std::string line = wire::dump_line(result);
+      // A plain program runs on while the driver reads: the checkpoint of this result is named
+      // in its line, so its label is this state (docs/protocol.md, "Plain protocol").
+      Json named = result;
+      if (const auto step = plain_step_dir(); step && result.is_object() && result.value("should_checkpoint", Json()) == true &&
+                                              !result.contains("checkpoint") && std::filesystem::is_directory(*step) &&
+                                              !std::filesystem::is_empty(*step)) {
+        named["checkpoint"] = step->filename().string();
+      }
+      ++plain_reports_;
+      std::string line = wire::dump_line(named);
       std::fwrite(line.data(), 1, line.size(), stdout);
       std::fflush(stdout);
       return;
@@ -353,7 +363,14 @@ class Client {
     return std::nullopt;
   }
 
+  // Where to write the checkpoint of the next result (created). Under the plain protocol a fresh
+  // $TUNE_CHECKPOINT_DIR/step_<n> for each result, which report() names; else
+  // TUNE_CHECKPOINT_DIR, or ./checkpoint outside tune.
   std::filesystem::path checkpoint_dir() const {
+    if (const auto step = plain_step_dir()) {
+      std::filesystem::create_directories(*step);
+      return *step;
+    }
     const char* dir = std::getenv("TUNE_CHECKPOINT_DIR");
     std::filesystem::path path =
         dir != nullptr && *dir != '\0' ? std::filesystem::path(dir) : std::filesystem::current_path() / "checkpoint";
@@ -362,6 +379,14 @@ class Client {
   }
 
  private:
+  // Under the plain protocol (TUNE_CHECKPOINT_DIR set, no protocol fds): the next result's own
+  // checkpoint directory.
+  std::optional<std::filesystem::path> plain_step_dir() const {
+    const char* dir = std::getenv("TUNE_CHECKPOINT_DIR");
+    if (connected() || dir == nullptr || *dir == '\0') return std::nullopt;
+    return std::filesystem::path(dir) / ("step_" + std::to_string(plain_reports_ + 1));
+  }
+
   Client() {
     int in_fd = -1, out_fd = -1;
     if (!protocol_fds(in_fd, out_fd)) return;
@@ -436,6 +461,7 @@ class Client {
   Json restore_from_;
   bool step_pending_ = false;
   bool stopped_ = false;
+  int64_t plain_reports_ = 0;  // results printed under the plain protocol
 };
 
 // The trial's config (an empty object outside tune).

@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iostream>
 #include <limits>
 #include <map>
 
 #include "analysis/experiment_state.h"
+#include "analysis/state_paths.h"
 #include "analysis/trial_files.h"
 #include "common/untrusted_json.h"
 #include "tune/error.h"
@@ -94,13 +96,18 @@ TrialRecord scan_trial_dir(const fs::path& dir) {
   return record;
 }
 
-std::vector<TrialRecord> scan_trial_dirs(const fs::path& experiment_dir) {
+std::vector<TrialRecord> scan_trial_dirs(const fs::path& experiment_dir, std::vector<std::string>& warnings) {
   std::vector<fs::path> dirs;
   std::error_code ec;
   for (fs::directory_iterator it(experiment_dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code entry_ec;
-    if (it->is_directory(entry_ec) && fs::is_regular_file(it->path() / kParamsFile, entry_ec))
-      dirs.push_back(it->path());
+    if (!it->is_directory(entry_ec) || !fs::is_regular_file(it->path() / kParamsFile, entry_ec)) continue;
+    // A trial directory that is a link out of the experiment is not followed.
+    if (ContainedPath inside = resolve_inside(experiment_dir, it->path().filename().string()); !inside) {
+      warnings.push_back(fmt::format("{}: {}; left out", experiment_dir.string(), inside.error));
+      continue;
+    }
+    dirs.push_back(it->path());
   }
   std::vector<TrialRecord> trials;
   trials.reserve(dirs.size());
@@ -177,8 +184,13 @@ ExperimentOnDisk read_experiment(const std::filesystem::path& dir) {
   if (!fs::is_directory(dir, ec)) throw TuneError(fmt::format("'{}' is not an existing directory", dir.string()));
   ExperimentOnDisk out;
   out.dir = dir;
+  // Printed here, so that every reader (ls, analyze, ExperimentAnalysis, the dashboard) says it.
+  auto report = [&] {
+    for (const std::string& warning : out.warnings) std::cerr << "tune: warning: " << warning << "\n";
+  };
   if (!has_stored_experiment(dir)) {
-    out.trials = scan_trial_dirs(dir);
+    out.trials = scan_trial_dirs(dir, out.warnings);
+    report();
     if (out.trials.empty()) {
       throw TuneError(fmt::format("'{}' holds neither {} / {} nor trial directories with {}", dir.string(),
                                   kJournalFile, kSnapshotFile, kParamsFile));
@@ -191,7 +203,9 @@ ExperimentOnDisk read_experiment(const std::filesystem::path& dir) {
     if (!out.last_update) consider_time(dir, out.last_update);
     return out;
   }
-  StoredExperiment stored = read_stored_experiment(dir);
+  StoredExperiment stored = read_stored_experiment(dir, UnsafePaths::kSkip);
+  out.warnings = std::move(stored.warnings);
+  report();
   out.has_state = true;
   out.completed = stored.completed;
   std::tie(out.metric, out.mode) = run_metric_and_mode(stored.header);

@@ -38,6 +38,9 @@ struct ExperimentOnDisk {
   // the two apart by continuing it; a live viewer waits for this to turn true.
   bool completed = false;
   std::optional<std::filesystem::file_time_type> last_update;  // newest state or result file
+  // Trials left out because a path of theirs leads outside (state_paths.h), one line each;
+  // read_experiment also prints them to stderr.
+  std::vector<std::string> warnings;
 };
 
 // True when `dir` holds a journal, a snapshot, or a trial directory with params.json.

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -10,6 +11,7 @@
 #include <map>
 #include <variant>
 
+#include "analysis/state_paths.h"
 #include "common/untrusted_json.h"
 #include "tune/error.h"
 #include "tune/scheduler.h"
@@ -29,9 +31,22 @@ void check_version(const fs::path& file, const Json& version) {
                               kStateVersion, version.dump()));
 }
 
+// A record naming a path outside (state_paths.h): an error, or (kSkip) a warning and false.
+// `where` names the record; it is only called for a message.
+bool paths_ok(const std::string& why, const std::function<std::string()>& where, UnsafePaths unsafe,
+              StoredExperiment& out) {
+  if (why.empty()) return true;
+  const std::string message = fmt::format("{}: {}", where(), why);
+  if (unsafe == UnsafePaths::kRefuse) {
+    throw TuneError(message + " (the state file is damaged or was tampered with; nothing was written)");
+  }
+  out.warnings.push_back(message + "; left out");
+  return false;
+}
+
 // Streams the snapshot: each trial becomes a record (or a kept JSON state) as soon as its
 // object ends, so a million-trial snapshot never exists as one JSON tree.
-void read_snapshot(const fs::path& file, const fs::path& experiment_dir, StoredExperiment& out) {
+void read_snapshot(const fs::path& file, const fs::path& experiment_dir, UnsafePaths unsafe, StoredExperiment& out) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw TuneError(fmt::format("cannot read '{}'", file.string()));
   std::error_code ec;
@@ -52,6 +67,11 @@ void read_snapshot(const fs::path& file, const fs::path& experiment_dir, StoredE
                (event == Event::array_start || event == Event::array_end)) {
       in_array = event == Event::array_start;
     } else if (depth == 2 && in_array && event == Event::object_end) {
+      auto where = [&] {
+        const size_t index = top_key == "trials" ? out.finished.size() : out.unfinished.size();
+        return fmt::format("{}: trial {} of '{}'", file.string(), index, top_key);
+      };
+      if (!paths_ok(trial_paths_error(experiment_dir, parsed), where, unsafe, out)) return false;
       try {
         if (top_key == "trials") {
           out.finished.push_back(TrialRecord::from_json(parsed, experiment_dir));
@@ -93,6 +113,8 @@ struct JournalReplay {
   StoredExperiment& out;
   std::map<int64_t, Json>& live;
   std::function<TuneError(const std::string&)> bad;  // names the record's byte
+  std::function<std::string()> where;                // the file and the record's line
+  UnsafePaths unsafe;
 
   Json* trial(int64_t index) {
     auto it = live.find(index);
@@ -131,6 +153,11 @@ struct JournalReplay {
                          {"last_result", nullptr}};
   }
   void operator()(DirRecord& r) {
+    const ContainedPath inside = resolve_inside(experiment_dir, r.dir);
+    if (!paths_ok(inside ? "" : "\"dir\" record, field 'dir': " + inside.error, where, unsafe, out)) {
+      live.erase(r.index);  // a trial that cannot be followed is left out, with what comes after
+      return;
+    }
     if (Json* t = trial(r.index)) {  // its first start
       (*t)["logdir"] = r.dir;
       (*t)["status"] = "RUNNING";
@@ -145,6 +172,8 @@ struct JournalReplay {
   void operator()(CheckpointRecord& r) {
     Json* t = trial(r.index);
     if (t == nullptr) return;
+    const std::string why = checkpoint_entry_error(r.checkpoint);
+    if (!paths_ok(why.empty() ? why : "\"ckpt\" record, " + why, where, unsafe, out)) return;
     Json& list = (*t)["checkpoints"];
     auto drop = [&](const std::string& dir) {
       for (size_t k = 0; k < list.size(); ++k) {
@@ -170,6 +199,8 @@ struct JournalReplay {
   }
   void operator()(EndRecord& r) {
     live.erase(r.index);
+    const std::string why = trial_paths_error(experiment_dir, r.trial);
+    if (!paths_ok(why.empty() ? why : "\"end\" record, " + why, where, unsafe, out)) return;
     try {
       out.finished.push_back(TrialRecord::from_json(r.trial, experiment_dir));
     } catch (const TuneError& error) {
@@ -189,8 +220,24 @@ struct JournalReplay {
   void operator()(DoneRecord&) { out.completed = true; }
 };
 
+// The line number of the journal's byte `at` (counted only for a message).
+uint64_t line_at(const fs::path& file, uint64_t at) {
+  std::ifstream in(file, std::ios::binary);
+  uint64_t line = 1;
+  char buffer[1 << 16];
+  while (at > 0 && in) {
+    in.read(buffer, static_cast<std::streamsize>(std::min<uint64_t>(sizeof buffer, at)));
+    const auto got = in.gcount();
+    line += static_cast<uint64_t>(std::count(buffer, buffer + got, '\n'));
+    at -= static_cast<uint64_t>(got);
+    if (got == 0) break;
+  }
+  return line;
+}
+
 // Applies the journal's records after `from` bytes to the state.
-void replay_journal(const fs::path& file, uint64_t from, const fs::path& experiment_dir, StoredExperiment& out) {
+void replay_journal(const fs::path& file, uint64_t from, const fs::path& experiment_dir, UnsafePaths unsafe,
+                    StoredExperiment& out) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return;
   in.seekg(0, std::ios::end);
@@ -210,7 +257,8 @@ void replay_journal(const fs::path& file, uint64_t from, const fs::path& experim
     return TuneError(fmt::format("{}: record at byte {} (line {} after the snapshot's part): {}", file.string(), at,
                                  line_number, why));
   };
-  JournalReplay replay{file, experiment_dir, out, live, bad};
+  auto where = [&] { return fmt::format("{}: line {} (byte {})", file.string(), line_at(file, at), at); };
+  JournalReplay replay{file, experiment_dir, out, live, bad, where, unsafe};
   while (std::getline(in, line)) {
     ++line_number;
     // Bounded before parsing: a line nested deeper than kMaxJsonDepth is damage, not a torn tail.
@@ -281,7 +329,7 @@ bool has_stored_experiment(const std::filesystem::path& dir) {
   return fs::exists(dir / kJournalFile, ec) || fs::exists(dir / kSnapshotFile, ec);
 }
 
-StoredExperiment read_stored_experiment(const std::filesystem::path& dir) {
+StoredExperiment read_stored_experiment(const std::filesystem::path& dir, UnsafePaths unsafe) {
   StoredExperiment out;
   std::error_code ec;
   const fs::path snapshot = dir / kSnapshotFile;
@@ -295,7 +343,7 @@ StoredExperiment read_stored_experiment(const std::filesystem::path& dir) {
   // Both files are outside input: a field of the wrong type is a refusal naming the file.
   try {
     if (has_snapshot) {
-      read_snapshot(snapshot, dir, out);
+      read_snapshot(snapshot, dir, unsafe, out);
       from = out.header.value("journal_bytes", uint64_t{0});
       if (!has_journal) out.completed = out.header.value("completed", true);
     }
@@ -305,7 +353,7 @@ StoredExperiment read_stored_experiment(const std::filesystem::path& dir) {
   if (has_journal) {
     if (!has_snapshot) out.completed = false;
     try {
-      replay_journal(journal, from, dir, out);
+      replay_journal(journal, from, dir, unsafe, out);
     } catch (const Json::exception& error) {
       throw TuneError(fmt::format("{}: {} (damaged or not written by tune)", journal.string(), error.what()));
     }

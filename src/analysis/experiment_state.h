@@ -52,13 +52,24 @@ struct StoredExperiment {
   bool completed = false;  // the run ended by itself (not killed)
   uint64_t journal_valid_bytes = 0;  // the journal's length up to its last whole record
   uint64_t journal_file_bytes = 0;
+  // UnsafePaths::kSkip: one line per trial or checkpoint left out, naming the record.
+  std::vector<std::string> warnings;
+};
+
+// What reading does with a record whose path leads outside the experiment directory (a trial
+// directory) or outside its trial directory (a checkpoint): see state_paths.h.
+enum class UnsafePaths {
+  kRefuse,  // throw TuneError naming the file, the line (or trial) and the field: resume
+  kSkip,    // leave the trial (or checkpoint) out and say so in `warnings`: the readers
 };
 
 // True when `dir` holds a journal or a snapshot.
 bool has_stored_experiment(const std::filesystem::path& dir);
 
 // Reads the snapshot and the journal's tail. Throws TuneError naming the file and what is
-// wrong when neither exists or the snapshot is not readable.
-StoredExperiment read_stored_experiment(const std::filesystem::path& dir);
+// wrong when neither exists or the snapshot is not readable, and (kRefuse) for a path that
+// leads outside.
+StoredExperiment read_stored_experiment(const std::filesystem::path& dir,
+                                        UnsafePaths unsafe = UnsafePaths::kRefuse);
 
 }  // namespace tune::detail

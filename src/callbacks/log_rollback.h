@@ -3,9 +3,13 @@
 // When a trial restarts from a checkpoint at iteration N (after a failure, on resume, after
 // a PAUSE), the results it reported after N are rolled back: result.json, progress.csv and
 // the TensorBoard event file keep only iterations <= N (N = 0 empties them), so the results
-// that follow are not interleaved with ones that no longer happened. Torn tails from a
-// crash go too. Results are appended in iteration order, so what stays is a prefix of each
-// file: it is cut in place (no free space needed, so this works on a full disk too).
+// that follow are not interleaved with ones that no longer happened. A torn last line (a
+// crash's, without its newline) goes too. Results are appended in iteration order, so what
+// stays is normally a prefix of each file: it is cut in place (no free space needed, so this
+// works on a full disk too). A damaged line (not a result with an integer
+// training_iteration) is never deleted: the damaged lines go to <file>.damaged-<n> (the
+// first free n), the file is rewritten with its valid rows up to N — those after a damaged
+// line included — and the move is reported on stderr.
 // Custom loggers own their files; they see the results from N+1 on again.
 #pragma once
 

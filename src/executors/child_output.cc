@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <iostream>
 
+#include "analysis/state_paths.h"
 #include "executors/process_executor_impl.h"
 #include "executors/worker_messages.h"
 #include "tune/error.h"
@@ -292,7 +293,17 @@ void ProcessExecutor::plain_line(Child& child, std::string_view line, Deliveries
   // The program is not paused while its results wait: a checkpoint it announces is taken
   // now, before it can start writing the next one.
   std::filesystem::path taken;
-  if (value.value("should_checkpoint", false) == true && !child.checkpoint_dir.empty()) {
+  if (auto named = value.find("checkpoint"); named != value.end() && named->is_string()) {
+    // It names the directory it wrote for this line's state (docs/protocol.md): the label is
+    // this line's iteration however far ahead the program has run.
+    std::string why;
+    taken = take_named_checkpoint(child, named->get_ref<const std::string&>(), why);
+    if (!why.empty()) {
+      plain_failure(child, fmt::format("stdout line {}: \"checkpoint\": {}", child.line_number, why), deliveries);
+      return;
+    }
+    value["should_checkpoint"] = true;
+  } else if (value.value("should_checkpoint", false) == true && !child.checkpoint_dir.empty()) {
     std::error_code ec;
     if (std::filesystem::is_directory(child.checkpoint_dir, ec) && !std::filesystem::is_empty(child.checkpoint_dir, ec)) {
       taken = child.trial_dir / fmt::format(".checkpoint_taken_{}", child.line_number);
@@ -302,6 +313,31 @@ void ProcessExecutor::plain_line(Child& child, std::string_view line, Deliveries
     }
   }
   child.results.push_back({std::move(value), Clock::now(), std::move(taken)});
+}
+
+// A plain program's "checkpoint": "<name>": $TUNE_CHECKPOINT_DIR/<name>, which it wrote before
+// printing the line and never touches again, moved aside for the runner to commit. Untrusted:
+// one name, a directory inside the checkpoint directory (no link out of it).
+std::filesystem::path ProcessExecutor::take_named_checkpoint(Child& child, const std::string& name, std::string& why) {
+  if (child.checkpoint_dir.empty()) {
+    why = "the trial has no directory (write_trial_files=false)";
+    return {};
+  }
+  if (why = checkpoint_name_error(name); !why.empty()) return {};
+  const ContainedPath inside = resolve_inside(child.checkpoint_dir, name);
+  std::error_code ec;
+  if (!inside) {
+    why = inside.error;
+  } else if (!std::filesystem::is_directory(inside.path, ec)) {
+    why = fmt::format("{} is not a directory (write the checkpoint there before printing the line)",
+                      inside.path.string());
+  }
+  if (!why.empty()) return {};
+  std::filesystem::path taken = child.trial_dir / fmt::format(".checkpoint_taken_{}", child.line_number);
+  std::filesystem::remove_all(taken, ec);
+  std::filesystem::rename(inside.path, taken, ec);
+  if (ec) why = fmt::format("cannot move {}: {}", inside.path.string(), ec.message());
+  return ec ? std::filesystem::path() : taken;
 }
 
 // A bad result line of a plain program: the program is killed now, but the results it printed

@@ -101,6 +101,7 @@ class ProcessExecutor final : public Executor {
   // A failure the trial is to blame for: reported now (or when the runner is done deciding),
   // and the process is killed.
   void protocol_failure(Child& child, const std::string& problem, Deliveries& deliveries);
+  static std::filesystem::path take_named_checkpoint(Child& child, const std::string& name, std::string& why);
   void fail(Child& child, ExecutorEvent event, Deliveries& deliveries);
   void worker_line(Child& child, std::string_view line, Deliveries& deliveries);
   void trainable_error(Child& child, std::string text, Deliveries& deliveries);

@@ -109,6 +109,7 @@ class TrialRunner {
   // Experiment state (experiment_store.h): opened new or resumed (trial_runner_resume.cc).
   void open_state();
   void restore_state(ResumeState&& resume);
+  static void recreate_missing_dir(const Trial& trial);
   // Ends an event: every staged record in one journal line (experiment_store.h).
   void commit_event() { store_->commit_event(); }
   // A running trial's STOP/PAUSE or new config waits for its checkpoint (journal held back).

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iostream>
 #include <system_error>
 
 #include "runner/trial_runner.h"
@@ -27,6 +28,20 @@ void TrialRunner::open_state() {
   }
 }
 
+// A trial directory deleted since (by hand, by a cleanup): made again, so that the trial has
+// somewhere to write; its checkpoints went with it (trial_from_state said which), so it
+// restarts from RunOptions::restore or from scratch.
+void TrialRunner::recreate_missing_dir(const Trial& trial) {
+  std::error_code ec;
+  if (trial.logdir.empty() || std::filesystem::is_directory(trial.logdir, ec)) return;
+  std::filesystem::create_directories(trial.logdir);  // inside the experiment (state_paths.h)
+  std::cerr << fmt::format("tune: {}: its trial directory {} was missing; recreated, the trial restarts from {}\n",
+                           trial.name, trial.logdir.string(),
+                           trial.checkpoints.empty() ? (trial.initial_checkpoint ? "the restore checkpoint"
+                                                                                 : "the start")
+                                                     : trial.checkpoints.back().dir);
+}
+
 void TrialRunner::restore_state(ResumeState&& resume) {
   StoredExperiment& stored = resume.stored;
   // Finished trials stay finished; with errored_only, those in ERROR run again below.
@@ -38,6 +53,7 @@ void TrialRunner::restore_state(ResumeState&& resume) {
     std::unique_ptr<Trial> trial = store_->trial_from_state(state);
     trial->trainable_name = trainable_.name;
     trial->initial_checkpoint = initial_checkpoint_;
+    recreate_missing_dir(*trial);
     if (trial_status_from_string(state.value("status", "PENDING")) == TrialStatus::kRunning) {
       restart_first_.push_back(trial->index);
     }

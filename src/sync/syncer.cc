@@ -223,6 +223,9 @@ void copy_tree(const std::filesystem::path& source, const std::filesystem::path&
     if (ec) break;
     const fs::path relative = it->path().lexically_relative(source);
     std::error_code entry_ec;
+    // A link is never followed: an upload (or a pull for resume: REMOTE) holding one to /etc
+    // copies nothing from there (the journal's paths are checked on resume: state_paths.h).
+    if (it->is_symlink(entry_ec)) continue;
     if (it->is_directory(entry_ec)) {
       fs::create_directories(target / relative, entry_ec);
       continue;

@@ -1,0 +1,105 @@
+// Checking the paths a state file names (see state_paths.h).
+#include "analysis/state_paths.h"
+
+#include <fmt/format.h>
+
+#include <system_error>
+
+namespace tune::detail {
+namespace {
+
+namespace fs = std::filesystem;
+
+// True when `path` is `base` or below it; both lexically normal and absolute.
+bool is_below(const fs::path& base, const fs::path& path) {
+  const fs::path relative = path.lexically_relative(base);
+  return !relative.empty() && *relative.begin() != ".." && relative != ".";
+}
+
+fs::path absolute_normal(const fs::path& path) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  if (ec) absolute = path;
+  absolute = absolute.lexically_normal();
+  // "a/b/" normalises to "a/b/" (an empty last element): drop it so comparisons see "a/b".
+  if (!absolute.empty() && absolute.filename().empty()) absolute = absolute.parent_path();
+  return absolute;
+}
+
+}  // namespace
+
+ContainedPath resolve_inside(const std::filesystem::path& base, std::string_view stored) {
+  ContainedPath out;
+  if (stored.empty()) {
+    out.error = "is empty";
+    return out;
+  }
+  if (stored.find('\0') != std::string_view::npos) {
+    out.error = "holds a NUL byte";
+    return out;
+  }
+  const fs::path given{std::string(stored)};
+  for (const fs::path& part : given) {
+    if (part == "..") {
+      out.error = fmt::format("'{}' goes through '..'", stored);
+      return out;
+    }
+  }
+  const fs::path root = absolute_normal(base);
+  const fs::path candidate = absolute_normal(given.is_absolute() ? given : root / given);
+  if (!is_below(root, candidate)) {
+    out.error = fmt::format("'{}' leads outside {}", stored, root.string());
+    return out;
+  }
+  // Where it exists, following its symlinks must not lead out either (a trial directory, or a
+  // directory above it, replaced by a link to /etc).
+  std::error_code ec;
+  const fs::path real_root = fs::weakly_canonical(root, ec);
+  const fs::path real = ec ? fs::path() : fs::weakly_canonical(candidate, ec);
+  if (ec || !is_below(real_root, real)) {
+    out.error = fmt::format("'{}' leads outside {} through a symbolic link{}", stored, root.string(),
+                            ec ? " (" + ec.message() + ")" : std::string());
+    return out;
+  }
+  out.path = candidate;
+  return out;
+}
+
+std::string checkpoint_name_error(std::string_view name) {
+  if (name.empty()) return "is empty";
+  if (name == "." || name == "..") return fmt::format("'{}' is not a directory name", name);
+  if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
+    return fmt::format("'{}' must be one directory name inside the trial directory", name);
+  }
+  return {};
+}
+
+std::string checkpoint_entry_error(const Json& checkpoint) {
+  if (!checkpoint.is_object()) return "a checkpoint must be an object";
+  auto dir = checkpoint.find("dir");
+  if (dir == checkpoint.end() || !dir->is_string()) return "field 'dir': must be a string";
+  const std::string why = checkpoint_name_error(dir->get_ref<const std::string&>());
+  return why.empty() ? why : "field 'dir': " + why;
+}
+
+std::string trial_paths_error(const std::filesystem::path& experiment_dir, const Json& trial) {
+  if (!trial.is_object()) return {};  // not a trial: the record's own decoder says so
+  auto logdir = trial.find("logdir");
+  if (logdir != trial.end() && !logdir->is_null()) {
+    if (!logdir->is_string()) return "field 'logdir': must be a string";
+    const std::string& stored = logdir->get_ref<const std::string&>();
+    if (!stored.empty()) {
+      if (ContainedPath inside = resolve_inside(experiment_dir, stored); !inside) return "field 'logdir': " + inside.error;
+    }
+  }
+  auto checkpoints = trial.find("checkpoints");
+  if (checkpoints == trial.end() || !checkpoints->is_array()) return {};
+  for (size_t k = 0; k < checkpoints->size(); ++k) {
+    if (std::string why = checkpoint_entry_error((*checkpoints)[k]); !why.empty()) {
+      return fmt::format("checkpoints[{}]: {}", k, why);
+    }
+  }
+  return {};
+}
+
+}  // namespace tune::detail
