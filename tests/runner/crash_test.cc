@@ -237,20 +237,6 @@ TEST(CrashTest, DriverKilledAloneIsResumedAtOnceAndEveryIterationIsLoggedOnce) {
   kill_loop("process", 12, 15, "", "", true);
 }
 
-// With few descriptors, trials that cannot get their pipes wait for them (backpressure): none
-// fails, every one finishes with all its iterations.
-TEST(CrashTest, TrialsShortOfDescriptorsWaitInsteadOfFailing) {
-  TempDir dir;
-  const int status = wait_for(spawn_driver({dir.str(), "fds", "process", "20", "3"}, {"NOFILE=40", "CONCURRENT=40"}));
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
-  const ExperimentAnalysis analysis = ExperimentAnalysis::load(dir.path() / "fds");
-  ASSERT_EQ(analysis.trials().size(), 40u);
-  for (const TrialRecord& trial : analysis.trials()) {
-    EXPECT_EQ(trial.status(), TrialStatus::kTerminated) << trial.name();
-    EXPECT_EQ(trial.last_result()["training_iteration"], 3) << trial.name();
-  }
-}
-
 TEST(CrashTest, KilledDriverWithAshaResumesTheSameRungs) { kill_loop("inproc", 30, 15, "asha"); }
 
 TEST(CrashTest, KilledDriverWithHyperBandResumesTheSameBrackets) { kill_loop("inproc", 30, 15, "hyperband"); }

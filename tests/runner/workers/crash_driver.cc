@@ -10,13 +10,9 @@
 // SCHEDULER=asha|hyperband|hb_bohb|median_stopping_rule|pbt: that scheduler (metric sum,
 // max) decides, one trial at a time so that its decisions do not depend on the order
 // concurrent trials happen to report in.
-// CONCURRENT=N: N trials at once (num_cpus). NOFILE=N: the driver may open only N files (the
-// hard limit too, so that tune::run cannot raise it): trials wait for descriptors instead of
-// failing (backpressure).
 // SEARCHER=tpe: TPE (seeded, metric sum, max) suggests the configs, one trial at a time, so
 // that each suggestion follows from the trials before it alone.
 #include <signal.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -128,16 +124,6 @@ int main(int argc, char** argv) {
     options.metric = "sum";
     options.mode = "max";
     options.num_cpus = 1;
-  }
-  if (const char* concurrent = std::getenv("CONCURRENT"); concurrent != nullptr) {
-    options.num_cpus = std::atoi(concurrent);
-  }
-  if (const char* nofile = std::getenv("NOFILE"); nofile != nullptr) {
-    const rlimit limit{static_cast<rlim_t>(std::atoi(nofile)), static_cast<rlim_t>(std::atoi(nofile))};
-    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-      std::cerr << "crash_driver: setrlimit(RLIMIT_NOFILE): " << std::strerror(errno) << "\n";
-      return 2;
-    }
   }
   // Resume once the journal holds its head record (a kill may come before that).
   std::ifstream journal(std::filesystem::path(argv[1]) / argv[2] / "experiment_state.jsonl");
