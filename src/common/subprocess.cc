@@ -7,11 +7,15 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "tune/error.h"
@@ -139,10 +143,130 @@ std::vector<char*> pointers_of(const std::vector<std::string>& strings) {
   return out;
 }
 
+// The file execvp would run for `name`: itself when it holds a '/', else the first executable
+// regular file of that name in the driver's PATH. Errors as execvp's: ENOENT, or EACCES when
+// only non-executable files were found.
+std::string resolve_program(const std::string& name, int& error) {
+  error = 0;
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  const std::string dirs = path != nullptr ? path : "/bin:/usr/bin";
+  bool denied = false;
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    const std::string dir = end == start ? "." : dirs.substr(start, end - start);
+    const std::string candidate = dir + "/" + name;
+    struct stat info {};
+    if (::stat(candidate.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+      denied = true;
+    }
+    start = end + 1;
+  }
+  error = denied ? EACCES : ENOENT;
+  return {};
+}
+
+// The child's side of fork_and_exec: async-signal-safe calls only (the driver has threads).
+// An errno that stops it goes to `report` (close-on-exec, so the parent reads end-of-file
+// when execve succeeds).
+[[noreturn]] void exec_child(const SpawnOptions& options, const char* program, char* const* argv, char* const* envp,
+                             pid_t parent, int report, const sigset_t& old_mask) {
+  auto fail = [report](int error) {
+    [[maybe_unused]] const ssize_t n = ::write(report, &error, sizeof error);
+    ::_exit(127);
+  };
+  if (options.new_process_group && ::setpgid(0, 0) != 0) fail(errno);
+  // Armed, then checked: a parent that died before prctl would never send the signal.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(errno);
+  if (::getppid() != parent) ::_exit(127);
+  if (options.reset_signals) {
+    for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM}) {
+      ::signal(sig, SIG_DFL);
+    }
+  }
+  for (const SpawnOptions::Fd& fd : options.fds) {
+    int source = fd.source;
+    if (source < 0) {
+      source = ::open("/dev/null", fd.null_flags | O_CLOEXEC);
+      if (source < 0) fail(errno);
+    }
+    if (source == fd.target) {
+      if (::fcntl(source, F_SETFD, 0) != 0) fail(errno);  // as posix_spawn's dup2 onto itself
+    } else if (::dup2(source, fd.target) < 0) {
+      fail(errno);
+    }
+    if (fd.source < 0 && source != fd.target) ::close(source);
+  }
+  if (options.close_from >= 0) {
+    // Everything from close_from up goes, except the report pipe (close-on-exec already).
+    const auto from = static_cast<unsigned>(options.close_from);
+    const auto keep = static_cast<unsigned>(report);
+    if (keep < from) {
+      ::close_range(from, ~0U, 0);
+    } else {
+      if (keep > from) ::close_range(from, keep - 1, 0);
+      ::close_range(keep + 1, ~0U, 0);
+    }
+  }
+  if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) fail(errno);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, options.reset_signals ? &none : &old_mask, nullptr);
+  ::execve(program, argv, envp);
+  fail(errno);
+  ::_exit(127);  // (fail does not return; said again for the compiler)
+}
+
+// fork + execve, for what posix_spawn cannot set (the parent-death signal). Everything the
+// child needs is built before the fork; signals stay blocked across it so that no handler of
+// the driver runs in the child.
+Spawned fork_and_exec(const SpawnOptions& options, const std::vector<char*>& argv, char* const* envp) {
+  Spawned spawned;
+  const std::string program = resolve_program(options.argv[0], spawned.error);
+  if (spawned.error != 0) return spawned;
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return {-1, errno};
+  const UniqueFd read_end(report[0]);
+  // The child's report end sits above every descriptor its dup2 actions write.
+  int above = kFdFloor;
+  for (const SpawnOptions::Fd& fd : options.fds) above = std::max(above, fd.target + 1);
+  UniqueFd write_end(::fcntl(report[1], F_DUPFD_CLOEXEC, above));
+  ::close(report[1]);
+  if (!write_end) return {-1, errno};
+  sigset_t all, old_mask;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old_mask);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) exec_child(options, program.c_str(), argv.data(), envp, parent, write_end.get(), old_mask);
+  const int fork_error = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  write_end.reset();
+  if (pid < 0) return {-1, fork_error};
+  int error = 0;
+  ssize_t n;
+  while ((n = ::read(read_end.get(), &error, sizeof error)) < 0 && errno == EINTR) {
+  }
+  if (n == static_cast<ssize_t>(sizeof error)) {
+    wait_for_exit(pid);  // it never ran the program: reaped here, as posix_spawn does
+    return {-1, error};
+  }
+  return {pid, 0};
+}
+
 }  // namespace
 
 Spawned spawn_process(const SpawnOptions& options) {
   if (options.argv.empty()) return {-1, EINVAL};
+  if (options.die_with_parent) {
+    const std::vector<char*> argv = pointers_of(options.argv);
+    std::vector<char*> env;
+    if (!options.inherit_env) env = pointers_of(options.env);
+    return fork_and_exec(options, argv, options.inherit_env ? environ : env.data());
+  }
   const SpawnAttributes setup(options);
   const std::vector<char*> argv = pointers_of(options.argv);
   std::vector<char*> env;

@@ -102,6 +102,11 @@ struct SpawnOptions {
   // No signal blocked and the common ones (SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD,
   // SIGUSR1/2, SIGALRM) at their defaults, whatever the driver did with them.
   bool reset_signals = false;
+  // The child gets SIGKILL when the thread that started it exits (PR_SET_PDEATHSIG), so a
+  // SIGKILLed driver leaves no trial behind. posix_spawn cannot ask for that: such a child is
+  // started with fork + execve instead. Spawn it from a thread that lives as long as the child
+  // should (the runner's).
+  bool die_with_parent = false;
 
   void dev_null(int target, int flags) { fds.push_back({target, -1, flags}); }
   void dup(int source, int target) { fds.push_back({target, source, 0}); }
@@ -114,7 +119,8 @@ struct Spawned {
   explicit operator bool() const { return error == 0; }
 };
 
-// posix_spawnp with `options`. Never throws for a program that cannot start: see Spawned.
+// posix_spawnp with `options` (fork + execve for `die_with_parent`; argv[0] looked up in the
+// driver's PATH either way). Never throws for a program that cannot start: see Spawned.
 Spawned spawn_process(const SpawnOptions& options);
 
 // Waits for `pid` (retrying on EINTR) and returns its wait status.

@@ -18,6 +18,8 @@ namespace tune::detail::proc {
 
 // The process is gone: read what it left in the pipes, then decide what its exit means.
 void ProcessExecutor::on_exited(Child& child, Deliveries& deliveries) {
+  end_leftovers(child);
+  if (!held_back_.empty()) retry_at_ = Clock::now();  // what it held is free now
   if (child.reply) read_reply(child, deliveries, true);
   if (child.out) read_output(child, child.out, child.out_buf, child.out_log, false, true);
   if (child.err) read_output(child, child.err, child.err_buf, child.err_log, true, true);

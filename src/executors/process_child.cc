@@ -11,6 +11,7 @@
 #include <cstring>
 #include <map>
 
+#include "common/process_tree.h"
 #include "executors/zygote.h"
 #include "tune/client.h"
 
@@ -47,7 +48,7 @@ std::map<std::string, std::string> inherited_environment() {
                                        "TUNE_TRIAL_DIR",       "TUNE_CHECKPOINT_DIR",   "TUNE_RESTORE_FROM",
                                        "TUNE_PROTOCOL_FDS",    "TUNE_PROTOCOL_VERSION", "TUNE_WORKER",
                                        "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",       pinned::kEnvVar,
-                                       zygote::kEnvVar};
+                                       zygote::kEnvVar,        kTrialTokenVar};
   std::map<std::string, std::string> vars;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     const char* eq = std::strchr(*e, '=');
@@ -123,6 +124,9 @@ std::vector<std::string> child_environment(const StartRequest& request, const Pr
   }
   if (!pinned_objects.empty()) vars[pinned::kEnvVar] = pinned_objects;
   for (const auto& [name, value] : spec.env) vars[name] = value;
+  // Inherited by all it starts, and not the trainable's to change: how its leftovers are found
+  // (common/process_tree.h).
+  vars[kTrialTokenVar] = trial_token(info.experiment_id, info.trial_id);
   return as_environment(vars);
 }
 

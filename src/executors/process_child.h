@@ -169,6 +169,9 @@ struct Child {
   std::unique_ptr<StartRequest> deferred;  // not started yet: waits for its zygote's hello
   bool kill_pending = false;               // killed before its pid was known
   std::string lost;                        // why it was killed without an exit status of its own
+  std::string token;                       // TUNE_TRIAL_TOKEN of its processes (process_tree.h)
+  // Since when it waits for descriptors or processes to start (backpressure); kNever: it does not.
+  Clock::time_point held_since = kNever;
 
   bool alive() const { return !exited; }
   std::string who() const {

@@ -13,13 +13,21 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <system_error>
 
+#include "common/process_tree.h"
 #include "executors/process_executor_impl.h"
 #include "tune/client.h"
 #include "tune/error.h"
 
 namespace tune::detail {
 namespace proc {
+
+ProcessExecutor::ProcessExecutor(Sink sink, std::shared_ptr<ChildLauncher> launcher)
+    : sink_(std::move(sink)), launcher_(std::move(launcher)) {
+  become_child_subreaper();
+}
 
 ProcessExecutor::~ProcessExecutor() {
   for (auto& child : children_) {
@@ -70,6 +78,10 @@ ProcessExecutor::~ProcessExecutor() {
       ::poll(&p, z->pidfd ? 1 : 0, 10);
     }
   }
+  // Last, what escaped the trials' groups (setsid() grandchildren): every process that still
+  // holds a token of these experiments, wherever it is, and the orphans adopted meanwhile.
+  for (const std::string& prefix : token_prefixes_) kill_token_holders(prefix, true, std::chrono::seconds(2));
+  end_adopted_orphans({}, {recent_groups_.begin(), recent_groups_.end()}, {});
 }
 
 void ProcessExecutor::start(StartRequest request) {
@@ -90,6 +102,10 @@ void ProcessExecutor::start(StartRequest request) {
   child.filler = make_auto_filler(request);
   child.trial_dir = request.info.trial_dir;
   child.checkpoint_dir = checkpoint_dir_of(request.info);
+  if (!request.info.experiment_id.empty() && !request.info.trial_id.empty()) {
+    child.token = trial_token(request.info.experiment_id, request.info.trial_id);
+    token_prefixes_.insert(experiment_token_prefix(request.info.experiment_id));
+  }
   children_.push_back(std::move(owned));
   by_key_[request.key] = &child;
   launch(child, std::make_unique<StartRequest>(std::move(request)), queued_);
@@ -115,13 +131,79 @@ void ProcessExecutor::launch(Child& child, std::unique_ptr<StartRequest> request
       spawn(child, *request);
     }
   } catch (const std::exception& e) {
+    // Short of descriptors or processes: the trial waits (backpressure), it does not fail.
+    if (const auto* os = dynamic_cast<const std::system_error*>(&e);
+        os != nullptr && os->code().category() == std::generic_category() && is_exhaustion(os->code().value())) {
+      hold_back(child, std::move(request), os->code().value(), deliveries);
+      return;
+    }
     child.state = Child::State::kEnded;
     child.exited = true;  // nothing to wait for
     child.zygote.reset();
     deliveries.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kError, {}, e.what()}});
     return;
   }
+  child.held_since = kNever;
   launched(child, *request);
+}
+
+bool ProcessExecutor::is_exhaustion(int error) {
+  return error == EMFILE || error == ENFILE || error == EAGAIN || error == ENOMEM;
+}
+
+void ProcessExecutor::hold_back(Child& child, std::unique_ptr<StartRequest> request, int error,
+                                Deliveries& deliveries) {
+  // What the failed attempt opened goes; the next one opens it again.
+  for (UniqueFd* fd : {&child.request, &child.reply, &child.out, &child.err, &child.out_log, &child.err_log}) {
+    fd->reset();
+  }
+  child.zygote.reset();
+  child.pid = -1;
+  const Clock::time_point now = Clock::now();
+  if (child.held_since == kNever) child.held_since = now;
+  const bool others_run = std::any_of(children_.begin(), children_.end(), [](const auto& c) {
+    return c->alive() && c->pid > 0;
+  });
+  if (!others_run && seconds(now - child.held_since) > kHoldBackLimitS) {
+    child.state = Child::State::kEnded;
+    child.exited = true;
+    deliveries.push_back({child.key, child.serial,
+                          {child.key, ExecutorEvent::Type::kError, {},
+                           fmt::format("{} could not start for {:g} s with nothing else running: {}", child.who(),
+                                       kHoldBackLimitS, std::strerror(error))}});
+    return;
+  }
+  child.deferred = std::move(request);
+  held_back_.push_back(child.serial);
+  retry_at_ = std::min(retry_at_, after(kRetryDelayS));
+}
+
+void ProcessExecutor::retry_held_back(Deliveries& deliveries) {
+  if (held_back_.empty() || Clock::now() < retry_at_) return;
+  retry_at_ = kNever;
+  std::deque<uint64_t> waiting;
+  waiting.swap(held_back_);
+  while (!waiting.empty()) {
+    Child* child = by_serial(waiting.front());
+    waiting.pop_front();
+    if (child == nullptr || !child->alive() || !child->deferred || child->held_since == kNever) continue;
+    launch(*child, std::move(child->deferred), deliveries);
+    if (!held_back_.empty()) break;  // still short: the rest keep their turn
+  }
+  held_back_.insert(held_back_.end(), waiting.begin(), waiting.end());
+}
+
+void ProcessExecutor::end_leftovers(const Child& child) {
+  if (child.pid > 0) {
+    recent_groups_.push_back(child.pid);
+    if (recent_groups_.size() > kRecentGroups) recent_groups_.pop_front();
+  }
+  std::vector<pid_t> mine;
+  for (const auto& c : children_) {
+    if (c->pid > 0 && !c->zygote && c.get() != &child) mine.push_back(c->pid);
+  }
+  for (const auto& z : zygotes_) mine.push_back(z->pid);
+  end_adopted_orphans(child.token, {recent_groups_.begin(), recent_groups_.end()}, mine);
 }
 
 // The process runs (or its fork is asked for): setup and the first step go to it.
@@ -216,6 +298,12 @@ void ProcessExecutor::poll(std::chrono::milliseconds timeout) {
   wake.swap(wake_);
   for (uint64_t serial : wake) {
     if (Child* child = by_serial(serial); child != nullptr) advance_plain(*child, deliveries);
+  }
+  retry_held_back(deliveries);
+  if (!held_back_.empty() && retry_at_ != kNever) {
+    timeout = std::min(timeout, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::max(Clock::duration::zero(), retry_at_ - Clock::now())) +
+                                    std::chrono::milliseconds(1));
   }
   wait_and_read(deliveries.empty() ? timeout : std::chrono::milliseconds(0), deliveries);
   check_deadlines(deliveries);
@@ -324,6 +412,7 @@ void ProcessExecutor::spawn(Child& child, const StartRequest& request) {
   options.inherit_env = false;
   options.new_process_group = true;
   options.reset_signals = true;
+  options.die_with_parent = true;  // a SIGKILLed driver takes its trials along
   if (launched && request_target)
     options.dup(request_target.get(), 0);
   else
@@ -344,6 +433,7 @@ void ProcessExecutor::spawn(Child& child, const StartRequest& request) {
   options.cwd = working_dir;
   const Spawned spawned = spawn_process(options);
   if (!spawned) {
+    if (is_exhaustion(spawned.error)) throw std::system_error(spawned.error, std::generic_category(), "spawn");
     // A working_dir removed in between also lands here as ENOENT; it was checked just above.
     throw TuneError(spawn_error(spawned.error, argv[0]));
   }
@@ -466,7 +556,7 @@ void ProcessExecutor::wait_and_read(std::chrono::milliseconds timeout, Deliverie
     if (!c.unsent.empty()) watch(c.request, POLLOUT, 3);
     if (c.pidfd)
       watch(c.pidfd, POLLIN, 4);
-    else if (!c.zygote)
+    else if (!c.zygote && c.pid > 0)  // (not a child held back: it has no process yet)
       blind = true;
     next = std::min({next, c.deadline, c.kill_at});
   }
@@ -523,7 +613,7 @@ void ProcessExecutor::wait_and_read(std::chrono::milliseconds timeout, Deliverie
   }
   if (blind) {
     for (auto& c : children_) {
-      if (c->alive() && !c->pidfd && !c->zygote && try_reap(*c)) on_exited(*c, deliveries);
+      if (c->alive() && !c->pidfd && !c->zygote && c->pid > 0 && try_reap(*c)) on_exited(*c, deliveries);
     }
   }
 }

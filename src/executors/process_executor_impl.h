@@ -8,6 +8,7 @@
 
 #include <poll.h>
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -22,8 +23,9 @@ namespace tune::detail::proc {
 
 class ProcessExecutor final : public Executor {
  public:
-  ProcessExecutor(Sink sink, std::shared_ptr<ChildLauncher> launcher)
-      : sink_(std::move(sink)), launcher_(std::move(launcher)) {}
+  // Makes the driver a child subreaper (common/process_tree.h), so that what a trial leaves
+  // behind when it ends re-parents here and is found.
+  ProcessExecutor(Sink sink, std::shared_ptr<ChildLauncher> launcher);
   ~ProcessExecutor() override;
 
   void start(StartRequest request) override;
@@ -70,6 +72,14 @@ class ProcessExecutor final : public Executor {
   void wait_and_read(std::chrono::milliseconds timeout, Deliveries& deliveries);
   void on_exit_signalled(Child& child, Deliveries& deliveries);
   void check_deadlines(Deliveries& deliveries);
+  // Backpressure: a child that could not start for want of descriptors or processes (EMFILE,
+  // ENFILE, EAGAIN, ENOMEM) waits and is tried again after kRetryDelayS or when another child
+  // ends; its trial never fails for it, unless nothing else runs for kHoldBackLimitS.
+  static bool is_exhaustion(int error);
+  void hold_back(Child& child, std::unique_ptr<StartRequest> request, int error, Deliveries& deliveries);
+  void retry_held_back(Deliveries& deliveries);
+  // What the ended child left: its group's orphans, and adopted processes holding its token.
+  void end_leftovers(const Child& child);
 
   // ---- the zygote client (zygote_client.cc) ----
   // The zygote that is to fork this trial, started if need be; null: exec it.
@@ -135,6 +145,13 @@ class ProcessExecutor final : public Executor {
     Zygote* zygote = nullptr;
   };
   std::vector<WatchEntry> watches_;
+  std::deque<uint64_t> held_back_;         // children waiting to start (serials), oldest first
+  Clock::time_point retry_at_ = kNever;    // when they are tried again
+  std::deque<pid_t> recent_groups_;        // process groups of trials that ended lately (bounded)
+  std::set<std::string> token_prefixes_;   // the experiments whose trials ran here
+  static constexpr double kRetryDelayS = 0.05;
+  static constexpr double kHoldBackLimitS = 60;
+  static constexpr size_t kRecentGroups = 1024;
 };
 
 }  // namespace tune::detail::proc

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -200,9 +201,10 @@ class Server {
       return false;
     }
     std::fflush(nullptr);  // nothing the zygote buffered is printed twice
+    const pid_t zygote = ::getpid();
     const pid_t pid = ::fork();
     if (pid == 0) {
-      become_trial(request, fds);
+      become_trial(request, fds, zygote);
       return true;
     }
     const int error = errno;
@@ -218,8 +220,12 @@ class Server {
     return false;
   }
 
-  void become_trial(const ForkRequest& request, std::vector<int>& fds) {
+  void become_trial(const ForkRequest& request, std::vector<int>& fds, pid_t zygote) {
     ::setpgid(0, 0);
+    // The trial dies with its zygote, which dies with the driver (both PR_SET_PDEATHSIG): a
+    // SIGKILLed driver leaves no worker behind. Armed, then checked, as the zygote may have
+    // died in between.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != zygote) ::_exit(127);
     ::close(control_);
     ::close(signals_);
     int top = 3;

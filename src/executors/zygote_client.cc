@@ -62,6 +62,7 @@ std::shared_ptr<Zygote> ProcessExecutor::start_zygote(const ProcessSpec& spec, c
     options.inherit_env = false;
     options.new_process_group = true;
     options.reset_signals = true;
+    options.die_with_parent = true;  // and its trials with it (zygote.cc)
     // stdin and stdout: nothing (a trial's own are set after its fork); stderr: the driver's,
     // for what goes wrong in the zygote itself.
     options.dev_null(0, O_RDONLY);

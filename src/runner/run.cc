@@ -13,6 +13,7 @@
 
 #include "analysis/experiment_state.h"
 #include "common/file_writer.h"
+#include "common/process_tree.h"
 #include "common/strings.h"
 #include "executors/slurm_executor.h"
 #include "runner/experiment_lock.h"
@@ -426,6 +427,10 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
     experiment.name = resume->stored.header.value("name", resume_dir.filename().string());
     experiment.experiment_id = resume->stored.header.value("experiment_id", random_hex(32));
     experiment.dir = resume_dir;
+    // What a SIGKILLed driver left (setsid() grandchildren; trials whose death signal is not
+    // through yet) ends before any trial restarts: never two copies of one trial at once.
+    detail::kill_token_holders(detail::experiment_token_prefix(experiment.experiment_id), true,
+                               std::chrono::seconds(10));
   } else {
     experiment.name = options.name.empty() ? claim_default_name(local_dir, trainable.name) : options.name;
     experiment.experiment_id = random_hex(32);

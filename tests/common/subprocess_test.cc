@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 
+#include "support/processes.h"
 #include "support/temp_dir.h"
 #include "tune/error.h"
 
@@ -38,9 +39,13 @@ std::string run_capturing(detail::SpawnOptions options, int& status) {
   return out;
 }
 
-TEST(SpawnProcessTest, GivesTheChildItsArgvEnvironmentAndDirectory) {
+// Both ways of starting a child: posix_spawn, and fork + execve (die_with_parent).
+class SpawnPathTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SpawnPathTest, GivesTheChildItsArgvEnvironmentAndDirectory) {
   testing::TempDir dir;
   detail::SpawnOptions options;
+  options.die_with_parent = GetParam();
   options.argv = {"sh", "-c", "printf '%s|%s|%s' \"$1\" \"$TUNE_X\" \"$(pwd)\"", "sh", "a b; $(no shell)"};
   options.env = {"TUNE_X=42", "PATH=/usr/bin:/bin"};
   options.inherit_env = false;
@@ -51,9 +56,10 @@ TEST(SpawnProcessTest, GivesTheChildItsArgvEnvironmentAndDirectory) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-TEST(SpawnProcessTest, ANewProcessGroupIsLedByTheChild) {
+TEST_P(SpawnPathTest, ANewProcessGroupIsLedByTheChild) {
   for (const bool own_group : {true, false}) {
     detail::SpawnOptions options;
+    options.die_with_parent = GetParam();
     options.argv = {"sh", "-c", "cut -d' ' -f5 /proc/$$/stat"};
     options.new_process_group = own_group;
     int status = 0;
@@ -86,10 +92,11 @@ TEST(SpawnProcessTest, AKillOfTheGroupReachesWhatTheChildStarted) {
   EXPECT_EQ(::read(pipe.first.get(), &c, 1), 0);
 }
 
-TEST(SpawnProcessTest, DevNullAndCloseFromKeepTheDriversDescriptorsOut) {
+TEST_P(SpawnPathTest, DevNullAndCloseFromKeepTheDriversDescriptorsOut) {
   const int leaked = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
   ASSERT_GE(leaked, 0);
   detail::SpawnOptions options;
+  options.die_with_parent = GetParam();
   options.argv = {"sh", "-c", "read x; echo \"[$x]\"; test -e /proc/self/fd/" + std::to_string(leaked) + " && echo leak"};
   options.dev_null(0, O_RDONLY);
   options.close_from = 3;
@@ -98,14 +105,52 @@ TEST(SpawnProcessTest, DevNullAndCloseFromKeepTheDriversDescriptorsOut) {
   ::close(leaked);
 }
 
-TEST(SpawnProcessTest, AMissingProgramIsAnErrorNumberNotAnException) {
+TEST_P(SpawnPathTest, AMissingProgramIsAnErrorNumberNotAnException) {
   detail::SpawnOptions options;
-  options.argv = {"/nonexistent/tune-no-such-program"};
-  const detail::Spawned spawned = detail::spawn_process(options);
-  EXPECT_FALSE(spawned);
-  EXPECT_EQ(spawned.error, ENOENT);
-  EXPECT_EQ(spawned.pid, -1);
+  options.die_with_parent = GetParam();
+  for (const char* program : {"/nonexistent/tune-no-such-program", "tune-no-such-program-in-path"}) {
+    options.argv = {program};
+    const detail::Spawned spawned = detail::spawn_process(options);
+    EXPECT_FALSE(spawned) << program;
+    EXPECT_EQ(spawned.error, ENOENT) << program;
+    EXPECT_EQ(spawned.pid, -1) << program;
+  }
+  options.argv = {"/dev/null"};  // there, but not executable
+  EXPECT_EQ(detail::spawn_process(options).error, EACCES);
+  options.argv = {"sh", "-c", "exit 0"};
+  options.cwd = "/nonexistent/tune-no-such-directory";  // the child's chdir fails
+  EXPECT_EQ(detail::spawn_process(options).error, ENOENT);
   EXPECT_EQ(detail::spawn_process(detail::SpawnOptions{}).error, EINVAL);
+}
+
+std::string spawn_path_name(const ::testing::TestParamInfo<bool>& path) { return path.param ? "ForkExec" : "PosixSpawn"; }
+
+INSTANTIATE_TEST_SUITE_P(BothPaths, SpawnPathTest, ::testing::Bool(), spawn_path_name);
+
+// PR_SET_PDEATHSIG: a child started with die_with_parent is SIGKILLed when the process that
+// started it dies, even by SIGKILL, even while the child ignores every signal it can.
+TEST(SpawnProcessTest, AChildThatDiesWithItsParentGoesWhenTheParentIsSigkilled) {
+  detail::FdPair pipe = detail::make_pipe();
+  const pid_t parent = ::fork();
+  ASSERT_GE(parent, 0);
+  if (parent == 0) {  // the stand-in driver: starts the child, says its pid, waits to be killed
+    detail::SpawnOptions options;
+    options.argv = {"sh", "-c", "trap '' TERM INT HUP PIPE; exec sleep 60"};
+    options.new_process_group = true;
+    options.die_with_parent = true;
+    const detail::Spawned spawned = detail::spawn_process(options);
+    const pid_t pid = spawned ? spawned.pid : -1;
+    [[maybe_unused]] const ssize_t n = ::write(pipe.second.get(), &pid, sizeof pid);
+    while (true) ::pause();
+  }
+  pipe.second.reset();
+  pid_t child = -1;
+  ASSERT_EQ(::read(pipe.first.get(), &child, sizeof child), static_cast<ssize_t>(sizeof child));
+  ASSERT_GT(child, 0);
+  ::kill(parent, SIGKILL);
+  detail::wait_for_exit(parent);
+  EXPECT_TRUE(testing::gone_within(child, std::chrono::seconds(2))) << "pid " << child << " outlived its parent";
+  ::kill(child, SIGKILL);  // not to leave it behind when the test fails
 }
 
 TEST(FdTest, LiftedDescriptorsAreAboveTheFloorAndCloseOnExec) {
