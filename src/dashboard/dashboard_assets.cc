@@ -220,7 +220,7 @@ async function experimentPage(name) {
     el("div", {class: "controls"},
       el("label", {}, "status ", el("select", {onchange: e => { state.status = e.target.value; state.offset = 0; loadTable(); }},
         ...["", "PENDING", "RUNNING", "PAUSED", "TERMINATED", "ERROR"].map(s => el("option", {value: s}, s || "all")))),
-      el("label", {}, "config ", el("input", {placeholder: "key=value", onchange: e => { state.config = e.target.value; state.offset = 0; loadTable(); }})),
+      el("label", {}, "config ", el("input", {placeholder: "lr>0.01; opt~/^ad/", title: "KEY=V, KEY!=V, KEY>N, N<=KEY<M, KEY~TEXT, KEY~/REGEX/; clauses joined by ;", onchange: e => { state.config = e.target.value; state.offset = 0; loadTable(); }})),
       el("button", {onclick: () => { state.offset = Math.max(0, state.offset - state.limit); loadTable(); }}, "prev"),
       el("button", {onclick: () => { state.offset += state.limit; loadTable(); }}, "next"), pager),
     el("table", {id: "trials"}, el("thead", {}, headRow), tableBody));
@@ -237,7 +237,7 @@ async function experimentPage(name) {
     const q = new URLSearchParams({sort: state.sort, offset: state.offset, limit: state.limit});
     if (state.order) q.set("order", state.order);
     if (state.status) q.set("status", state.status);
-    if (state.config) q.set("config", state.config);
+    for (const clause of state.config.split(";")) if (clause.trim()) q.append("config", clause.trim());
     const page = await api(`experiments/${enc(name)}/trials?${q}`);
     pager.textContent = ` ${page.total ? page.offset + 1 : 0}-${Math.min(page.total, page.offset + page.limit)} of ${page.total}`;
     tableBody.replaceChildren(...page.trials.map(t => {
