@@ -38,6 +38,9 @@ struct ExperimentOnDisk {
   // the two apart by continuing it; a live viewer waits for this to turn true.
   bool completed = false;
   std::optional<std::filesystem::file_time_type> last_update;  // newest state or result file
+  // The scheduler's saved state as last journaled (its save(): ASHA's rungs, PBT's exploits);
+  // null without state files or a scheduler that saves none.
+  Json scheduler_state;
 };
 
 // True when `dir` holds a journal, a snapshot, or a trial directory with params.json.

@@ -11,6 +11,7 @@
 #include "analysis/trial_files.h"
 #include "dashboard/config_filter.h"
 #include "dashboard/experiment_view.h"
+#include "dashboard/scheduler_decisions.h"
 #include "tune/error.h"
 
 namespace tune::dashboard {
@@ -313,6 +314,7 @@ Json DashboardApi::experiment(const std::string& name) {
   Json ended_at = Json::array();
   for (const auto& [iteration, count] : v->ended_at) ended_at.push_back({iteration, count});
   out["ended_at"] = std::move(ended_at);
+  out["scheduler"] = scheduler_decisions(*v);
   return out;
 }
 
