@@ -19,6 +19,7 @@
 #include "convert.h"
 #include "plugins.h"
 #include "trainables.h"
+#include "tune/dashboard.h"
 #include "tune/error.h"
 #include "tune/process.h"
 #include "tune/run.h"
@@ -92,6 +93,18 @@ RunOptions run_options(const py::dict& o) {
   }
   if (auto list = option<py::list>(o, "loggers")) {
     for (auto item : *list) options.loggers.push_back(to_logger_factory(py::reinterpret_borrow<py::object>(item)));
+  }
+  // dashboard=True or {"host": ..., "port": ...}: serve the experiment while it runs.
+  if (o.contains("dashboard") && !o["dashboard"].is_none()) {
+    const Json dashboard = to_json(o["dashboard"], "dashboard");
+    dashboard::DashboardOptions served;
+    if (dashboard.is_object()) {
+      served.host = dashboard.value("host", served.host);
+      served.port = dashboard.value("port", served.port);
+    } else if (!dashboard.is_boolean()) {
+      throw TuneError("dashboard: must be True/False or a dict {host, port}, got " + dashboard.dump());
+    }
+    if (!dashboard.is_boolean() || dashboard.get<bool>()) dashboard::serve_beside(options, served);
   }
   set(o, "write_trial_files", options.write_trial_files);
   set(o, "write_experiment_state", options.write_experiment_state);

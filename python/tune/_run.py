@@ -32,6 +32,7 @@ _RUN_KEYWORDS = (
     "write_trial_files", "write_experiment_state", "export_formats", "global_checkpoint_period", "sync_to_driver",
     "progress_reporter", "queue_trials", "server_port", "with_server", "return_trials", "ray_auto_init",
     "log_to_file", "keep_checkpoints_num", "sync_on_checkpoint", "checkpoint_score_attr", "run_errored_only",
+    "dashboard",
 )
 # Ray's keywords that have no effect here (a Ray cluster's, or output handled otherwise).
 _IGNORED = {"export_formats", "global_checkpoint_period", "sync_to_driver", "progress_reporter", "queue_trials",

@@ -209,6 +209,7 @@ ExperimentOnDisk read_experiment(const std::filesystem::path& dir) {
   out.has_state = true;
   out.completed = stored.completed;
   std::tie(out.metric, out.mode) = run_metric_and_mode(stored.header);
+  out.scheduler_state = std::move(stored.scheduler_state);
   out.trials = std::move(stored.finished);
   out.trials.reserve(out.trials.size() + stored.unfinished.size());
   for (const Json& state : stored.unfinished) {

@@ -41,6 +41,9 @@ struct ExperimentOnDisk {
   // Trials left out because a path of theirs leads outside (state_paths.h), one line each;
   // read_experiment also prints them to stderr.
   std::vector<std::string> warnings;
+  // The scheduler's saved state as last journaled (its save(): ASHA's rungs, PBT's exploits);
+  // null without state files or a scheduler that saves none.
+  Json scheduler_state;
 };
 
 // True when `dir` holds a journal, a snapshot, or a trial directory with params.json.

@@ -23,6 +23,9 @@ struct RunArgs {
   std::vector<std::string> overrides;  // --set KEY=VALUE
   bool check_only = false;             // --check: validate and print the spec, run nothing
   bool overwrite = false;              // --overwrite: start over an existing experiment of the same name
+  bool dashboard = false;              // --dashboard: serve the dashboard beside the run
+  std::optional<int> dashboard_port;   // --dashboard-port (implies --dashboard)
+  std::optional<std::string> dashboard_host;  // --dashboard-host (implies --dashboard)
 };
 int run_command(const RunArgs& args, std::ostream& out, std::ostream& err);
 

@@ -56,6 +56,10 @@ int main(int argc, char** argv) {
   run->add_flag("--check", run_args.check_only, "Check the spec and print it as JSON; run nothing");
   run->add_flag("--overwrite", run_args.overwrite,
                 "Start over when the experiment's directory already holds one (its state is replaced)");
+  run->add_flag("--dashboard", run_args.dashboard,
+                "Serve the experiment's dashboard while it runs (docs/dashboard.md); stops when the run ends");
+  run->add_option("--dashboard-port", run_args.dashboard_port, "Port of --dashboard (8265; 0: any free port)");
+  run->add_option("--dashboard-host", run_args.dashboard_host, "Address of --dashboard (127.0.0.1: this machine only)");
   run->footer(kExitCodes);
 
   ResumeArgs resume_args;

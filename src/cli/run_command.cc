@@ -9,6 +9,7 @@
 #include "analysis/experiment_state.h"
 #include "cli/commands.h"
 #include "runner/signals.h"
+#include "tune/dashboard.h"
 #include "tune/error.h"
 #include "tune/run.h"
 #include "tune/spec.h"
@@ -20,8 +21,9 @@ constexpr size_t kMaxFailedShown = 20;
 
 }  // namespace
 
-// Runs a parsed spec and maps the outcome to an exit code.
-int run_and_report(RunSpec& spec, std::ostream& out, std::ostream& err, const std::string& command);
+// Runs a parsed spec and maps the outcome to an exit code; `served`: the dashboard beside it.
+int run_and_report(RunSpec& spec, std::ostream& out, std::ostream& err, const std::string& command,
+                   const std::optional<dashboard::DashboardOptions>& served);
 
 int run_command(const RunArgs& args, std::ostream& out, std::ostream& err) {
   RunSpec spec = load_run_spec(args.spec, args.overrides);
@@ -33,22 +35,30 @@ int run_command(const RunArgs& args, std::ostream& out, std::ostream& err) {
   }
 
   if (args.overwrite) spec.options.overwrite = true;
+  std::optional<dashboard::DashboardOptions> served = dashboard::dashboard_options(spec.json.value("dashboard", Json()));
+  if (args.dashboard || args.dashboard_port || args.dashboard_host) {
+    if (!served) served.emplace();
+    if (args.dashboard_port) served->port = *args.dashboard_port;
+    if (args.dashboard_host) served->host = *args.dashboard_host;
+  }
   // Kept in the experiment state: `tune resume DIR` rebuilds the trainable from it.
   std::error_code ec;
   spec.options.source_spec = {{"spec", spec.json},
                               {"base_dir", std::filesystem::absolute(std::filesystem::path(args.spec).parent_path(), ec)
                                                .lexically_normal()
                                                .string()}};
-  return run_and_report(spec, out, err, "tune run");
+  return run_and_report(spec, out, err, "tune run", served);
 }
 
-int run_and_report(RunSpec& spec, std::ostream& out, std::ostream& err, const std::string& command) {
+int run_and_report(RunSpec& spec, std::ostream& out, std::ostream& err, const std::string& command,
+                   const std::optional<dashboard::DashboardOptions>& served) {
   (void)out;
   // The failed-trial check is done here rather than by run(), so that a failed trial is exit 1
   // while every TuneError out of run() is a misuse (exit 2).
   const bool raise_on_failed_trial = spec.options.raise_on_failed_trial;
   spec.options.raise_on_failed_trial = false;
   spec.options.handle_signals = true;  // Ctrl-C stops gracefully; a second one forces
+  if (served) dashboard::serve_beside(spec.options, *served);
   const ExperimentAnalysis analysis = run(spec.trainable, std::move(spec.options));
   if (analysis.interrupted()) {
     err << fmt::format("Resume with: tune resume {}\n", analysis.experiment_dir().string());
@@ -99,7 +109,7 @@ int resume_command(const ResumeArgs& args, std::ostream& out, std::ostream& err)
   spec.options.name = fs::absolute(dir, ec).filename().string();
   spec.options.resume = args.errored_only ? "ERRORED_ONLY" : "LOCAL";
   spec.options.source_spec = source;
-  return run_and_report(spec, out, err, "tune resume");
+  return run_and_report(spec, out, err, "tune resume", dashboard::dashboard_options(spec.json.value("dashboard", Json())));
 }
 
 }  // namespace tune::cli

@@ -9,7 +9,9 @@
 #include <numeric>
 
 #include "analysis/trial_files.h"
+#include "dashboard/config_filter.h"
 #include "dashboard/experiment_view.h"
+#include "dashboard/scheduler_decisions.h"
 #include "tune/error.h"
 
 namespace tune::dashboard {
@@ -18,6 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int64_t kMaxPageRows = 1000;
+constexpr size_t kMaxConfigClauses = 16;
 constexpr int64_t kMaxResults = 10000;
 constexpr int64_t kMaxCurvePoints = 2000;
 constexpr size_t kMaxCurveTrials = 50;
@@ -190,15 +193,6 @@ std::vector<SortKey> sort_keys(const ExperimentView& view, const std::string& so
   return keys;
 }
 
-bool keep_by_config(const ExperimentView& view, size_t i, const std::string& key, const std::string& wanted) {
-  auto column = view.params.find(key);
-  if (column == view.params.end()) return false;
-  const double value = column->second.values[i];
-  if (std::isnan(value)) return false;
-  if (!column->second.numeric) return column->second.categories[static_cast<size_t>(value)] == wanted;
-  return Json(value).dump() == wanted || fmt::format("{}", value) == wanted;
-}
-
 Json trial_row(const ExperimentView& view, size_t i) {
   const TrialRecord& trial = view.disk.trials[i];
   Json metrics = Json::object();
@@ -218,12 +212,12 @@ Json trial_row(const ExperimentView& view, size_t i) {
 
 }  // namespace
 
-DashboardApi::DashboardApi(const fs::path& path) {
+DashboardApi::DashboardApi(const fs::path& path, bool single_experiment) {
   std::error_code ec;
   const fs::path resolved = fs::canonical(path, ec);
   if (ec || !fs::is_directory(resolved, ec))
     throw TuneError(fmt::format("dashboard: '{}' is not a directory", path.string()));
-  if (detail::is_experiment_dir(resolved)) {
+  if (single_experiment || detail::is_experiment_dir(resolved)) {
     root_ = resolved.parent_path();
     only_ = resolved.filename().string();
   } else {
@@ -238,7 +232,9 @@ fs::path DashboardApi::experiment_dir(const std::string& name) const {
     throw ApiError(404, fmt::format("no experiment '{}' under the served root", name));
   const std::optional<fs::path> dir = inside(root_, root_ / name);
   std::error_code ec;
-  if (!dir || dir->parent_path() != root_ || !fs::is_directory(*dir, ec) || !detail::is_experiment_dir(*dir))
+  // The one experiment served is taken as it is (a run may not have written its state yet).
+  if (!dir || dir->parent_path() != root_ || !fs::is_directory(*dir, ec) ||
+      (!only_ && !detail::is_experiment_dir(*dir)))
     throw ApiError(404, fmt::format("no experiment '{}' under the served root", name));
   return *dir;
 }
@@ -318,6 +314,7 @@ Json DashboardApi::experiment(const std::string& name) {
   Json ended_at = Json::array();
   for (const auto& [iteration, count] : v->ended_at) ended_at.push_back({iteration, count});
   out["ended_at"] = std::move(ended_at);
+  out["scheduler"] = scheduler_decisions(*v);
   return out;
 }
 
@@ -325,24 +322,28 @@ Json DashboardApi::trials(const std::string& name, const TrialQuery& query) {
   if (query.offset < 0) throw ApiError(400, "offset: must be >= 0");
   if (query.limit < 1 || query.limit > kMaxPageRows)
     throw ApiError(400, fmt::format("limit: must be in [1, {}]", kMaxPageRows));
-  std::string config_key, config_value;
-  if (!query.config_filter.empty()) {
-    const size_t equals = query.config_filter.find('=');
-    if (equals == std::string::npos || equals == 0) throw ApiError(400, "config: must be KEY=VALUE");
-    config_key = query.config_filter.substr(0, equals);
-    config_value = query.config_filter.substr(equals + 1);
-  }
+  if (query.config_filters.size() > kMaxConfigClauses)
+    throw ApiError(400, fmt::format("config: at most {} clauses", kMaxConfigClauses));
+  std::vector<ConfigFilter> filters;
+  for (const std::string& clause : query.config_filters) filters.push_back(ConfigFilter::parse(clause));
   for (const std::string& status : query.status)
     if (!trial_status_from_string(status)) throw ApiError(400, fmt::format("status: unknown status '{}'", status));
   const std::shared_ptr<const ExperimentView> v = view(name);
   const std::vector<SortKey> keys = sort_keys(*v, query.sort);
+  // Every clause as a flag per trial; a key no trial has keeps none.
+  std::vector<std::vector<char>> passes;
+  for (const ConfigFilter& filter : filters) {
+    auto column = v->params.find(filter.key());
+    passes.push_back(column == v->params.end() ? std::vector<char>(v->disk.trials.size(), 0)
+                                               : filter.apply(column->second));
+  }
   std::vector<size_t> rows;
   rows.reserve(v->disk.trials.size());
   for (size_t i = 0; i < v->disk.trials.size(); ++i) {
     const std::string_view status = to_string(v->disk.trials[i].status());
     if (!query.status.empty() && std::find(query.status.begin(), query.status.end(), status) == query.status.end())
       continue;
-    if (!config_key.empty() && !keep_by_config(*v, i, config_key, config_value)) continue;
+    if (std::any_of(passes.begin(), passes.end(), [i](const std::vector<char>& pass) { return !pass[i]; })) continue;
     rows.push_back(i);
   }
   // Best first by default: a score sort follows the mode; `descending` flips any order.

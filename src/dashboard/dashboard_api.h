@@ -43,7 +43,9 @@ struct TrialQuery {
   std::string sort = "score";        // score, trial_id, name, status, or a config key ("config/lr")
   bool descending = false;           // default: the best first (ascending for min, descending for max)
   std::vector<std::string> status;   // keep only these statuses (empty: all)
-  std::string config_filter;         // "KEY=VALUE": keep trials whose flattened config KEY prints as VALUE
+  // Clauses over the flattened config, all of which a trial must pass (config_filter.h):
+  // KEY=VALUE, KEY!=VALUE, KEY>N, N<=KEY<M, KEY~TEXT, KEY~/REGEX/.
+  std::vector<std::string> config_filters;
   int64_t offset = 0;
   int64_t limit = 50;                // at most 1000
 };
@@ -52,9 +54,10 @@ struct ExperimentView;  // the cached, indexed form of one experiment (dashboard
 
 class DashboardApi {
  public:
-  // `path`: a results root or one experiment directory. Throws TuneError when it is neither
-  // a directory nor an experiment.
-  explicit DashboardApi(const std::filesystem::path& path);
+  // `path`: a results root or one experiment directory (`single_experiment`: one experiment
+  // even before it holds any state, as a run's directory at its start). Throws TuneError when
+  // it is not a directory.
+  explicit DashboardApi(const std::filesystem::path& path, bool single_experiment = false);
   ~DashboardApi();
 
   // GET /api/experiments: name, status counts, best metric, start time of each experiment.

@@ -192,6 +192,31 @@ async function experimentsPage() {
   if (live) setInterval(() => refresh().catch(() => {}), POLL_MS * 2);
 }
 
+// The scheduler's decisions (GET /api/experiments/NAME: "scheduler"): ASHA's rungs with their
+// cut-offs and the trials cut there, HyperBand's brackets, PBT's exploits (the latest 50).
+function schedulerDecisions(d) {
+  if (!d) return [];
+  const table = (head, rows) => el("table", {class: "decisions"}, el("tr", {}, ...head.map(h => el("th", {}, h))),
+    ...rows.map(r => el("tr", {}, ...r.map(c => el("td", {}, c)))));
+  const ids = (list, count) => list.join(", ") + (count > list.length ? ` ... (${count})` : "");
+  if (d.type === "asha") {
+    return [el("h3", {}, `Scheduler: ASHA (reduction factor ${d.reduction_factor}, ${d.num_stopped ?? "?"} stopped)`),
+      ...d.brackets.map((b, i) => table([`bracket ${i}: rung at`, "recorded", "cut-off", "stopped there"],
+        b.rungs.map(r => [fmt(r.milestone), String(r.recorded), fmt(r.cutoff), ids(r.stopped_trials, r.stopped)])))];
+  }
+  if (d.type === "hyperband") {
+    return [el("h3", {}, `Scheduler: HyperBand (${d.num_stopped ?? "?"} stopped)`),
+      table(["band", "bracket size", "milestone", "trials", "live", "trial ids"],
+        d.bands.flatMap((band, i) => band.map(b => [String(i), fmt(b.size), fmt(b.milestone), String(b.trials), String(b.live), ids(b.trial_ids, b.trials)])))];
+  }
+  if (d.type === "pbt") {
+    return [el("h3", {}, `Scheduler: PBT (${d.recorded} exploits, the latest first)`),
+      table(["trial", "copied", "from its checkpoint at", "new config"],
+        d.exploits.slice(-50).reverse().map(e => [e.trial, e.source, fmt(e.source_iteration), JSON.stringify(e.config)]))];
+  }
+  return [];
+}
+
 async function experimentPage(name) {
   document.title = name + " - tune dashboard";
   const summary = await api("experiments/" + enc(name));
@@ -206,6 +231,7 @@ async function experimentPage(name) {
   const endedFig = figure("Where finished trials ended (scheduler cut-offs show as peaks)", "training_iteration", "trials");
   const scatterBox = el("div", {class: "grid", id: "scatter"});
   const importanceBox = el("div", {id: "importance"});
+  const schedulerBox = el("div", {id: "scheduler"});
   const tableBody = el("tbody"), pager = el("span");
   const headers = ["", "trial_id", "status", "score"].concat(summary.params.map(p => "config/" + p.name));
   const headRow = el("tr", {}, ...headers.map(h => el("th", {onclick: () => { if (!h) return; state.order = state.sort === h && !state.order ? "desc" : ""; state.sort = h; loadTable(); }}, h)));
@@ -215,12 +241,12 @@ async function experimentPage(name) {
       el("label", {}, el("input", {type: "checkbox", id: "logy", onchange: e => { state.logY = e.target.checked; drawCurves(); }}), " log scale"),
       el("label", {}, "smoothing ", el("input", {type: "range", min: 0, max: 0.99, step: 0.01, value: 0, oninput: e => { state.smoothing = +e.target.value; drawCurves(); }}))),
     curvesFig, el("div", {class: "grid"}, bestFig, endedFig, el("div", {}, el("h3", {}, "Parameter importance"), importanceBox)),
-    parallelFig, el("h3", {}, "Score per parameter"), scatterBox,
+    parallelFig, el("h3", {}, "Score per parameter"), scatterBox, schedulerBox,
     el("h3", {}, "Trials"),
     el("div", {class: "controls"},
       el("label", {}, "status ", el("select", {onchange: e => { state.status = e.target.value; state.offset = 0; loadTable(); }},
         ...["", "PENDING", "RUNNING", "PAUSED", "TERMINATED", "ERROR"].map(s => el("option", {value: s}, s || "all")))),
-      el("label", {}, "config ", el("input", {placeholder: "key=value", onchange: e => { state.config = e.target.value; state.offset = 0; loadTable(); }})),
+      el("label", {}, "config ", el("input", {placeholder: "lr>0.01; opt~/^ad/", title: "KEY=V, KEY!=V, KEY>N, N<=KEY<M, KEY~TEXT, KEY~/REGEX/; clauses joined by ;", onchange: e => { state.config = e.target.value; state.offset = 0; loadTable(); }})),
       el("button", {onclick: () => { state.offset = Math.max(0, state.offset - state.limit); loadTable(); }}, "prev"),
       el("button", {onclick: () => { state.offset += state.limit; loadTable(); }}, "next"), pager),
     el("table", {id: "trials"}, el("thead", {}, headRow), tableBody));
@@ -232,12 +258,13 @@ async function experimentPage(name) {
       (s.completed ? "finished" : "live (updates every 2 s)");
     drawLines(bestFig.canvas, [{label: "best", points: s.best_so_far}], {height: 220});
     drawLines(endedFig.canvas, [{label: "ended", points: s.ended_at}], {height: 220, bars: true});
+    schedulerBox.replaceChildren(...schedulerDecisions(s.scheduler));
   }
   async function loadTable() {
     const q = new URLSearchParams({sort: state.sort, offset: state.offset, limit: state.limit});
     if (state.order) q.set("order", state.order);
     if (state.status) q.set("status", state.status);
-    if (state.config) q.set("config", state.config);
+    for (const clause of state.config.split(";")) if (clause.trim()) q.append("config", clause.trim());
     const page = await api(`experiments/${enc(name)}/trials?${q}`);
     pager.textContent = ` ${page.total ? page.offset + 1 : 0}-${Math.min(page.total, page.offset + page.limit)} of ${page.total}`;
     tableBody.replaceChildren(...page.trials.map(t => {

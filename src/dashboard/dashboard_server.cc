@@ -62,7 +62,8 @@ void reply_json(httplib::Response& response, int status, const Json& body) {
 }  // namespace
 
 struct DashboardServer::Impl {
-  explicit Impl(const DashboardOptions& options) : api(options.path), loopback(is_loopback(options.host)) {}
+  explicit Impl(const DashboardOptions& options)
+      : api(options.path, options.single_experiment), loopback(is_loopback(options.host)) {}
 
   // Wraps an API call: errors become JSON {"error": ...} with their status.
   httplib::Server::Handler json_route(Handler handler) {
@@ -91,7 +92,8 @@ struct DashboardServer::Impl {
                  if (r.has_param("sort")) query.sort = r.get_param_value("sort");
                  query.descending = string_param(r, "order") == "desc";
                  query.status = list_param(r, "status");
-                 query.config_filter = string_param(r, "config");
+                 for (size_t k = 0; k < r.get_param_value_count("config"); ++k)
+                   query.config_filters.push_back(r.get_param_value("config", k));
                  query.offset = int_param(r, "offset", 0);
                  query.limit = int_param(r, "limit", 50);
                  return api.trials(r.matches[1], query);

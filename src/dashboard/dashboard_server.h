@@ -11,13 +11,10 @@
 #include <string>
 #include <thread>
 
+#include "tune/dashboard.h"  // DashboardOptions
+
 namespace tune::dashboard {
 
-struct DashboardOptions {
-  std::filesystem::path path;   // a results root or one experiment directory
-  std::string host = "127.0.0.1";  // the address to bind (loopback: only this machine can connect)
-  int port = 8265;              // 0: any free port (see port())
-};
 
 class DashboardServer {
  public:

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/strings.h"
+#include "schedulers/rung_cutoff.h"
 #include "schedulers/scheduler_util.h"
 #include "tune/error.h"
 #include "tune/scheduler.h"
@@ -15,16 +16,10 @@ namespace {
 
 constexpr const char* kName = "AsyncHyperBandScheduler";
 
-// numpy.nanpercentile with linear interpolation (values are never NaN here).
 std::optional<double> cutoff(const std::map<std::string, double>& recorded, double reduction_factor) {
-  if (recorded.empty()) return std::nullopt;
   std::vector<double> values;
   for (const auto& [id, v] : recorded) values.push_back(v);
-  std::sort(values.begin(), values.end());
-  const double rank = (1.0 - 1.0 / reduction_factor) * static_cast<double>(values.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(rank));
-  const size_t hi = std::min(lo + 1, values.size() - 1);
-  return values[lo] + (rank - static_cast<double>(lo)) * (values[hi] - values[lo]);
+  return detail::rung_cutoff(std::move(values), reduction_factor);
 }
 
 }  // namespace
@@ -141,8 +136,12 @@ Json AsyncHyperBandScheduler::save() const {
     for (const Rung& rung : rungs) list.push_back(Json{{"milestone", rung.milestone}, {"recorded", rung.recorded}});
     brackets.push_back(std::move(list));
   }
-  return Json{{"type", "asha"}, {"brackets", std::move(brackets)}, {"bracket_of", bracket_of_},
-              {"num_stopped", num_stopped_}, {"rng", rng_text()}};
+  // reduction_factor, mode, max_t and time_attr are not restored (the options give them): they let a reader of
+  // the state (the dashboard) compute the rungs' cut-offs in the metric's units.
+  return Json{{"type", "asha"},         {"brackets", std::move(brackets)},
+              {"bracket_of", bracket_of_}, {"num_stopped", num_stopped_},
+              {"rng", rng_text()},       {"reduction_factor", options_.reduction_factor},
+              {"mode", op_ > 0 ? "max" : "min"}, {"max_t", options_.max_t}, {"time_attr", options_.time_attr}};
 }
 
 void AsyncHyperBandScheduler::restore(const Json& state) {

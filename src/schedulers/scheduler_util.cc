@@ -1,7 +1,11 @@
 // Helpers shared by the metric-driven schedulers.
 #include "schedulers/scheduler_util.h"
+#include "schedulers/rung_cutoff.h"
 
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "tune/error.h"
 
@@ -30,6 +34,15 @@ double resolve_metric(std::string& metric, std::string& mode, const std::string&
 
 void require(bool ok, const std::string& field, const std::string& rule, double value, const std::string& scheduler) {
   if (!ok) throw TuneError(fmt::format("{}: {}, got {:g} ({})", field, rule, value, scheduler));
+}
+
+std::optional<double> rung_cutoff(std::vector<double> values, double reduction_factor) {
+  if (values.empty()) return std::nullopt;
+  std::sort(values.begin(), values.end());
+  const double rank = (1.0 - 1.0 / reduction_factor) * static_cast<double>(values.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(rank));
+  const size_t hi = std::min(lo + 1, values.size() - 1);
+  return values[lo] + (rank - static_cast<double>(lo)) * (values[hi] - values[lo]);
 }
 
 }  // namespace tune::detail

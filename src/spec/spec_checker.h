@@ -148,6 +148,7 @@ class SpecChecker {
   void check_resources(const Json& value);
   void check_custom_resources(const Json& value);
   void check_sync_config(const Json& value);
+  void check_dashboard(const Json& value);
   SyncCommand sync_command(const Json& value, const std::string& path, bool may_disable) const;
   void check_scheduler(const Json& value);
   void check_executor(const Json& value);

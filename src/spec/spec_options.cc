@@ -175,6 +175,19 @@ void SpecChecker::check_custom_resources(const Json& value) {
   }
 }
 
+// `dashboard: true` or `dashboard: {host: H, port: N}`: serve the experiment while it runs. Only
+// checked here: the core library has no server, `tune run` reads the value from RunSpec::json
+// (dashboard::dashboard_options in tune/dashboard.h).
+void SpecChecker::check_dashboard(const Json& value) {
+  if (value.is_null() || value.is_boolean()) return;
+  if (!value.is_object()) fail("dashboard", "must be true/false or a mapping {host, port}, got " + describe(value));
+  check_keys(value, "dashboard", {"host", "port"});
+  if (auto it = value.find("host"); it != value.end() && string(*it, "dashboard/host").empty())
+    fail("dashboard/host", "must not be empty (127.0.0.1: this machine only)");
+  if (auto it = value.find("port"); it != value.end())
+    integer(*it, "dashboard/port", 0, 65535, "must be in [0, 65535] (0: any free port)");
+}
+
 // The rules between keys (run_options_rules.h), reported at the line of the key that was given.
 void SpecChecker::check_option_combinations() {
   try {
@@ -240,6 +253,8 @@ RunSpec SpecChecker::check() {
       if (!v.is_null()) check_custom_resources(v);
     } else if (key == "sync_config") {
       check_sync_config(v);
+    } else if (key == "dashboard") {
+      check_dashboard(v);
     }
   }
   if (!spec_.contains("trainable")) {

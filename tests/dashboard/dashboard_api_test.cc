@@ -102,6 +102,16 @@ TEST_F(DashboardApiTest, TheTrialTableSortsFiltersAndPaginates) {
   EXPECT_EQ(by_lr["trials"][0]["config"]["lr"], 0.1);
   const Json filtered = get_json(*client_, "/api/experiments/exp/trials?config=layers%3D1");
   EXPECT_EQ(filtered["total"], 3);
+  // Clauses combine with each other and with the status: lr in [0.001, 0.01] and layers 2 ran
+  // two trials, of which the one with lr 0.001 failed.
+  const std::string range = "config=0.001%3C%3Dlr%3C%3D0.01&config=layers%3D2";
+  EXPECT_EQ(get_json(*client_, "/api/experiments/exp/trials?" + range)["total"], 2);
+  const Json both = get_json(*client_, "/api/experiments/exp/trials?status=TERMINATED&" + range);
+  ASSERT_EQ(both["total"], 1);
+  EXPECT_EQ(both["trials"][0]["config"]["lr"], 0.01);
+  EXPECT_EQ(get_json(*client_, "/api/experiments/exp/trials?config=lr%3E0.05")["total"], 2);
+  EXPECT_THAT(get_json(*client_, "/api/experiments/exp/trials?config=lr%3Ex", 400)["error"].get<std::string>(),
+              HasSubstr("needs a number"));
   EXPECT_THAT(get_json(*client_, "/api/experiments/exp/trials?limit=0", 400)["error"].get<std::string>(),
               HasSubstr("limit"));
   EXPECT_THAT(get_json(*client_, "/api/experiments/exp/trials?status=DONE", 400)["error"].get<std::string>(),
