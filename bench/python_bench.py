@@ -222,12 +222,13 @@ def main():
     if args.local_dir:
         os.makedirs(args.local_dir, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.local_dir, prefix="tune_bench_") as d:
-        print(f"experiments under {d}; load average at the start: {load()}")
+        print(f"experiments under {d}; load average at the start: {load()}", flush=True)
         rows = measure(d, args.quick, max(1, args.repeat))
-    print("| measure | value | target | floor or peer, same run | ratio | load (1 min) |")
-    print("|---|---|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+        # Printed before the clean-up: removing 70,000 files can take minutes on a busy disk.
+        print("| measure | value | target | floor or peer, same run | ratio | load (1 min) |")
+        print("|---|---|---|---|---|---|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |", flush=True)
 
 
 if __name__ == "__main__":
