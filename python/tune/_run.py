@@ -10,6 +10,7 @@ cannot be used in a child (initialise it in the trial), and what a trial changes
 objects stays in its process. execution="thread" (or local_mode=True) runs trials on threads
 of this process instead (useful for work that releases the GIL, and for debugging).
 """
+import gc
 import inspect
 import os
 import signal
@@ -75,6 +76,9 @@ def _fork_server(kind, entry, worker_name):
         try:
             ours.close()
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides about Ctrl-C
+            # Everything inherited goes to the collector's permanent generation: a collection in
+            # a trial then never walks (and so never copies, page by page) the driver's objects.
+            gc.freeze()
             rc = _tune._serve_zygote(theirs.detach(), worker_name, kind, entry)
         except BaseException:  # noqa: B036 - nothing may unwind into the driver's code
             import traceback
