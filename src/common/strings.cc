@@ -47,16 +47,21 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 std::string did_you_mean(std::string_view key, const std::vector<std::string>& candidates) {
+  const size_t allowed = std::max<size_t>(2, key.size() / 3);
   size_t best = std::string::npos;
   const std::string* best_name = nullptr;
   for (const auto& candidate : candidates) {
+    // The distance is at least the difference in length: a candidate that far off is never the
+    // answer, and skipping it keeps a hostile 64 KiB key from costing O(key x candidate) each.
+    const size_t gap = key.size() > candidate.size() ? key.size() - candidate.size() : candidate.size() - key.size();
+    if (gap > allowed) continue;
     const size_t d = edit_distance(key, candidate);
     if (d < best) {
       best = d;
       best_name = &candidate;
     }
   }
-  if (best_name == nullptr || best > std::max<size_t>(2, key.size() / 3)) return "";
+  if (best_name == nullptr || best > allowed) return "";
   return fmt::format(" (did you mean '{}'?)", *best_name);
 }
 

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/saturate.h"
 #include "common/subprocess.h"
 #include "executors/executor.h"
 #include "object_store/object_store.h"
@@ -41,9 +42,10 @@ inline constexpr int kMaxZygoteLosses = 3;
 
 inline double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-inline Clock::time_point after(double s) {
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
-}
+// Now + s seconds; s comes from users (step_timeout_s, stop_grace_s, a ProcessSpec built in
+// C++ without the spec's checks), so it saturates at kMaxSeconds ("never") instead of
+// overflowing the clock.
+inline Clock::time_point after(double s) { return Clock::now() + saturating_duration<Clock::duration>(s); }
 
 // Buffered line splitting for one non-blocking descriptor.
 struct LineBuffer {

@@ -21,6 +21,8 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "common/saturate.h"
+
 namespace tune::detail::zygote {
 namespace {
 
@@ -302,8 +304,7 @@ class Server {
   // their groups are killed; everything is reaped.
   void shut_down() {
     const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                               std::chrono::duration<double>(grace_s_));
+        std::chrono::steady_clock::now() + saturating_duration<std::chrono::steady_clock::duration>(grace_s_);
     auto reap_exited = [this] {
       for (auto it = children_.begin(); it != children_.end();) {
         const pid_t pid = it->first;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -51,6 +52,15 @@ Holder start_holder(const std::string& token, const std::string& then = "exec sl
   return holder;
 }
 
+// Waits until the grandchild's setsid() has run (it is then in a session other than ours).
+bool left_our_session(pid_t grandchild) {
+  for (int i = 0; i < 500; ++i) {
+    if (::getsid(grandchild) != ::getsid(0)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 TEST(ProcessTreeTest, FindsEveryHolderOfATokenAndKillsThemSetsidGrandchildrenIncluded) {
   const std::string experiment = unique_experiment();
   const Holder holder = start_holder(detail::trial_token(experiment, "t1"));
@@ -89,6 +99,9 @@ TEST(ProcessTreeTest, AnOrphanAdoptedAsSubreaperIsKilledByTokenAndReaped) {
   // The trial (sh) ends at once; its setsid() grandchild is orphaned and adopted by us.
   const Holder holder = start_holder(token, "exit 0");
   ASSERT_GT(holder.grandchild, 0);
+  // Killed before its setsid() ran, it would be a zombie of our own session, which a sweep
+  // rightly leaves alone (it could be anyone's): wait for the state the test is about.
+  ASSERT_TRUE(left_our_session(holder.grandchild));
   detail::wait_for_exit(holder.sh);
   const pid_t orphan = holder.grandchild;
   EXPECT_EQ(detail::end_adopted_orphans(token, {holder.sh}, {}), 1u);

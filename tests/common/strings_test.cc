@@ -25,6 +25,16 @@ TEST(StringsTest, Utf8CutsNeverSplitACharacter) {
 TEST(StringsTest, DidYouMean) {
   EXPECT_EQ(did_you_mean("gpus", {"cpu", "gpu", "memory"}), " (did you mean 'gpu'?)");
   EXPECT_EQ(did_you_mean("zzzzzzzz", {"cpu", "gpu"}), "");
+  EXPECT_EQ(did_you_mean("max_failure", {"max_failures", "fail_fast"}), " (did you mean 'max_failures'?)");
+  EXPECT_EQ(did_you_mean("checkpoint_frequency", {"checkpoint_freq"}), " (did you mean 'checkpoint_freq'?)");  // 5 <= 20/3
+}
+
+// A key far longer than every candidate gets no suggestion (and no quadratic work: the
+// length gap alone rules each candidate out).
+TEST(StringsTest, DidYouMeanIgnoresCandidatesFarOffInLength) {
+  const std::string huge(65536, 'x');
+  EXPECT_EQ(did_you_mean(huge, {"cpu", "gpu", std::string(40, 'x')}), "");
+  EXPECT_EQ(did_you_mean(std::string(40, 'x') + "y", {std::string(40, 'x')}), " (did you mean '" + std::string(40, 'x') + "'?)");
 }
 
 TEST(StringsTest, FloatsFormatLikePython) {

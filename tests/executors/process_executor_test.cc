@@ -271,6 +271,22 @@ TEST_P(ProcessLaunchTest, HungTrialIsKilledAfterTheStepTimeout) {
   EXPECT_EQ(trials[1].status(), TrialStatus::kTerminated);
 }
 
+// A ProcessSpec built in C++ skips the spec file's checks: a timeout past the clock's range
+// (1e10 s is past int64 nanoseconds) saturates to "never" instead of killing the trial at once.
+TEST_P(ProcessLaunchTest, HugeTimeoutsSaturateInsteadOfKillingAtOnce) {
+  TempDir dir;
+  ProcessSpec spec = launch_spec();
+  spec.step_timeout_s = 1e10;
+  spec.stop_grace_s = 1e300;
+  RunOptions options = quiet_options(dir);
+  options.config = {{"crash", "none"}};
+  options.stop = {{"training_iteration", 3}};
+  const auto trials = by_id(run(isolated("Crasher", spec), std::move(options)));
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
+  EXPECT_EQ(trials[0].last_result()["training_iteration"], 3);
+}
+
 TEST_P(ProcessLaunchTest, RetriedTrialStartsAFreshProcessEachTime) {
   TempDir dir;
   RunOptions options = quiet_options(dir);
