@@ -169,6 +169,9 @@ struct Child {
   // exit status comes from the zygote too.
   std::shared_ptr<Zygote> zygote;
   std::unique_ptr<StartRequest> deferred;  // not started yet: waits for its zygote's hello
+  // Being forked by its zygote: kept until the zygote says the pid, so that a fork refused for
+  // want of processes or memory (EAGAIN, ENOMEM) is held back and tried again like a spawn.
+  std::unique_ptr<StartRequest> forking;
   bool kill_pending = false;               // killed before its pid was known
   std::string lost;                        // why it was killed without an exit status of its own
   std::string token;                       // TUNE_TRIAL_TOKEN of its processes (process_tree.h)

@@ -143,8 +143,12 @@ void ProcessExecutor::launch(Child& child, std::unique_ptr<StartRequest> request
     deliveries.push_back({child.key, child.serial, {child.key, ExecutorEvent::Type::kError, {}, e.what()}});
     return;
   }
-  child.held_since = kNever;
   launched(child, *request);
+  if (child.zygote) {
+    child.forking = std::move(request);  // until the zygote says it forked (zygote_client.cc)
+  } else {
+    child.held_since = kNever;
+  }
 }
 
 bool ProcessExecutor::is_exhaustion(int error) {
@@ -158,7 +162,14 @@ void ProcessExecutor::hold_back(Child& child, std::unique_ptr<StartRequest> requ
     fd->reset();
   }
   child.zygote.reset();
+  child.forking.reset();
   child.pid = -1;
+  // As before its launch: a zygote's refused fork comes after launched() had begun the protocol.
+  child.state = Child::State::kStarting;
+  child.awaiting = "setup";
+  child.unsent.clear();
+  child.close_requests = false;
+  child.deadline = kNever;
   const Clock::time_point now = Clock::now();
   if (child.held_since == kNever) child.held_since = now;
   const bool others_run = std::any_of(children_.begin(), children_.end(), [](const auto& c) {

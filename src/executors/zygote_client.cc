@@ -238,6 +238,11 @@ void ProcessExecutor::on_zygote_message(Zygote& z, std::string_view message, Del
       if (pid > 0) ::kill(-pid, SIGKILL);  // nobody wants it any more; its exit is reaped below
       return;
     }
+    if (pid <= 0 && child->forking && !child->kill_pending && is_exhaustion(-pid)) {
+      hold_back(*child, std::move(child->forking), -pid, deliveries);  // tried again, as a spawn is
+      return;
+    }
+    child->forking.reset();
     if (pid <= 0) {
       child->exited = true;
       child->lost = fmt::format("{} could not fork it: {}", z.who(), std::strerror(-pid));
@@ -245,6 +250,7 @@ void ProcessExecutor::on_zygote_message(Zygote& z, std::string_view message, Del
       return;
     }
     child->pid = pid;
+    child->held_since = kNever;
     if (child->kill_pending) ::kill(-pid, SIGKILL);
   } else if (message[0] == 'X' && message.size() >= 9) {
     const int32_t pid = read_i32(1);

@@ -214,6 +214,8 @@ bool TrialRunner::fill_free_resources() {
     // (commit_journal_only), and a trial started meanwhile would get files (params.json) that
     // its journal does not name yet.
     if (decision_in_flight()) break;
+    // Short of file descriptors: the waiting trials start when a running one has ended.
+    if (!descriptors_.room_for_a_trial(static_cast<size_t>(running_))) break;
     // Resumed: what was running when the driver died was chosen by the scheduler already (its
     // state says so); it restarts first, in its order, before the scheduler chooses anew.
     bool restarted = false;
@@ -298,6 +300,7 @@ void TrialRunner::start_trial(Trial& trial) {
   set_status(trial, TrialStatus::kRunning);
   trial.gpu_ids = resources_.commit(trial.resources);
   ++running_;
+  descriptors_.trial_started();
   trial.location = fmt::format("{}:{}", HostInfo::get().node_ip, HostInfo::get().pid);
   try {
     if (options_.write_trial_files && trial.logdir.empty()) {

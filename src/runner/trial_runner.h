@@ -21,6 +21,7 @@
 #include "executors/executor.h"
 #include "runner/checkpoint_coordinator.h"
 #include "runner/experiment_store.h"
+#include "runner/descriptor_budget.h"
 #include "runner/resource_manager.h"
 #include "sync/experiment_uploader.h"
 #include "sync/syncer.h"
@@ -146,6 +147,7 @@ class TrialRunner {
   RunOptions options_;
   ExperimentInfo experiment_;
   ResourceManager resources_;
+  DescriptorBudget descriptors_;
   std::shared_ptr<Stopper> stopper_;
   std::shared_ptr<Searcher> searcher_;
   std::shared_ptr<TrialScheduler> scheduler_;

@@ -15,6 +15,7 @@
 #include "support/files.h"
 #include "support/processes.h"
 #include "support/temp_dir.h"
+#include "support/tune_cli.h"
 #include "tune/tune.h"
 
 namespace tune {
@@ -26,16 +27,8 @@ using testing::shell_quote;
 using testing::TempDir;
 namespace fs = std::filesystem;
 
-#ifdef TUNE_CLI_PATH
-const std::string kTune = shell_quote(TUNE_CLI_PATH);
-#else
-const std::string kTune = "false";
-#endif
-
-int shell(const std::string& script) {
-  const int status = std::system(script.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+const std::string kTune = testing::tune_command();
+const auto shell = testing::run_shell;
 
 // Starts `tune run spec.yaml` in `dir`, waits until <dir>/<ready> exists, SIGKILLs the driver
 // (only it: its children are left to die with it, or not) and reaps it.

@@ -7,6 +7,7 @@
 // it started (its own process group).
 #include <gmock/gmock.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -154,7 +155,9 @@ class ExecutorContractTest : public ::testing::TestWithParam<Backend> {
     r.config = std::move(config);
     r.info.trial_id = "t" + std::to_string(key);
     r.info.trial_name = "contract_" + std::to_string(key);
-    r.info.experiment_id = "contract";
+    // Unique per test process: an executor ends every process holding its experiment's token
+    // when it goes, so a shared id would let one test kill another's trials (ctest -j).
+    r.info.experiment_id = "contract" + std::to_string(::getpid());
     r.info.trial_dir = dir_.path() / r.info.trial_id;
     r.info.checkpoint_dir = r.info.trial_dir / "checkpoint";
     fs::create_directories(r.info.trial_dir);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -55,6 +56,21 @@ inline Outcome tune_cli(const std::vector<std::string>& args, const std::filesys
   std::filesystem::remove(err_file);
   return outcome;
 #endif
+}
+
+// The built `tune`, quoted for a shell script (`false` without TUNE_CLI_PATH).
+inline std::string tune_command() {
+#ifdef TUNE_CLI_PATH
+  return quote(TUNE_CLI_PATH);
+#else
+  return "false";
+#endif
+}
+
+// Runs `script` with sh; its exit code, or -1 when a signal ended the shell.
+inline int run_shell(const std::string& script) {
+  const int status = std::system(script.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace tune::testing
