@@ -174,6 +174,32 @@ TEST_F(TamperedStateTest, ATrialDirectoryThatIsALinkOutIsRefused) {
   expect_refused_and_skipped({"experiment_state.jsonl: line ", "through a symbolic link"});
 }
 
+// resume: REMOTE pulls the state from the upload directory, which anyone with access to the
+// bucket may have changed: a trial directory there leading out is refused the same way, before
+// anything is written outside.
+TEST(StateFilesTest, ATamperedUploadPulledByResumeRemoteIsRefusedNamingTheRecord) {
+  TempDir dir;
+  const std::string sync = "sync_config:\n  upload_dir: cloud\n  sync_to_cloud: cp -r {source}/. {target}\n";
+  write_text(dir.path() / "spec.yaml", spec("up", 2, 0, sync));
+  const Outcome run = tune_cli({"run", "spec.yaml"}, dir.path());
+  ASSERT_EQ(run.code, 0) << run.err;
+  const fs::path uploaded = dir.path() / "cloud" / "up";
+  ASSERT_TRUE(fs::exists(uploaded / "experiment_state.jsonl")) << run.err;
+  const std::string victim =
+      ExperimentAnalysis::load(dir.path() / "results" / "up").trials()[0].logdir().filename().string();
+  fs::remove(uploaded / "experiment_state.json");  // the journal alone is the state
+  const std::string journal = read_text(uploaded / "experiment_state.jsonl");
+  ASSERT_NE(journal.find("\"" + victim + "\""), std::string::npos);
+  write_text(uploaded / "experiment_state.jsonl", replace_all(journal, "\"" + victim + "\"", "\"../../outside\""));
+  fs::remove_all(dir.path() / "results");
+
+  const Outcome resumed = tune_cli({"run", "spec.yaml", "--set", "resume=REMOTE"}, dir.path());
+  EXPECT_EQ(resumed.code, 2) << resumed.err;
+  EXPECT_THAT(resumed.err, HasSubstr("experiment_state.jsonl: line "));
+  EXPECT_THAT(resumed.err, HasSubstr("field 'dir': '../../outside'"));
+  EXPECT_FALSE(fs::exists(dir.path() / "outside"));
+}
+
 TEST(StateFilesTest, ResumeMovesADamagedResultLineAsideAndRecreatesADeletedTrialDirectory) {
   TempDir dir;
   write_text(dir.path() / "spec.yaml", spec("dm", 8, 4));
