@@ -60,7 +60,9 @@ bool holds_token(pid_t pid, std::string_view token, bool prefix) {
   const std::optional<std::string> environ = read_proc_file("/proc/" + std::to_string(pid) + "/environ",
                                                             kMaxEnvironBytes);
   if (!environ) return false;
-  const std::string name = std::string(kTrialTokenVar) + "=";
+  // "TUNE_TRIAL_TOKEN=" (built in place: GCC 12 at -O2 warns falsely about string + "=")
+  std::string name = kTrialTokenVar;
+  name.push_back('=');
   std::string_view rest = *environ;
   while (!rest.empty()) {
     const size_t end = std::min(rest.find('\0'), rest.size());
