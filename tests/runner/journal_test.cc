@@ -181,14 +181,21 @@ TEST(JournalTest, ADamagedJournalIsAnErrorNamingWhere) {
 class SnapshotWatcher : public Callback {
  public:
   explicit SnapshotWatcher(fs::path dir) : dir_(std::move(dir)) {}
-  void setup(const ExperimentInfo&) override { start_ = std::chrono::steady_clock::now(); }
+  void setup(const ExperimentInfo&) override { start_ = last_wait_ = std::chrono::steady_clock::now(); }
   void on_trial_result(const TrialView&, const Result&) override {
     struct stat st{};
     if (::stat((dir_ / "experiment_state.json").c_str(), &st) == 0) inodes.insert(st.st_ino);
     std::error_code ec;
-    if (inodes.empty() && !waited_ && fs::file_size(dir_ / "experiment_state.jsonl", ec) > (uint64_t{3} << 19)) {
-      waited_ = true;
-      std::this_thread::sleep_until(start_ + std::chrono::milliseconds(5200));
+    // Held for a flush period, the runner flushes (and may compact) as soon as it goes on. A
+    // compaction can be put off by a decision in flight, and a slow (sanitized, loaded) run
+    // may reach the size late: so hold again, at most 4 times, until one is seen.
+    const auto now = std::chrono::steady_clock::now();
+    constexpr auto kPeriod = std::chrono::milliseconds(5200);
+    if (inodes.empty() && waits_ < 4 && (waits_ == 0 || now - last_wait_ >= kPeriod) &&
+        fs::file_size(dir_ / "experiment_state.jsonl", ec) > (uint64_t{3} << 19)) {
+      std::this_thread::sleep_until(waits_ == 0 ? start_ + kPeriod : now + kPeriod);
+      ++waits_;
+      last_wait_ = std::chrono::steady_clock::now();
     }
   }
   std::set<ino_t> inodes;
@@ -196,7 +203,8 @@ class SnapshotWatcher : public Callback {
  private:
   fs::path dir_;
   std::chrono::steady_clock::time_point start_;
-  bool waited_ = false;
+  std::chrono::steady_clock::time_point last_wait_;
+  int waits_ = 0;
 };
 
 // A snapshot written during a run copies the bytes of the finished trials the previous one
