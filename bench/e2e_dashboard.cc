@@ -2,7 +2,9 @@
 // (default 100,000) the way the runner stores it (a snapshot of TrialRecords covering the
 // journal's head record), serves it on a loopback port and times the API's requests from a
 // client: cold (the first request reads the experiment) and warm (cached). Target: the
-// experiment endpoint in under 1 s of server time. Usage: e2e_dashboard [N] [DIR] (DIR is kept
+// experiment endpoint in under 1 s of server time. Beside it, measured in the same run: reading
+// the snapshot's bytes, and parsing them into one nlohmann::json tree (what any reader built on a
+// JSON tree pays at least). Usage: e2e_dashboard [N] [DIR] (DIR is kept
 // when given; default: a temporary directory, removed). docs/dashboard.md has the figures.
 #include <fmt/format.h>
 #include <httplib.h>
@@ -13,6 +15,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+
+#include <unistd.h>
 
 #include "analysis/experiment_state.h"
 #include "dashboard/dashboard_server.h"
@@ -62,6 +66,18 @@ void write_experiment(const fs::path& dir, int64_t trials) {
   std::ofstream(dir / tune::detail::kSnapshotFile, std::ios::binary) << snapshot.dump();
 }
 
+// Resident memory now, in MB (/proc/self/statm).
+double rss_mb() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / 1e6;
+}
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
 // Times one GET; returns the milliseconds and checks the answer is 200.
 double timed_get(httplib::Client& client, const std::string& path, size_t* bytes = nullptr) {
   const auto start = std::chrono::steady_clock::now();
@@ -85,14 +101,32 @@ int main(int argc, char** argv) {
   write_experiment(root / "big", trials);
   std::printf("wrote %lld trials in %.1f s (%s)\n", static_cast<long long>(trials),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - written).count(), root.c_str());
+  const fs::path snapshot = root / "big" / tune::detail::kSnapshotFile;
+  auto started = std::chrono::steady_clock::now();
+  std::string bytes_read;
+  {
+    std::ifstream in(snapshot, std::ios::binary);
+    bytes_read.resize(fs::file_size(snapshot));
+    in.read(bytes_read.data(), static_cast<std::streamsize>(bytes_read.size()));
+  }
+  const double read_ms = ms_since(started);
+  started = std::chrono::steady_clock::now();
+  const size_t parsed_trials = Json::parse(bytes_read)["trials"].size();
+  const double parse_ms = ms_since(started);
+  std::printf("floor: read the snapshot (%.1f MB)                  %8.1f ms\n", static_cast<double>(bytes_read.size()) / 1e6,
+              read_ms);
+  std::printf("floor: nlohmann::json::parse of it (%zu trials)   %8.1f ms\n", parsed_trials, parse_ms);
+  bytes_read = std::string();
   {
     tune::dashboard::DashboardServer server({root, "127.0.0.1", 0});
     server.start();
     httplib::Client client("127.0.0.1", server.port());
     client.set_read_timeout(300, 0);
     size_t bytes = 0;
-    std::printf("GET /api/experiments/big (cold: reads the experiment) %8.1f ms\n",
-                timed_get(client, "/api/experiments/big", &bytes));
+    const double rss_before = rss_mb();
+    const double cold_ms = timed_get(client, "/api/experiments/big", &bytes);
+    std::printf("GET /api/experiments/big (cold: reads the experiment) %8.1f ms (%.2fx the tree parse)\n", cold_ms,
+                cold_ms / parse_ms);
     std::printf("GET /api/experiments/big (warm)                      %8.1f ms (%zu bytes)\n",
                 timed_get(client, "/api/experiments/big", &bytes), bytes);
     const char* warm[] = {"/api/experiments",
@@ -102,6 +136,8 @@ int main(int argc, char** argv) {
                           "/api/experiments/big/points?limit=2000",
                           "/api/experiments/big/importance"};
     for (const char* path : warm) std::printf("GET %-70s %8.1f ms\n", path, timed_get(client, path));
+    std::printf("resident memory: %.0f MB before the first request, %.0f MB with the experiment served\n", rss_before,
+                rss_mb());
   }
   if (!keep) fs::remove_all(root);
   return 0;

@@ -10,6 +10,7 @@ packages=(
   libyaml-cpp-dev                               # YAML spec files and search spaces
   libcli11-dev                                  # the tune command's argument parsing
   libeigen3-dev                                 # linear algebra of the GP and CMA-ES searchers
+  libsimdjson-dev                               # reading a 100,000-trial snapshot fast (src/analysis/snapshot_scan.cc)
   libgtest-dev libgmock-dev                     # the test suite
   libbenchmark-dev                              # bench/ micro-benchmarks
   protobuf-compiler libprotobuf-dev             # tests decode TensorBoard files with the official schema

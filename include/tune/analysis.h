@@ -18,6 +18,10 @@
 
 namespace tune {
 
+namespace detail {
+struct TrialRecordParts;  // internal: builds a record from parts already in compact form
+}
+
 // Running statistics of one metric of one trial.
 struct MetricStats {
   double last = 0;
@@ -58,6 +62,7 @@ class TrialRecord {
   static TrialRecord from_json(const Json& json, const std::filesystem::path& experiment_dir = {});
 
  private:
+  friend struct detail::TrialRecordParts;
   std::string trial_id_;
   std::string name_;
   TrialStatus status_ = TrialStatus::kPending;

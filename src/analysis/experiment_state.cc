@@ -11,6 +11,7 @@
 #include <map>
 #include <variant>
 
+#include "analysis/snapshot_scan.h"
 #include "analysis/state_paths.h"
 #include "common/untrusted_json.h"
 #include "tune/error.h"
@@ -44,6 +45,8 @@ bool paths_ok(const std::string& why, const std::function<std::string()>& where,
   return false;
 }
 
+void finish_snapshot_header(const fs::path& file, Json header, StoredExperiment& out);
+
 // Streams the snapshot: each trial becomes a record (or a kept JSON state) as soon as its
 // object ends, so a million-trial snapshot never exists as one JSON tree.
 void read_snapshot(const fs::path& file, const fs::path& experiment_dir, UnsafePaths unsafe, StoredExperiment& out) {
@@ -53,6 +56,7 @@ void read_snapshot(const fs::path& file, const fs::path& experiment_dir, UnsafeP
   if (const uintmax_t size = fs::file_size(file, ec); !ec) out.finished.reserve(size / 256);
   std::string top_key;
   bool in_array = false;
+  const InsideChecker inside(experiment_dir);
   auto on_event = [&](int depth, Json::parse_event_t event, Json& parsed) -> bool {
     using Event = Json::parse_event_t;
     if ((event == Event::object_start || event == Event::array_start) && depth >= static_cast<int>(kMaxJsonDepth)) {
@@ -71,7 +75,7 @@ void read_snapshot(const fs::path& file, const fs::path& experiment_dir, UnsafeP
         const size_t index = top_key == "trials" ? out.finished.size() : out.unfinished.size();
         return fmt::format("{}: trial {} of '{}'", file.string(), index, top_key);
       };
-      if (!paths_ok(trial_paths_error(experiment_dir, parsed), where, unsafe, out)) return false;
+      if (!paths_ok(trial_paths_error(inside, parsed), where, unsafe, out)) return false;
       try {
         if (top_key == "trials") {
           out.finished.push_back(TrialRecord::from_json(parsed, experiment_dir));
@@ -89,6 +93,11 @@ void read_snapshot(const fs::path& file, const fs::path& experiment_dir, UnsafeP
   if (header.is_discarded() || !header.is_object()) {
     throw TuneError(fmt::format("{}: is not a JSON object (truncated or corrupt)", file.string()));
   }
+  finish_snapshot_header(file, std::move(header), out);
+}
+
+// The snapshot's top-level fields once its trials are read (by either reader).
+void finish_snapshot_header(const fs::path& file, Json header, StoredExperiment& out) {
   check_version(file, header.value("version", Json()));
   for (const char* list : {"trials", "live"}) {
     if (header.contains(list) && !header[list].is_array()) {
@@ -343,7 +352,14 @@ StoredExperiment read_stored_experiment(const std::filesystem::path& dir, Unsafe
   // Both files are outside input: a field of the wrong type is a refusal naming the file.
   try {
     if (has_snapshot) {
-      read_snapshot(snapshot, dir, unsafe, out);
+      if (std::optional<ScannedSnapshot> scanned = scan_snapshot(snapshot, dir, unsafe)) {
+        out.finished = std::move(scanned->finished);
+        out.unfinished = std::move(scanned->unfinished);
+        out.warnings = std::move(scanned->warnings);
+        finish_snapshot_header(snapshot, std::move(scanned->header), out);
+      } else {
+        read_snapshot(snapshot, dir, unsafe, out);  // the careful reader words what is wrong
+      }
       from = out.header.value("journal_bytes", uint64_t{0});
       if (!has_journal) out.completed = out.header.value("completed", true);
     }

@@ -3,6 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <system_error>
 
 namespace tune::detail {
@@ -29,6 +34,15 @@ fs::path absolute_normal(const fs::path& path) {
 }  // namespace
 
 ContainedPath resolve_inside(const std::filesystem::path& base, std::string_view stored) {
+  return InsideChecker(base).resolve(stored);
+}
+
+InsideChecker::InsideChecker(const std::filesystem::path& base) : root_(absolute_normal(base)) {
+  real_root_ = fs::weakly_canonical(root_, real_root_error_);
+  root_fd_ = UniqueFd(::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+}
+
+ContainedPath InsideChecker::resolve(std::string_view stored) const {
   ContainedPath out;
   if (stored.empty()) {
     out.error = "is empty";
@@ -38,6 +52,43 @@ ContainedPath resolve_inside(const std::filesystem::path& base, std::string_view
     out.error = "holds a NUL byte";
     return out;
   }
+  // The common shape: relative, lexically normal ("a/b", no "", "." or ".." part). It is below
+  // the root by its letters; by its links too unless one of its parts that exists is a link.
+  if (stored.front() == '/' || real_root_error_) return resolve_general(stored);
+  std::string base = root_.string();
+  if (!base.empty() && base.back() == '/') base.pop_back();  // the root "/"
+  std::string candidate = base;
+  for (size_t begin = 0; begin <= stored.size();) {
+    const size_t end = std::min(stored.find('/', begin), stored.size());
+    const std::string_view part = stored.substr(begin, end - begin);
+    if (part.empty() || part == "." || part == "..") return resolve_general(stored);
+    candidate += '/';
+    candidate += part;
+    begin = end + 1;
+  }
+  // Each part that exists, looked up without following it: relative to the base's descriptor
+  // (one lookup per part) when there is one, else from the absolute path.
+  std::string prefix = root_fd_ ? std::string() : std::move(base);
+  for (size_t begin = 0; begin <= stored.size();) {
+    const size_t end = std::min(stored.find('/', begin), stored.size());
+    if (!prefix.empty() || !root_fd_) prefix += '/';
+    prefix.append(stored.substr(begin, end - begin));
+    struct stat info {};
+    const int looked = root_fd_ ? ::fstatat(root_fd_.get(), prefix.c_str(), &info, AT_SYMLINK_NOFOLLOW)
+                                : ::lstat(prefix.c_str(), &info);
+    if (looked != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) break;  // nothing further exists to follow
+      return resolve_general(stored);
+    }
+    if (S_ISLNK(info.st_mode)) return resolve_general(stored);
+    begin = end + 1;
+  }
+  out.path = std::move(candidate);
+  return out;
+}
+
+ContainedPath InsideChecker::resolve_general(std::string_view stored) const {
+  ContainedPath out;
   const fs::path given{std::string(stored)};
   for (const fs::path& part : given) {
     if (part == "..") {
@@ -45,19 +96,17 @@ ContainedPath resolve_inside(const std::filesystem::path& base, std::string_view
       return out;
     }
   }
-  const fs::path root = absolute_normal(base);
-  const fs::path candidate = absolute_normal(given.is_absolute() ? given : root / given);
-  if (!is_below(root, candidate)) {
-    out.error = fmt::format("'{}' leads outside {}", stored, root.string());
+  const fs::path candidate = absolute_normal(given.is_absolute() ? given : root_ / given);
+  if (!is_below(root_, candidate)) {
+    out.error = fmt::format("'{}' leads outside {}", stored, root_.string());
     return out;
   }
   // Where it exists, following its symlinks must not lead out either (a trial directory, or a
   // directory above it, replaced by a link to /etc).
-  std::error_code ec;
-  const fs::path real_root = fs::weakly_canonical(root, ec);
+  std::error_code ec = real_root_error_;
   const fs::path real = ec ? fs::path() : fs::weakly_canonical(candidate, ec);
-  if (ec || !is_below(real_root, real)) {
-    out.error = fmt::format("'{}' leads outside {} through a symbolic link{}", stored, root.string(),
+  if (ec || !is_below(real_root_, real)) {
+    out.error = fmt::format("'{}' leads outside {} through a symbolic link{}", stored, root_.string(),
                             ec ? " (" + ec.message() + ")" : std::string());
     return out;
   }
@@ -83,13 +132,17 @@ std::string checkpoint_entry_error(const Json& checkpoint) {
 }
 
 std::string trial_paths_error(const std::filesystem::path& experiment_dir, const Json& trial) {
+  return trial_paths_error(InsideChecker(experiment_dir), trial);
+}
+
+std::string trial_paths_error(const InsideChecker& experiment_dir, const Json& trial) {
   if (!trial.is_object()) return {};  // not a trial: the record's own decoder says so
   auto logdir = trial.find("logdir");
   if (logdir != trial.end() && !logdir->is_null()) {
     if (!logdir->is_string()) return "field 'logdir': must be a string";
     const std::string& stored = logdir->get_ref<const std::string&>();
     if (!stored.empty()) {
-      if (ContainedPath inside = resolve_inside(experiment_dir, stored); !inside) return "field 'logdir': " + inside.error;
+      if (ContainedPath inside = experiment_dir.resolve(stored); !inside) return "field 'logdir': " + inside.error;
     }
   }
   auto checkpoints = trial.find("checkpoints");

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "analysis/trial_record_parts.h"
 #include "tune/analysis.h"
 #include "tune/error.h"
 
@@ -114,6 +115,28 @@ TrialRecord::TrialRecord(std::string trial_id, std::string name, TrialStatus sta
   cbor_.reserve(config_bytes.size() + result_bytes.size());  // exact: records live for the whole analysis
   cbor_.insert(cbor_.end(), config_bytes.begin(), config_bytes.end());
   cbor_.insert(cbor_.end(), result_bytes.begin(), result_bytes.end());
+}
+
+TrialRecord detail::TrialRecordParts::build() && {
+  TrialRecord record;
+  record.trial_id_ = std::move(trial_id);
+  record.name_ = std::move(name);
+  record.status_ = status;
+  if (config.size() > std::numeric_limits<uint32_t>::max()) {
+    throw TuneError(fmt::format("trial record '{}': config is larger than 4 GiB", record.trial_id_));
+  }
+  record.config_size_ = static_cast<uint32_t>(config.size());
+  record.cbor_.reserve(config.size() + last_result.size());  // exact, as the constructor's
+  record.cbor_.insert(record.cbor_.end(), config.begin(), config.end());
+  record.cbor_.insert(record.cbor_.end(), last_result.begin(), last_result.end());
+  record.logdir_ = std::move(logdir);
+  record.error_ = std::move(error);
+  record.metric_stats = std::move(metric_stats);
+  return record;
+}
+
+Result detail::TrialRecordParts::bare_last_result(const TrialRecord& record) {
+  return from_compact(record.cbor_.data() + record.config_size_, record.cbor_.data() + record.cbor_.size());
 }
 
 Config TrialRecord::config() const { return from_compact(cbor_.data(), cbor_.data() + config_size_); }

@@ -185,9 +185,11 @@ std::vector<SortKey> sort_keys(const ExperimentView& view, const std::string& so
       auto stats = trials[i].metric_stats.find(sort);
       if (stats != trials[i].metric_stats.end() && stats->second.count > 0) {
         keys[i].number = stats->second.last;
-      } else if (const Json* value = find_path(trials[i].last_result(), sort); value && value->is_number()) {
-        keys[i].number = value->get<double>();  // a metric the run did not track: decode the last result
+        continue;
       }
+      // A metric the run did not track: decode the last result (kept alive while it is read).
+      const Result last = trials[i].last_result();
+      if (const Json* value = find_path(last, sort); value && value->is_number()) keys[i].number = value->get<double>();
     }
   }
   return keys;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "analysis/experiment_state.h"
+#include "analysis/trial_record_parts.h"
 #include "analysis/trial_score.h"
 
 namespace tune::dashboard {
@@ -18,40 +19,58 @@ constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
 // run reports, bounded for 100,000-trial experiments.
 constexpr size_t kMetricSample = 2000;
 
-// The scalar config values of all trials as columns. A key that is a number in every trial
-// that has it is numeric; any other mix is categorical (values printed as JSON).
-std::map<std::string, ParamColumn> config_columns(const std::vector<TrialRecord>& trials) {
-  std::map<std::string, std::vector<Json>> raw;
-  for (size_t i = 0; i < trials.size(); ++i) {
-    const Json flat = flatten(trials[i].config());
-    if (!flat.is_object()) continue;
-    for (const auto& [key, value] : flat.items()) {
+// The scalar config values of all trials as columns, filled one trial at a time. A key that is
+// a number in every trial that has it is numeric; any other mix is categorical (values printed
+// as JSON).
+class ConfigColumns {
+ public:
+  explicit ConfigColumns(size_t trials) : trials_(trials) {}
+
+  void add(size_t trial, Json&& config) {
+    if (!config.is_object()) return;
+    bool nested = false;
+    for (const auto& [key, value] : config.items()) nested = nested || value.is_structured();
+    if (nested) config = flatten(config);  // most configs are flat: no second tree for them
+    for (auto& [key, value] : config.items()) {
       if (!value.is_primitive() || value.is_null()) continue;
-      std::vector<Json>& column = raw[key];
-      column.resize(trials.size());
-      column[i] = value;
+      std::vector<Json>& column = raw_[key];
+      if (column.empty()) column.resize(trials_);
+      column[trial] = std::move(value);
     }
   }
-  std::map<std::string, ParamColumn> columns;
-  for (auto& [key, values] : raw) {
-    ParamColumn column;
-    for (const Json& value : values) column.numeric = column.numeric && (value.is_null() || value.is_number());
-    column.values.resize(values.size(), kMissing);
-    std::map<std::string, size_t> category_index;
-    for (size_t i = 0; i < values.size(); ++i) {
-      if (values[i].is_null()) continue;
-      if (column.numeric) {
-        column.values[i] = values[i].get<double>();
-        continue;
+
+  std::map<std::string, ParamColumn> take() {
+    std::map<std::string, ParamColumn> columns;
+    for (auto& [key, values] : raw_) {
+      ParamColumn column;
+      for (const Json& value : values) column.numeric = column.numeric && (value.is_null() || value.is_number());
+      column.values.resize(values.size(), kMissing);
+      std::map<std::string, size_t> category_index;
+      for (size_t i = 0; i < values.size(); ++i) {
+        if (values[i].is_null()) continue;
+        if (column.numeric) {
+          column.values[i] = values[i].get<double>();
+          continue;
+        }
+        const std::string text = values[i].is_string() ? values[i].get<std::string>() : values[i].dump();
+        auto [it, added] = category_index.try_emplace(text, column.categories.size());
+        if (added) column.categories.push_back(text);
+        column.values[i] = static_cast<double>(it->second);
       }
-      const std::string text = values[i].is_string() ? values[i].get<std::string>() : values[i].dump();
-      auto [it, added] = category_index.try_emplace(text, column.categories.size());
-      if (added) column.categories.push_back(text);
-      column.values[i] = static_cast<double>(it->second);
+      columns.emplace(key, std::move(column));
     }
-    columns.emplace(key, std::move(column));
+    return columns;
   }
-  return columns;
+
+ private:
+  size_t trials_;
+  std::map<std::string, std::vector<Json>> raw_;
+};
+
+const Json* number_at(const Json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return it != object.end() && it->is_number() ? &*it : nullptr;
 }
 
 }  // namespace
@@ -94,38 +113,46 @@ ExperimentView build_view(const std::string& name, const fs::path& dir) {
   view.disk = detail::read_experiment(dir);
   const std::vector<TrialRecord>& trials = view.disk.trials;
   view.scores.resize(trials.size());
+  view.by_id.reserve(trials.size());
   std::set<std::string> metrics;
+  ConfigColumns columns(trials.size());
+  const std::string& metric = view.disk.metric;
+  // One pass, each record's config and result decoded once.
   for (size_t i = 0; i < trials.size(); ++i) {
     const TrialRecord& trial = trials[i];
     view.by_id.emplace(trial.trial_id(), i);
     ++view.counts[std::string(to_string(trial.status()))];
-    if (!view.disk.metric.empty()) view.scores[i] = detail::trial_score(trial, view.disk.metric, view.disk.mode, "last");
+    if (!metric.empty()) {
+      // trial_score(..., "last") is the tracked statistic's last value when there is one.
+      auto stats = trial.metric_stats.find(metric);
+      view.scores[i] = stats != trial.metric_stats.end() ? std::optional<double>(stats->second.last)
+                                                         : detail::trial_score(trial, metric, view.disk.mode, "last");
+    }
     if (!view.best || view.better(i, *view.best)) view.best = i;
+    columns.add(i, trial.config());
+    const Result last = detail::TrialRecordParts::bare_last_result(trial);
     if (i < kMetricSample) {
-      for (const auto& [metric, stats] : trial.metric_stats) metrics.insert(metric);
-    }
-  }
-  if (view.best && !(view.scores[*view.best] && std::isfinite(*view.scores[*view.best]))) view.best.reset();
-  view.params = config_columns(trials);
-  // The metrics reported, and the run's start: the earliest (timestamp - time_total_s) of the
-  // trials' last results, i.e. when the first trial started (the state holds no start time).
-  for (size_t i = 0; i < trials.size(); ++i) {
-    const Result last = trials[i].last_result();
-    if (i < kMetricSample && last.is_object()) {
+      for (const auto& [tracked, stats] : trial.metric_stats) metrics.insert(tracked);
       // What the trial reported, beyond the statistics the run tracked (its metric's).
-      const Json flat = flatten(last);
-      for (const auto& [key, value] : flat.items())
-        if (value.is_number() && key != "timestamp" && key != "pid") metrics.insert(key);
+      if (last.is_object()) {
+        const Json flat = flatten(last);
+        for (const auto& [key, value] : flat.items())
+          if (value.is_number() && key != "timestamp" && key != "pid") metrics.insert(key);
+      }
     }
-    const Json* iteration = find_path(last, "training_iteration");
-    if (is_finished(trials[i].status()) && iteration && iteration->is_number_integer())
+    const Json* iteration = number_at(last, "training_iteration");
+    if (is_finished(trial.status()) && iteration && iteration->is_number_integer())
       ++view.ended_at[iteration->get<int64_t>()];
-    const Json* timestamp = find_path(last, "timestamp");
-    if (!timestamp || !timestamp->is_number()) continue;
-    const Json* total = find_path(last, "time_total_s");
-    const double started = timestamp->get<double>() - (total && total->is_number() ? total->get<double>() : 0.0);
+    // The run's start: the earliest (timestamp - time_total_s) of the trials' last results,
+    // i.e. when the first trial started (the state holds no start time).
+    const Json* timestamp = number_at(last, "timestamp");
+    if (!timestamp) continue;
+    const Json* total = number_at(last, "time_total_s");
+    const double started = timestamp->get<double>() - (total ? total->get<double>() : 0.0);
     if (!view.start_time || started < *view.start_time) view.start_time = started;
   }
+  if (view.best && !(view.scores[*view.best] && std::isfinite(*view.scores[*view.best]))) view.best.reset();
+  view.params = columns.take();
   view.metrics.assign(metrics.begin(), metrics.end());
   return view;
 }

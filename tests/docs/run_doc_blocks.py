@@ -188,7 +188,7 @@ class Runner:
         if link:
             # The flags docs/install.md names for linking without CMake.
             rc, out = run([a.cxx] + self.cxx_flags() + [obj, "-o", binary, f"-L{a.lib_dir}", "-ltune", "-lfmt",
-                                                        "-lyaml-cpp", "-pthread"],
+                                                        "-lyaml-cpp", "-lsimdjson", "-pthread"],
                           self.compile_dir, os.environ, a.compile_timeout)
             if rc != 0:
                 self.fail(block, f"cpp block does not link ({rc})", out)
