@@ -21,6 +21,7 @@
 #include "runner/trial_setup.h"
 #include "trial/auto_fill.h"
 #include "tune/error.h"
+#include "tune/searcher.h"
 
 namespace tune::detail {
 namespace {
@@ -90,6 +91,16 @@ TrialRunner::TrialRunner(const TrainableSpec& trainable, RunOptions options, Exp
         });
   }
   driver_sync_ = resolve_driver_sync(options_.sync_config);
+  // The next trial's request, when its config cannot change it (see next_trial_could_start).
+  // Not for grid/random search: its configs never depend on results, so suggesting ahead costs
+  // nothing, and the schedulers keep seeing a trial waiting as they always have (synchronous
+  // HyperBand fills its brackets from it, as with Ray Tune's runner).
+  const bool learns = dynamic_cast<const BasicVariantGenerator*>(searcher_.get()) == nullptr;
+  if (learns && options_.resources_per_trial) {
+    next_request_ = *options_.resources_per_trial;
+  } else if (learns && !trainable_.default_resource_request) {
+    next_request_ = Resources{};
+  }
 }
 
 TrialRunner::~TrialRunner() = default;
@@ -204,7 +215,7 @@ bool TrialRunner::fill_free_resources() {
         break;
       }
     }
-    if (!has_pending && !searcher_finished_) {
+    if (!has_pending && !searcher_finished_ && next_trial_could_start()) {
       if (!create_trial()) {
         if (waiting_.empty()) break;
       }
@@ -250,6 +261,20 @@ bool TrialRunner::fill_free_resources() {
     started = true;
   }
   return started;
+}
+
+// A suggestion is asked for only when the trial could start now: the resource test that starts
+// a PENDING trial below, and no STOP/PAUSE waiting for its checkpoint (nothing starts then).
+// Asked for earlier, it would wait PENDING, and the searcher would have one suggestion more
+// outstanding than trials can run (on 2 cores with max_concurrent_trials 0: 3 instead of 2),
+// which a model-based searcher pays for with suggestions made on less information. With
+// nothing running everything is free, so it asks (a request that never fits fails in
+// create_trial). A request that depends on the config (the trainable's
+// default_resource_request) is unknown until the config exists: then it asks, as before,
+// rather than guess and leave resources idle; so does grid/random search (constructor).
+bool TrialRunner::next_trial_could_start() const {
+  if (running_ == 0 || !next_request_) return true;
+  return resources_.fits(*next_request_) && !decision_in_flight();
 }
 
 bool TrialRunner::create_trial() {

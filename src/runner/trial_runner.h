@@ -139,6 +139,7 @@ class TrialRunner {
 
   // Helpers.
   Resources resources_for(const Config& config) const;
+  bool next_trial_could_start() const;
   void handle_logger_failures();
   std::ostream& out() const;
   std::optional<double> metric_value(const Result& result) const;
@@ -166,6 +167,10 @@ class TrialRunner {
 
   int64_t next_index_ = 0;
   int running_ = 0;
+  // With a searcher that learns from results: every trial's request when no config can change
+  // it (resources_per_trial, or the default {cpu: 1} of a trainable without
+  // default_resource_request). Empty otherwise: the searcher is asked whenever nothing waits.
+  std::optional<Resources> next_request_;
   bool searcher_finished_ = false;
   bool stop_all_ = false;
   bool interrupting_ = false;  // RunOptions::interrupt seen at 1 (graceful) or more

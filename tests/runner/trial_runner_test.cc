@@ -2,6 +2,7 @@
 // loop, pinned without threads or timing. The fake answers each request with the next event
 // in a queue (a start or continue with the next result, a save with kSaved) and delivers
 // them in order on poll(), so every run here is one fixed interleaving of its trials.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -148,6 +149,8 @@ struct Harness {
   FakeExecutor::Script script;
   CallLog calls;
   std::string journal;
+  // When set, wraps the run's BasicVariantGenerator (the searcher the runner asks).
+  std::function<std::shared_ptr<Searcher>(std::shared_ptr<Searcher>)> wrap_searcher;
 
   Harness() {
     options.metric = "score";
@@ -164,6 +167,7 @@ struct Harness {
   ExperimentAnalysis run(const std::vector<Json>& qs, int cpus) {
     options.config = Space{{"q", grid_search(qs)}};
     options.search_alg = std::make_shared<BasicVariantGenerator>(options.config, options.num_samples, options.seed);
+    if (wrap_searcher) options.search_alg = wrap_searcher(options.search_alg);
     options.scheduler->set_search_properties(options.metric, options.mode);
     options.search_alg->set_search_properties(options.metric, options.mode, options.config);
     std::shared_ptr<Stopper> stopper = options.stop.make_stopper();
@@ -335,6 +339,77 @@ TEST(TrialRunnerTest, TheJournalStartsWithItsHeadAloneAndEndsDone) {
   EXPECT_EQ(lines.front(), "head");
   EXPECT_EQ(lines.back(), "done");
   EXPECT_EQ(std::count(lines.begin(), lines.end(), "head"), 1);
+}
+
+// Passes everything to the inner searcher and counts the suggestions not yet completed: what
+// a model-based searcher must treat as pending (its constant liar, its batch rule). Not being
+// a BasicVariantGenerator, it stands for a searcher that learns from results.
+class OutstandingCounter final : public Searcher {
+ public:
+  explicit OutstandingCounter(std::shared_ptr<Searcher> inner) : inner_(std::move(inner)) {}
+  void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override {
+    inner_->set_search_properties(metric, mode, space);
+  }
+  Suggestion suggest(const std::string& trial_id) override {
+    Suggestion s = inner_->suggest(trial_id);
+    if (s.kind == Suggestion::Kind::kConfig) most = std::max(most, ++outstanding);
+    return s;
+  }
+  void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override {
+    --outstanding;
+    inner_->on_trial_complete(trial_id, result, error);
+  }
+  std::optional<int64_t> total_trials() const override { return inner_->total_trials(); }
+  bool counts_trials() const override { return inner_->counts_trials(); }
+
+  int outstanding = 0;
+  int most = 0;
+
+ private:
+  std::shared_ptr<Searcher> inner_;
+};
+
+// With no concurrency limit, the runner asks a searcher that learns from results for a trial
+// only when one more fits the free resources: it never has more suggestions outstanding than
+// trials can run at once (it once had 3 on 2 CPUs: a third trial suggested while two ran,
+// waiting PENDING for a core). Grid/random search is still asked ahead (the other tests).
+TEST(TrialRunnerTest, SuggestionsOutstandingNeverExceedWhatTheResourcesRun) {
+  struct Case {
+    int cpus;
+    double cpu_per_trial;
+    int expected;
+  };
+  for (const Case& c : {Case{2, 1, 2}, Case{4, 2, 2}, Case{3, 2, 1}, Case{2, 0.5, 4}, Case{1, 1, 1}}) {
+    SCOPED_TRACE(fmt::format("{} CPUs, {} per trial", c.cpus, c.cpu_per_trial));
+    Harness h;
+    h.options.stop = {{"training_iteration", 3}};
+    h.options.max_concurrent_trials = 0;
+    h.options.resources_per_trial = Resources{};
+    h.options.resources_per_trial->cpu = c.cpu_per_trial;
+    std::shared_ptr<OutstandingCounter> counter;
+    h.wrap_searcher = [&](std::shared_ptr<Searcher> inner) {
+      counter = std::make_shared<OutstandingCounter>(std::move(inner));
+      return counter;
+    };
+    const ExperimentAnalysis analysis = h.run(9, c.cpus);
+    ASSERT_EQ(analysis.trials().size(), 9u);
+    for (const TrialRecord& trial : analysis.trials()) EXPECT_EQ(trial.status(), TrialStatus::kTerminated);
+    EXPECT_EQ(counter->most, c.expected);
+    EXPECT_EQ(counter->outstanding, 0);
+  }
+}
+
+// The default request ({cpu: 1}, no resources_per_trial) is known before the config too.
+TEST(TrialRunnerTest, DefaultRequestAlsoBoundsTheSuggestionsOutstanding) {
+  Harness h;
+  h.options.stop = {{"training_iteration", 2}};
+  std::shared_ptr<OutstandingCounter> counter;
+  h.wrap_searcher = [&](std::shared_ptr<Searcher> inner) {
+    counter = std::make_shared<OutstandingCounter>(std::move(inner));
+    return counter;
+  };
+  h.run(5, /*cpus=*/2);
+  EXPECT_EQ(counter->most, 2);
 }
 
 // Why Backends/SchedulerRunTest.PbtReplayFollowsTheRecordedScheduleOfATrial/Threads once found
