@@ -124,6 +124,7 @@ struct JournalReplay {
   std::function<TuneError(const std::string&)> bad;  // names the record's byte
   std::function<std::string()> where;                // the file and the record's line
   UnsafePaths unsafe;
+  InsideChecker inside = InsideChecker(experiment_dir);  // resolved once for every "dir" and "end" record
 
   Json* trial(int64_t index) {
     auto it = live.find(index);
@@ -162,8 +163,8 @@ struct JournalReplay {
                          {"last_result", nullptr}};
   }
   void operator()(DirRecord& r) {
-    const ContainedPath inside = resolve_inside(experiment_dir, r.dir);
-    if (!paths_ok(inside ? "" : "\"dir\" record, field 'dir': " + inside.error, where, unsafe, out)) {
+    const ContainedPath path = inside.resolve(r.dir);
+    if (!paths_ok(path ? "" : "\"dir\" record, field 'dir': " + path.error, where, unsafe, out)) {
       live.erase(r.index);  // a trial that cannot be followed is left out, with what comes after
       return;
     }
@@ -208,7 +209,7 @@ struct JournalReplay {
   }
   void operator()(EndRecord& r) {
     live.erase(r.index);
-    const std::string why = trial_paths_error(experiment_dir, r.trial);
+    const std::string why = trial_paths_error(inside, r.trial);
     if (!paths_ok(why.empty() ? why : "\"end\" record, " + why, where, unsafe, out)) return;
     try {
       out.finished.push_back(TrialRecord::from_json(r.trial, experiment_dir));

@@ -34,22 +34,8 @@ class CborWriter {
   explicit CborWriter(std::vector<uint8_t>& out) : out_(out) {}
 
   void head(uint8_t major, uint64_t n) {
-    const uint8_t type = static_cast<uint8_t>(major << 5);
-    if (n < 24) {
-      out_.push_back(type | static_cast<uint8_t>(n));
-    } else if (n <= 0xff) {
-      out_.push_back(type | 24);
-      out_.push_back(static_cast<uint8_t>(n));
-    } else if (n <= 0xffff) {
-      out_.push_back(type | 25);
-      big_endian(n, 2);
-    } else if (n <= 0xffffffff) {
-      out_.push_back(type | 26);
-      big_endian(n, 4);
-    } else {
-      out_.push_back(type | 27);
-      big_endian(n, 8);
-    }
+    uint8_t bytes[9];
+    out_.insert(out_.end(), bytes, bytes + head_bytes(major, n, bytes));
   }
   // A container whose size is known at its end: a 5-byte head now, made minimal by close().
   size_t open(uint8_t major) {
@@ -59,13 +45,12 @@ class CborWriter {
     return at;
   }
   void close(size_t at, uint64_t count) {
-    const uint8_t major = out_[at] >> 5;
-    std::vector<uint8_t> minimal;
-    CborWriter(minimal).head(major, count);
+    uint8_t minimal[9];
+    const size_t size = head_bytes(static_cast<uint8_t>(out_[at] >> 5), count, minimal);
     const size_t body = at + 5;
-    std::memmove(out_.data() + at + minimal.size(), out_.data() + body, out_.size() - body);
-    out_.resize(out_.size() - (5 - minimal.size()));
-    std::memcpy(out_.data() + at, minimal.data(), minimal.size());
+    std::memmove(out_.data() + at + size, out_.data() + body, out_.size() - body);
+    out_.resize(out_.size() - (5 - size));
+    std::memcpy(out_.data() + at, minimal, size);
   }
   void text(std::string_view s) {
     head(3, s.size());
@@ -99,6 +84,18 @@ class CborWriter {
   void null() { out_.push_back(0xf6); }
 
  private:
+  // An item's head (major type, then its argument in the fewest bytes) into `out`; its length.
+  static size_t head_bytes(uint8_t major, uint64_t n, uint8_t (&out)[9]) {
+    const uint8_t type = static_cast<uint8_t>(major << 5);
+    if (n < 24) {
+      out[0] = type | static_cast<uint8_t>(n);
+      return 1;
+    }
+    const int length = n <= 0xff ? 1 : n <= 0xffff ? 2 : n <= 0xffffffff ? 4 : 8;
+    out[0] = type | static_cast<uint8_t>(length == 1 ? 24 : length == 2 ? 25 : length == 4 ? 26 : 27);
+    for (int i = 0; i < length; ++i) out[1 + i] = static_cast<uint8_t>(n >> (8 * (length - 1 - i)));
+    return 1 + static_cast<size_t>(length);
+  }
   void big_endian(uint64_t n, int bytes) {
     for (int i = bytes - 1; i >= 0; --i) out_.push_back(static_cast<uint8_t>(n >> (8 * i)));
   }
@@ -308,15 +305,6 @@ ScannedTrial scan_trial(od::object object) {
   return trial;
 }
 
-// The path check of read_snapshot (trial_paths_error), on what the scanner decoded.
-std::string paths_error(const InsideChecker& inside, const ScannedTrial& trial) {
-  if (trial.logdir && !trial.logdir->empty()) {
-    if (ContainedPath path = inside.resolve(*trial.logdir); !path) return "field 'logdir': " + path.error;
-  }
-  if (!trial.checkpoints.is_array()) return {};
-  return trial_paths_error(inside, Json{{"checkpoints", trial.checkpoints}});
-}
-
 TrialRecord finished_record(ScannedTrial&& trial, const std::string& experiment_dir) {
   if (!trial.trial_id || !trial.status) throw NotPlain{};
   const std::optional<TrialStatus> status = trial_status_from_string(*trial.status);
@@ -382,7 +370,8 @@ std::optional<ScannedSnapshot> scan_snapshot(const fs::path& file, const fs::pat
           continue;
         }
         ScannedTrial trial = scan_trial(element.get_object());
-        if (const std::string why = paths_error(inside, trial); !why.empty()) {
+        if (const std::string why = trial_paths_error(inside, trial.logdir.value_or(""), &trial.checkpoints);
+            !why.empty()) {
           if (unsafe == UnsafePaths::kRefuse) throw NotPlain{};
           out.warnings.push_back(fmt::format("{}: trial {} of 'trials': {}; left out", file.string(),
                                              out.finished.size(), why));

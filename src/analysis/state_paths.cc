@@ -137,16 +137,21 @@ std::string trial_paths_error(const std::filesystem::path& experiment_dir, const
 
 std::string trial_paths_error(const InsideChecker& experiment_dir, const Json& trial) {
   if (!trial.is_object()) return {};  // not a trial: the record's own decoder says so
+  std::string_view stored;
   auto logdir = trial.find("logdir");
   if (logdir != trial.end() && !logdir->is_null()) {
     if (!logdir->is_string()) return "field 'logdir': must be a string";
-    const std::string& stored = logdir->get_ref<const std::string&>();
-    if (!stored.empty()) {
-      if (ContainedPath inside = experiment_dir.resolve(stored); !inside) return "field 'logdir': " + inside.error;
-    }
+    stored = logdir->get_ref<const std::string&>();
   }
   auto checkpoints = trial.find("checkpoints");
-  if (checkpoints == trial.end() || !checkpoints->is_array()) return {};
+  return trial_paths_error(experiment_dir, stored, checkpoints == trial.end() ? nullptr : &*checkpoints);
+}
+
+std::string trial_paths_error(const InsideChecker& experiment_dir, std::string_view logdir, const Json* checkpoints) {
+  if (!logdir.empty()) {
+    if (ContainedPath inside = experiment_dir.resolve(logdir); !inside) return "field 'logdir': " + inside.error;
+  }
+  if (checkpoints == nullptr || !checkpoints->is_array()) return {};
   for (size_t k = 0; k < checkpoints->size(); ++k) {
     if (std::string why = checkpoint_entry_error((*checkpoints)[k]); !why.empty()) {
       return fmt::format("checkpoints[{}]: {}", k, why);

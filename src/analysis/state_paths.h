@@ -60,6 +60,8 @@ std::string checkpoint_name_error(std::string_view name);
 // else "field 'logdir': why". A missing or empty logdir (a trial that never started) is safe.
 std::string trial_paths_error(const std::filesystem::path& experiment_dir, const Json& trial);
 std::string trial_paths_error(const InsideChecker& experiment_dir, const Json& trial);
+// The same on fields already decoded: `logdir` ("" when none) and `checkpoints` (null when none).
+std::string trial_paths_error(const InsideChecker& experiment_dir, std::string_view logdir, const Json* checkpoints);
 
 // A checkpoint entry's "dir" (CheckpointEntry::to_json()): "" or "field 'dir': why".
 std::string checkpoint_entry_error(const Json& checkpoint);

@@ -15,10 +15,9 @@ namespace {
 
 constexpr std::array<const char*, 5> kScopes = {"last", "avg", "last-5-avg", "last-10-avg", "all"};
 
-// Stats of `metric` for a trial: tracked ones, or computed from its result.json (no cache, so
+// Stats of an untracked `metric`, computed from the trial's result.json (no cache, so
 // concurrent const calls of the analysis stay safe).
-std::optional<MetricStats> stats_for(const TrialRecord& trial, const std::string& metric) {
-  if (auto it = trial.metric_stats.find(metric); it != trial.metric_stats.end()) return it->second;
+std::optional<MetricStats> stats_from_results(const TrialRecord& trial, const std::string& metric) {
   if (trial.logdir().empty()) return std::nullopt;
   MetricStats stats;
   bool seen = false;
@@ -53,14 +52,17 @@ void check_scope(const std::string& where, const std::string& scope) {
 
 std::optional<double> trial_score(const TrialRecord& trial, const std::string& metric, const std::string& mode,
                                   const std::string& scope) {
-  if (scope == "last" && !trial.metric_stats.contains(metric)) {
+  // Tracked statistics first, read in place (a 100,000-trial index scores every trial).
+  if (auto tracked = trial.metric_stats.find(metric); tracked != trial.metric_stats.end())
+    return scoped_value(tracked->second, mode, scope);
+  if (scope == "last") {
     const Result last_result = trial.last_result();
     if (const Json* found = find_path(last_result, metric)) {
       if (found->is_number()) return found->get<double>();
       if (found->is_null()) return std::numeric_limits<double>::quiet_NaN();  // reported, but not finite
     }
   }
-  if (std::optional<MetricStats> stats = stats_for(trial, metric)) return scoped_value(*stats, mode, scope);
+  if (std::optional<MetricStats> stats = stats_from_results(trial, metric)) return scoped_value(*stats, mode, scope);
   return std::nullopt;
 }
 

@@ -122,12 +122,7 @@ ExperimentView build_view(const std::string& name, const fs::path& dir) {
     const TrialRecord& trial = trials[i];
     view.by_id.emplace(trial.trial_id(), i);
     ++view.counts[std::string(to_string(trial.status()))];
-    if (!metric.empty()) {
-      // trial_score(..., "last") is the tracked statistic's last value when there is one.
-      auto stats = trial.metric_stats.find(metric);
-      view.scores[i] = stats != trial.metric_stats.end() ? std::optional<double>(stats->second.last)
-                                                         : detail::trial_score(trial, metric, view.disk.mode, "last");
-    }
+    if (!metric.empty()) view.scores[i] = detail::trial_score(trial, metric, view.disk.mode, "last");
     if (!view.best || view.better(i, *view.best)) view.best = i;
     columns.add(i, trial.config());
     const Result last = detail::TrialRecordParts::bare_last_result(trial);
