@@ -57,6 +57,11 @@ class Searcher {
   // tune::run asks it for at most num_samples configs (Ray's SearchGenerator). A searcher that
   // wraps another returns the inner one's answer, as ConcurrencyLimiter and Repeater do.
   virtual bool counts_trials() const { return false; }
+  // Whether its suggestions depend on the results it was told (true, the default: model-based
+  // searchers). The runner asks such a searcher for a trial only when one fits the free
+  // resources, so a suggestion never waits PENDING while a result that would change it comes in.
+  // false (grid/random search): it may be asked ahead. A wrapper returns the inner one's answer.
+  virtual bool learns_from_results() const { return true; }
   virtual Json save() const { return Json::object(); }
   virtual void restore(const Json& state) { (void)state; }
 };
@@ -74,6 +79,7 @@ class BasicVariantGenerator : public Searcher {
   Suggestion suggest(const std::string& trial_id) override;
   std::optional<int64_t> total_trials() const override;
   bool counts_trials() const override { return true; }
+  bool learns_from_results() const override { return false; }
   Json save() const override;
   void restore(const Json& state) override;
 

@@ -404,6 +404,7 @@ class ConcurrencyLimiter : public Searcher {
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
   std::optional<int64_t> total_trials() const override { return searcher_->total_trials(); }
   bool counts_trials() const override { return searcher_->counts_trials(); }
+  bool learns_from_results() const override { return searcher_->learns_from_results(); }
   Json save() const override;
   void restore(const Json& state) override;
   const Searcher& searcher() const { return *searcher_; }
@@ -429,6 +430,7 @@ class Repeater : public Searcher {
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
   std::optional<int64_t> total_trials() const override;
   bool counts_trials() const override { return searcher_->counts_trials(); }
+  bool learns_from_results() const override { return searcher_->learns_from_results(); }
   Json save() const override;
   void restore(const Json& state) override;
   const Searcher& searcher() const { return *searcher_; }

@@ -92,10 +92,10 @@ TrialRunner::TrialRunner(const TrainableSpec& trainable, RunOptions options, Exp
   }
   driver_sync_ = resolve_driver_sync(options_.sync_config);
   // The next trial's request, when its config cannot change it (see next_trial_could_start).
-  // Not for grid/random search: its configs never depend on results, so suggesting ahead costs
-  // nothing, and the schedulers keep seeing a trial waiting as they always have (synchronous
-  // HyperBand fills its brackets from it, as with Ray Tune's runner).
-  const bool learns = dynamic_cast<const BasicVariantGenerator*>(searcher_.get()) == nullptr;
+  // Not for a searcher whose configs never depend on results (grid/random search, wrapped or
+  // not): suggesting ahead costs nothing, and the schedulers keep seeing a trial waiting as they
+  // always have (synchronous HyperBand fills its brackets from it, as with Ray Tune's runner).
+  const bool learns = searcher_->learns_from_results();
   if (learns && options_.resources_per_trial) {
     next_request_ = *options_.resources_per_trial;
   } else if (learns && !trainable_.default_resource_request) {

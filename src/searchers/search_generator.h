@@ -19,6 +19,7 @@ class SearchGenerator : public Searcher {
   void on_trial_complete(const std::string& trial_id, const Result& result, bool error) override;
   std::optional<int64_t> total_trials() const override;
   bool counts_trials() const override { return true; }
+  bool learns_from_results() const override { return searcher_->learns_from_results(); }
   Json save() const override;
   void restore(const Json& state) override;
   const Searcher& searcher() const { return *searcher_; }

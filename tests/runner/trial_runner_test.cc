@@ -342,11 +342,12 @@ TEST(TrialRunnerTest, TheJournalStartsWithItsHeadAloneAndEndsDone) {
 }
 
 // Passes everything to the inner searcher and counts the suggestions not yet completed: what
-// a model-based searcher must treat as pending (its constant liar, its batch rule). Not being
-// a BasicVariantGenerator, it stands for a searcher that learns from results.
+// a model-based searcher must treat as pending (its constant liar, its batch rule). It stands
+// for a searcher that learns from results (the interface's default) unless told otherwise.
 class OutstandingCounter final : public Searcher {
  public:
-  explicit OutstandingCounter(std::shared_ptr<Searcher> inner) : inner_(std::move(inner)) {}
+  explicit OutstandingCounter(std::shared_ptr<Searcher> inner, bool learns = true)
+      : inner_(std::move(inner)), learns_(learns) {}
   void set_search_properties(const std::string& metric, const std::string& mode, const Space& space) override {
     inner_->set_search_properties(metric, mode, space);
   }
@@ -361,12 +362,14 @@ class OutstandingCounter final : public Searcher {
   }
   std::optional<int64_t> total_trials() const override { return inner_->total_trials(); }
   bool counts_trials() const override { return inner_->counts_trials(); }
+  bool learns_from_results() const override { return learns_; }
 
   int outstanding = 0;
   int most = 0;
 
  private:
   std::shared_ptr<Searcher> inner_;
+  bool learns_;
 };
 
 // With no concurrency limit, the runner asks a searcher that learns from results for a trial
@@ -395,6 +398,26 @@ TEST(TrialRunnerTest, SuggestionsOutstandingNeverExceedWhatTheResourcesRun) {
     ASSERT_EQ(analysis.trials().size(), 9u);
     for (const TrialRecord& trial : analysis.trials()) EXPECT_EQ(trial.status(), TrialStatus::kTerminated);
     EXPECT_EQ(counter->most, c.expected);
+    EXPECT_EQ(counter->outstanding, 0);
+  }
+}
+
+// Grid/random search is asked ahead (a third trial waits PENDING while two run on 2 CPUs) whether
+// or not a wrapper stands between it and the runner: the runner asks the searcher, not its type.
+TEST(TrialRunnerTest, GridSearchIsAskedAheadWrappedOrNot) {
+  for (const bool wrapped : {false, true}) {
+    SCOPED_TRACE(wrapped ? "in a ConcurrencyLimiter" : "bare");
+    Harness h;
+    h.options.stop = {{"training_iteration", 3}};
+    h.options.max_concurrent_trials = 0;
+    std::shared_ptr<OutstandingCounter> counter;
+    h.wrap_searcher = [&](std::shared_ptr<Searcher> inner) {
+      if (wrapped) inner = std::make_shared<ConcurrencyLimiter>(std::move(inner), 100);
+      counter = std::make_shared<OutstandingCounter>(inner, inner->learns_from_results());
+      return counter;
+    };
+    h.run(6, /*cpus=*/2);
+    EXPECT_EQ(counter->most, 3);
     EXPECT_EQ(counter->outstanding, 0);
   }
 }

@@ -88,6 +88,18 @@ TEST(ConcurrencyLimiterTest, LimiterAndRepeaterForwardWhetherTheInnerSearcherCou
   EXPECT_FALSE(ConcurrencyLimiter(std::make_shared<Repeater>(std::make_shared<Recorder>(), 2), 2).counts_trials());
 }
 
+// The runner asks a searcher that learns from results only when a trial fits; grid/random search
+// may be asked ahead, wrapped or not, so the wrappers must not change the answer.
+TEST(ConcurrencyLimiterTest, WrappersForwardWhetherTheInnerSearcherLearnsFromResults) {
+  auto variants = std::make_shared<BasicVariantGenerator>(Space(Json{{"a", 1}}), 3, uint64_t{1});
+  EXPECT_FALSE(variants->learns_from_results());
+  EXPECT_TRUE(Recorder().learns_from_results());  // the interface's default: a model-based searcher
+  EXPECT_FALSE(ConcurrencyLimiter(variants, 2).learns_from_results());
+  EXPECT_FALSE(Repeater(std::make_shared<ConcurrencyLimiter>(variants, 2), 2).learns_from_results());
+  EXPECT_TRUE(ConcurrencyLimiter(std::make_shared<Repeater>(std::make_shared<Recorder>(), 2), 2).learns_from_results());
+  EXPECT_TRUE(TPESearcher().learns_from_results());
+}
+
 TEST(RepeaterTest, TrialsShareTheConfigAndTheSearcherSeesTheMean) {
   auto inner = std::make_shared<Recorder>();
   Repeater repeater(inner, 3);
