@@ -6,24 +6,29 @@
 # weak_structure, mixed, conditional); `--select` prints instead the tuning families' table that
 # the defaults were chosen on (separable, ill_conditioned), on other seeds.
 #
-#   bash bench/search_suite.sh               # the published table: 6 held-out BBOB functions in 2, 5, 10-D
-#                                            # + mixed x2 + conditional, 5 seeds (about 40 minutes of one
-#                                            # core, mostly Optuna's 10-D runs)
+#   bash bench/search_suite.sh               # the published tables: 6 held-out BBOB functions in 2, 5, 10-D
+#                                            # + mixed x2 + conditional, 5 seeds (about 1.5 hours of one
+#                                            # core, mostly Optuna's 10-D runs at 1/2/4/8 pending)
 #   bash bench/search_suite.sh --full --seeds 10   # every held-out function, 2/3/5/10-D (hours: Optuna, GP)
 #   bash bench/search_suite.sh --seeds 2     # a smoke run
 #   bash bench/search_suite.sh --select --seeds 10   # the tuning families (all functions, 2/3/5/10-D),
 #                                            # seeds 100.., TPE with and without its constant liar, 1/2/4/8 pending
+#   bash bench/search_suite.sh --select --candidates --seeds 40   # how the TPE default was chosen: every
+#                                            # candidate of bench/tpe_candidates.json against the default
+#                                            # at 1 and 2 pending, tuning families only (about 2 s of
+#                                            # one core a candidate and seed)
 # $TUNE_BENCH_OUT sets the results directory (printed first), $TUNE_BENCH_BIN a prebuilt
 # e2e_search_suite. Every process runs under `nice -n 10`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SEEDS=5 SELECT=0 FULL=0
+SEEDS=5 SELECT=0 FULL=0 CANDIDATES=0
 while (($#)); do
   case "$1" in
     --seeds) SEEDS=${2:?--seeds needs a number}; shift
       [[ "$SEEDS" =~ ^[1-9][0-9]*$ ]] || { echo "--seeds: '$SEEDS' is not a positive number" >&2; exit 2; } ;;
     --select) SELECT=1 ;;
     --full) FULL=1 ;;
+    --candidates) CANDIDATES=1 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -49,6 +54,18 @@ echo "== results in $OUT" >&2
 RUN=(nice -n 10 "$BIN" run --budget 200 --seeds "$SEEDS")
 OPTUNA=(nice -n 10 "$PY" bench/optuna_suite.py "$BIN" --budget 200 --seeds "$SEEDS")
 echo "== $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
+if ((CANDIDATES)); then
+  ((SELECT)) || { echo "--candidates goes with --select (candidates are chosen on the tuning families only)" >&2; exit 2; }
+  SEL=(--families separable,ill_conditioned --first-seed 100 --concurrency 1,2)
+  "${RUN[@]}" "${SEL[@]}" --searcher tpe >"$OUT/tpe.jsonl"
+  "$PY" -c 'import json, sys
+for label, options in json.load(open(sys.argv[1])).items():
+    if not label.startswith("_"): print(label, json.dumps(options, separators=(",", ":")))' bench/tpe_candidates.json |
+    while read -r label options; do
+      "${RUN[@]}" "${SEL[@]}" --searcher tpe --options "$options" --label "$label" >"$OUT/$label.jsonl"
+    done
+  exec "$PY" bench/search_suite_report.py --families tuning --candidates-vs tune:tpe "$OUT"/*.jsonl
+fi
 if ((SELECT)); then
   SEL=(--families separable,ill_conditioned --first-seed 100 --concurrency 1,2,4,8)
   "${RUN[@]}" "${SEL[@]}" --searcher tpe >"$OUT/tune_tpe.jsonl"
@@ -57,19 +74,21 @@ if ((SELECT)); then
 fi
 if ((FULL)); then
   SET=(--families moderate,multimodal,weak_structure,mixed,conditional --dims 2,3,5,10)
-  GP_SET=(--families moderate,multimodal,weak_structure --dims 2,3,5 --budget 200 --seeds "$SEEDS")
+  GP_SET=(--families moderate,multimodal,weak_structure --dims 2,3,5 --concurrency 1,2,4,8)
 else
   SET=(--problems f06,f07,f15,f17,f21,f24,mixed_ellipsoid,mixed_rastrigin,conditional --dims 2,5,10)
-  GP_SET=(--problems f06,f07,f15,f21 --dims 2,5 --budget 100 --seeds 3)  # GP costs seconds a run
+  GP_SET=(--problems f06,f07,f15,f17,f21,f24 --dims 2,5 --concurrency 1,2)  # GP costs ~5-10 s a run
 fi
 # k = 2 is what `tune run` with default settings gives on 2 cores (it was 3 before the runner
 # asked for a trial only when one fits: docs/search_benchmark.md).
 "${RUN[@]}" "${SET[@]}" --searcher tpe --concurrency 1,2,4,8 >"$OUT/tune_tpe.jsonl"
 "${RUN[@]}" "${SET[@]}" --searcher cmaes --concurrency 1,2,4,8 >"$OUT/tune_cmaes.jsonl"
 "${RUN[@]}" "${SET[@]}" --searcher random --concurrency 1 >"$OUT/tune_random.jsonl"
-# GP-BO on <= 6-D continuous cells (its claim), at the default concurrency; with --full also 1/4/8.
-nice -n 10 "$BIN" run --searcher gp "${GP_SET[@]}" --concurrency "$( ((FULL)) && echo 1,2,4,8 || echo 2)" \
-  >"$OUT/tune_gp.jsonl"
-# Optuna's TPE (its defaults) at tune run's concurrency on this machine (2 cores: 2).
-"${OPTUNA[@]}" "${SET[@]}" --concurrency 2 >"$OUT/optuna_tpe.jsonl"
-exec "$PY" bench/search_suite_report.py --concurrency 2 "$OUT"/*.jsonl
+# GP-BO on <= 6-D continuous cells (its claim), at 1 and 2 pending; with --full also 4 and 8 and 3-D.
+"${RUN[@]}" --searcher gp "${GP_SET[@]}" >"$OUT/tune_gp.jsonl"
+# Optuna's TPE (its defaults), driven as tune's searchers are: 1, 2, 4 and 8 trials pending.
+"${OPTUNA[@]}" "${SET[@]}" --concurrency 1,2,4,8 >"$OUT/optuna_tpe.jsonl"
+# The targets are at concurrency 2 (tune run's default on 2 cores) and 1.
+"$PY" bench/search_suite_report.py --concurrency 2 "$OUT"/*.jsonl
+echo
+exec "$PY" bench/search_suite_report.py --concurrency 1 "$OUT"/*.jsonl

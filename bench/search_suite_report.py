@@ -4,6 +4,11 @@ e2e_search_suite and optuna_suite.py:
 
   search_suite_report.py [--budgets 50,100,200] [--concurrency 2] [--ours tune:tpe]
                          [--peer optuna:tpe] [--families all|heldout|tuning] FILE...
+  search_suite_report.py --candidates-vs tune:tpe [--families tuning] FILE...
+
+The second form is the candidates table of bench/search_suite.sh --select --candidates: each
+other searcher label against the named one, per concurrency, as the geometric mean over cells of
+(candidate's median / its median) and the share of cells where the candidate is no worse.
 
 A cell is (problem, dims, budget) at one concurrency; its value is the median over seeds of the
 best regret found within the budget. "No worse" means ours' median <= the peer's. Intervals are
@@ -97,6 +102,30 @@ def geo_ratio(meds):
 
 
 problems = sorted({(p, d) for (p, d, _, _) in runs if selected(family[(p, d)])})
+
+
+def candidates_table(base):
+    names = sorted({n for (_, _, n, _) in runs if n != base})
+    ks = sorted({k for (_, _, n, k) in runs if n == base})
+    print(f"## Candidates vs {base}, {which} families: geometric mean over cells of (candidate's median / "
+          f"{base}'s median) [95% CI], share of cells no worse\n")
+    print("| candidate | " + " | ".join(f"k = {k}" for k in ks) + " |")
+    print("|---|" + "---|" * len(ks))
+    for n in names:
+        row = []
+        for k in ks:
+            sub = paired(n, k, base, k, problems)
+            if not sub:
+                row.append("")
+                continue
+            g, gl, gh = boot(sub, geo_ratio)
+            row.append(f"{g:.2f} [{gl:.2f}, {gh:.2f}], {win_rate([(np.median(a), np.median(b)) for _, a, b in sub]):.0%}")
+        print(f"| {n} | " + " | ".join(row) + " |")
+
+
+if "--candidates-vs" in sys.argv:
+    candidates_table(arg("--candidates-vs", "tune:tpe"))
+    sys.exit(0)
 fams = sorted({family[c] for c in problems})
 print(f"## {ours} vs {peer}, concurrency {main_k}, {which} families ({', '.join(fams)})\n")
 print("win rate = share of (function, dims, budget) cells where ours' median <= peer's; "
