@@ -22,7 +22,9 @@ using ::testing::HasSubstr;
 using testing::quiet_options;
 using testing::TempDir;
 
-// What the instances of Counted did, over one test (each test runs in a process of its own).
+// What the instances of Counted did, over one test. Counted is made by the library through its
+// default constructor, so the counts live at namespace scope; the fixture zeroes them before
+// each test, so the tests also hold when one process runs them all (gtest_filter, a debugger).
 struct Counts {
   std::atomic<int> made{0};
   std::atomic<int> setups{0};
@@ -31,8 +33,19 @@ struct Counts {
   std::atomic<int> restores{0};
   std::mutex mutex;
   std::set<int> cleaned;  // instance numbers
+
+  void reset() {
+    made = setups = resets = cleanups = restores = 0;
+    std::lock_guard lock(mutex);
+    cleaned.clear();
+  }
 };
 Counts counts;
+
+class ReuseActorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { counts.reset(); }
+};
 
 // Reports its config's "x" plus its own step count, the trial it believes it runs, and which
 // instance it is. `resettable` in the config: whether reset_config agrees; `fail_at`: step()
@@ -97,7 +110,7 @@ void expect_each_trial_its_own(const ExperimentAnalysis& analysis) {
   }
 }
 
-TEST(ReuseActorsTest, StoppedInstancesAreResetForTheNextTrialsInsteadOfMadeAnew) {
+TEST_F(ReuseActorsTest, StoppedInstancesAreResetForTheNextTrialsInsteadOfMadeAnew) {
   TempDir dir;
   const ExperimentAnalysis analysis = run<Counted>(options_for(dir, true));
   expect_each_trial_its_own(analysis);
@@ -108,7 +121,7 @@ TEST(ReuseActorsTest, StoppedInstancesAreResetForTheNextTrialsInsteadOfMadeAnew)
   EXPECT_EQ(counts.cleanups, counts.made.load()) << "every instance is cleaned up once, at the end";
 }
 
-TEST(ReuseActorsTest, OffEveryTrialGetsANewInstance) {
+TEST_F(ReuseActorsTest, OffEveryTrialGetsANewInstance) {
   TempDir dir;
   expect_each_trial_its_own(run<Counted>(options_for(dir, false)));
   EXPECT_EQ(counts.made, 8);
@@ -116,7 +129,7 @@ TEST(ReuseActorsTest, OffEveryTrialGetsANewInstance) {
   EXPECT_EQ(counts.cleanups, 8);
 }
 
-TEST(ReuseActorsTest, AnInstanceThatDeclinesTheResetIsReplacedByANewOne) {
+TEST_F(ReuseActorsTest, AnInstanceThatDeclinesTheResetIsReplacedByANewOne) {
   TempDir dir;
   RunOptions options = options_for(dir, true);
   options.config = Space{{"x", grid_search({1, 2, 3, 4, 5, 6, 7, 8})}, {"resettable", false}};
@@ -127,7 +140,7 @@ TEST(ReuseActorsTest, AnInstanceThatDeclinesTheResetIsReplacedByANewOne) {
   EXPECT_EQ(counts.cleanups, 8);
 }
 
-TEST(ReuseActorsTest, LocalModeReusesItsOneInstance) {
+TEST_F(ReuseActorsTest, LocalModeReusesItsOneInstance) {
   TempDir dir;
   RunOptions options = options_for(dir, true);
   options.local_mode = true;
@@ -138,7 +151,7 @@ TEST(ReuseActorsTest, LocalModeReusesItsOneInstance) {
   EXPECT_EQ(counts.cleanups, 1);
 }
 
-TEST(ReuseActorsTest, AFailedTrialsInstanceIsNeverReused) {
+TEST_F(ReuseActorsTest, AFailedTrialsInstanceIsNeverReused) {
   TempDir dir;
   RunOptions options = options_for(dir, true);
   options.config = Space{{"x", grid_search({1, 2, 3, 4, 5, 6})},
@@ -164,7 +177,7 @@ TEST(ReuseActorsTest, AFailedTrialsInstanceIsNeverReused) {
   EXPECT_EQ(counts.cleanups, 2);
 }
 
-TEST(ReuseActorsTest, PausedTrialsRestartOnAResetInstanceFromTheirCheckpoint) {
+TEST_F(ReuseActorsTest, PausedTrialsRestartOnAResetInstanceFromTheirCheckpoint) {
   TempDir dir;
   RunOptions options = options_for(dir, true);
   options.config = Space{{"x", grid_search({1, 2, 3, 4, 5, 6, 7, 8, 9})}};
@@ -214,7 +227,7 @@ std::map<std::string, std::vector<double>> pbt_histories(bool reuse) {
   return out;
 }
 
-TEST(ReuseActorsTest, PbtExploitsOnResetInstancesGiveTheSameResults) {
+TEST_F(ReuseActorsTest, PbtExploitsOnResetInstancesGiveTheSameResults) {
   const auto fresh = pbt_histories(false);
   const int made_fresh = counts.made.exchange(0);
   counts.resets = 0;
@@ -232,7 +245,7 @@ TEST(ReuseActorsTest, PbtExploitsOnResetInstancesGiveTheSameResults) {
   EXPECT_GT(counts.resets, 3);
 }
 
-TEST(ReuseActorsTest, ProcessTrainablesAndSpecFilesRefuseItNamingTheOption) {
+TEST_F(ReuseActorsTest, ProcessTrainablesAndSpecFilesRefuseItNamingTheOption) {
   TempDir dir;
   RunOptions options = options_for(dir, true);
   ProcessSpec spec;
