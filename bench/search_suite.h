@@ -27,7 +27,8 @@ struct SuiteProblem {
   std::function<double(const Json& config)> regret;
 };
 
-// BBOB's five groups; separable and ill-conditioned are the tuning families.
+// BBOB's five groups; separable and ill-conditioned are tuning families (with mixed_tuning and
+// conditional_tuning below).
 inline const std::map<int, std::string>& bbob_families() {
   static const std::map<int, std::string> families = {
       {2, "separable"},       {3, "separable"},       {4, "separable"},       {6, "moderate"},
@@ -38,8 +39,11 @@ inline const std::map<int, std::string>& bbob_families() {
   return families;
 }
 
+// mixed_tuning and conditional_tuning are spaces of the held-out kinds built from tuning-family
+// functions, so a choice about categories or conditional parameters is made on the tuning side too.
 inline bool is_tuning_family(const std::string& family) {
-  return family == "separable" || family == "ill_conditioned";
+  return family == "separable" || family == "ill_conditioned" || family == "mixed_tuning" ||
+         family == "conditional_tuning";
 }
 
 namespace suite_detail {
@@ -62,7 +66,8 @@ inline std::mt19937_64 rng_of(const std::string& name, uint64_t seed) {
 
 // Six numeric coordinates (three continuous, three integers in [-5, 5]) and two categories: the
 // first category moves the numeric optimum and each category adds its own penalty; one
-// combination reaches 0.
+// combination reaches 0. Cores: "ellipsoid" and "rastrigin" (family mixed, held out), "discus"
+// and "sphere" (family mixed_tuning).
 inline SuiteProblem mixed(const std::string& core, uint64_t seed) {
   auto rng = rng_of("mixed_" + core, seed);
   const BbobInstance rot = make_bbob_instance(10, 6, seed + 17);  // only its rotation is used
@@ -84,7 +89,8 @@ inline SuiteProblem mixed(const std::string& core, uint64_t seed) {
   for (int i = 0; i < 3; ++i) space[fmt::format("n{:02d}", i)] = Json{{"randint", {-5, 6}}};
   space["c0"] = Json{{"choice", {"a", "b", "c", "d"}}};
   space["c1"] = Json{{"choice", {"p", "q", "r"}}};
-  SuiteProblem p{"mixed_" + core, "mixed", 8, space, nullptr};
+  const bool tuning = core == "discus" || core == "sphere";
+  SuiteProblem p{"mixed_" + core, tuning ? "mixed_tuning" : "mixed", 8, space, nullptr};
   p.regret = [=](const Json& config) {
     Vec v = read(config, "x", 3);
     for (int i = 0; i < 3; ++i) v.push_back(config.at(fmt::format("n{:02d}", i)).get<double>());
@@ -96,6 +102,11 @@ inline SuiteProblem mixed(const std::string& core, uint64_t seed) {
     double f = 0;
     if (core == "ellipsoid") {
       for (size_t i = 0; i < 6; ++i) f += std::pow(10.0, 3 * bbob_detail::ramp(i, 6)) * z[i] * z[i];
+    } else if (core == "discus") {
+      f = 1e3 * z[0] * z[0];
+      for (size_t i = 1; i < 6; ++i) f += z[i] * z[i];
+    } else if (core == "sphere") {
+      for (size_t i = 0; i < 6; ++i) f += z[i] * z[i];
     } else {
       f = bbob_detail::rastrigin_sum(bbob_detail::lambda(z, 10));
     }
@@ -107,11 +118,15 @@ inline SuiteProblem mixed(const std::string& core, uint64_t seed) {
 // A choice between three models, each with its own parameters (absent when not chosen), and one
 // shared parameter s: model a is a 4-D rotated ellipsoid (f10), b a 6-D rotated Rastrigin (f15)
 // plus an integer's distance to its best, c a 3-D separable ellipsoid (f2) plus a category's
-// penalty. Each model adds an offset (0, 1 or 3, shuffled per seed).
-inline SuiteProblem conditional(uint64_t seed) {
-  auto rng = rng_of("conditional", seed);
-  const BbobInstance a = make_bbob_instance(10, 4, seed + 31), b = make_bbob_instance(15, 6, seed + 37),
-                     c = make_bbob_instance(2, 3, seed + 41);
+// penalty. Each model adds an offset (0, 1 or 3, shuffled per seed). "conditional_tuning" has
+// the same shape built from tuning-family functions only: a discus (f11), a separable Rastrigin
+// (f3) and a bent cigar (f12).
+inline SuiteProblem conditional(uint64_t seed, const std::string& name = "conditional") {
+  auto rng = rng_of(name, seed);
+  const bool tuning = name == "conditional_tuning";
+  const BbobInstance a = make_bbob_instance(tuning ? 11 : 10, 4, seed + 31),
+                     b = make_bbob_instance(tuning ? 3 : 15, 6, seed + 37),
+                     c = make_bbob_instance(tuning ? 12 : 2, 3, seed + 41);
   std::array<double, 3> offset = {0, 1, 3};
   std::array<double, 4> k_penalty = {0, 1, 2, 4};
   std::shuffle(offset.begin(), offset.end(), rng);
@@ -124,7 +139,7 @@ inline SuiteProblem conditional(uint64_t seed) {
   mc["type"] = "c";
   mc["k"] = Json{{"choice", {0, 1, 2, 3}}};
   const Json space = {{"s", {{"uniform", {-5, 5}}}}, {"model", {{"choice", {ma, mb, mc}}}}};
-  SuiteProblem p{"conditional", "conditional", 0, space, nullptr};
+  SuiteProblem p{name, name, 0, space, nullptr};
   p.dims = 1 + 1 + 3 + 6 + 3;  // s, the choice, and every branch's parameters
   p.regret = [=](const Json& config) {
     const Json& m = config.at("model");
@@ -149,11 +164,13 @@ inline SuiteProblem conditional(uint64_t seed) {
 
 }  // namespace suite_detail
 
-// Problem names: "f<id>" (BBOB, with dims), "mixed_ellipsoid", "mixed_rastrigin", "conditional".
+// Problem names: "f<id>" (BBOB, with dims), "mixed_ellipsoid", "mixed_rastrigin", "conditional",
+// and on the tuning side "mixed_discus", "mixed_sphere", "conditional_tuning".
 inline SuiteProblem make_suite_problem(const std::string& name, int dims, uint64_t seed) {
-  if (name == "mixed_ellipsoid") return suite_detail::mixed("ellipsoid", seed);
-  if (name == "mixed_rastrigin") return suite_detail::mixed("rastrigin", seed);
-  if (name == "conditional") return suite_detail::conditional(seed);
+  for (const char* core : {"ellipsoid", "rastrigin", "discus", "sphere"}) {
+    if (name == std::string("mixed_") + core) return suite_detail::mixed(core, seed);
+  }
+  if (name == "conditional" || name == "conditional_tuning") return suite_detail::conditional(seed, name);
   if (name.size() < 2 || name[0] != 'f') throw std::invalid_argument("no suite problem " + name);
   const int fid = std::stoi(name.substr(1));
   if (!bbob_families().count(fid)) throw std::invalid_argument("no suite problem " + name);
@@ -179,6 +196,11 @@ inline std::vector<std::pair<std::string, int>> suite_catalog(const std::vector<
     out.emplace_back("mixed_rastrigin", 8);
   }
   if (wanted("conditional")) out.emplace_back("conditional", 14);
+  if (wanted("mixed_tuning")) {
+    out.emplace_back("mixed_discus", 8);
+    out.emplace_back("mixed_sphere", 8);
+  }
+  if (wanted("conditional_tuning")) out.emplace_back("conditional_tuning", 14);
   return out;
 }
 

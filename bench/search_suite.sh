@@ -4,7 +4,8 @@
 # a mixed integer/categorical space and a conditional space, at 1, 2, 4 and 8 concurrent trials,
 # budgets 50/100/200. The tables are on the held-out families only (moderate, multimodal,
 # weak_structure, mixed, conditional); `--select` prints instead the tuning families' table that
-# the defaults were chosen on (separable, ill_conditioned), on other seeds.
+# the defaults are chosen on (separable, ill_conditioned, and mixed_tuning and conditional_tuning:
+# the mixed and conditional spaces built from tuning-family functions), on other seeds.
 #
 #   bash bench/search_suite.sh               # the published tables: 6 held-out BBOB functions in 2, 5, 10-D
 #                                            # + mixed x2 + conditional, 5 seeds (about 1.5 hours of one
@@ -56,7 +57,7 @@ OPTUNA=(nice -n 10 "$PY" bench/optuna_suite.py "$BIN" --budget 200 --seeds "$SEE
 echo "== $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
 if ((CANDIDATES)); then
   ((SELECT)) || { echo "--candidates goes with --select (candidates are chosen on the tuning families only)" >&2; exit 2; }
-  SEL=(--families separable,ill_conditioned --first-seed 100 --concurrency 1,2)
+  SEL=(--families separable,ill_conditioned,mixed_tuning,conditional_tuning --first-seed 100 --concurrency 1,2)
   "${RUN[@]}" "${SEL[@]}" --searcher tpe >"$OUT/tpe.jsonl"
   "$PY" -c 'import json, sys
 for label, options in json.load(open(sys.argv[1])).items():
@@ -67,7 +68,7 @@ for label, options in json.load(open(sys.argv[1])).items():
   exec "$PY" bench/search_suite_report.py --families tuning --candidates-vs tune:tpe "$OUT"/*.jsonl
 fi
 if ((SELECT)); then
-  SEL=(--families separable,ill_conditioned --first-seed 100 --concurrency 1,2,4,8)
+  SEL=(--families separable,ill_conditioned,mixed_tuning,conditional_tuning --first-seed 100 --concurrency 1,2,4,8)
   "${RUN[@]}" "${SEL[@]}" --searcher tpe >"$OUT/tune_tpe.jsonl"
   "${RUN[@]}" "${SEL[@]}" --searcher tpe --options '{"constant_liar": false}' --label tpe_no_liar >"$OUT/tune_no_liar.jsonl"
   exec "$PY" bench/search_suite_report.py --families tuning "$OUT"/*.jsonl

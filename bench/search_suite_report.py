@@ -22,7 +22,7 @@ from collections import defaultdict
 import numpy as np
 
 FLOOR = 1e-8  # regrets below this count as solved (ratios of two solved runs are 1)
-TUNING = {"separable", "ill_conditioned"}
+TUNING = {"separable", "ill_conditioned", "mixed_tuning", "conditional_tuning"}
 
 
 def arg(name, default):
