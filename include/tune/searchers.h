@@ -49,10 +49,10 @@ struct Observation {
 // Tree-structured Parzen Estimator, as Optuna's TPESampler (3.x) does it, on the space mapped
 // to [0, 1]^d (log domains on a log axis, integers as equal bins, choices as categories).
 // The first n_startup_trials configs are random; after that the completed trials are split
-// into the best gamma(n) ("below") and the rest ("above"), a Parzen estimator (on a space of
-// numbers by default multivariate: one joint truncated-normal kernel per observation,
-// Scott's-rule bandwidths with Optuna's magic clip; univariate when a parameter is a choice or
-// on request; prior-smoothed counts for categories) is fitted to each, n_ei_candidates are drawn from "below" and the one with the
+// into the best gamma(n) ("below") and the rest ("above"), a Parzen estimator (by default
+// multivariate: one joint truncated-normal kernel per observation, Scott's-rule bandwidths
+// with Optuna's magic clip; univariate on request; prior-smoothed counts for
+// categories) is fitted to each, n_ei_candidates are drawn from "below" and the one with the
 // largest l(x)/g(x) is suggested (by default scored as Optuna 3.1.0 does, see
 // Options::scale_free_kernels). Running trials join "above" (constant liar) so concurrent
 // suggestions spread out; ERROR trials and results without the metric are left out.
@@ -78,12 +78,10 @@ class TPESearcher : public Searcher {
     bool consider_magic_clip = true;  // bandwidths at least range / min(100, 1 + n)
     bool consider_endpoints = false;
     // One joint kernel per observation (Optuna's multivariate TPE) instead of independent
-    // dimensions. Unset (the default): by the space. Multivariate when no parameter is a choice
-    // (since 2026-12-03: with scott_bandwidth it beats the univariate TPE on the continuous tuning
-    // families of bench/search_suite.sh); univariate when one is, a conditional space included
-    // (since 2026-12-06: 0.76x the multivariate TPE's median regret on the mixed and conditional
-    // tuning families, docs/search_benchmark.md). true / false force one.
-    std::optional<bool> multivariate;
+    // dimensions. Default since 2026-12-03: with scott_bandwidth it beats Optuna's default
+    // (univariate) TPE on more problems and budgets of bench/search_compare.sh (README);
+    // false gives the univariate TPE of earlier versions.
+    bool multivariate = true;
     // Multivariate bandwidth along each dimension: this x the weighted standard deviation of
     // the group's observations x n^(-1/(d+4)) (Scott's rule, halved: of 0.3-1.5 on the
     // benchmark, 0.3 and 0.5 lost least, 0.5 with lower Rosenbrock values); 0 = Optuna's
@@ -132,7 +130,6 @@ class TPESearcher : public Searcher {
   std::string metric_;
   bool maximize_ = false;
   std::unique_ptr<detail::UnitSpace> space_;
-  bool multivariate_ = true;                    // options_.multivariate, resolved for the space
   std::vector<Observation> observations_;       // completion order
   std::vector<size_t> by_loss_;                 // indices into observations_, best first, kept sorted
   std::map<std::string, std::vector<double>> pending_;  // suggested, not completed

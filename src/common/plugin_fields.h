@@ -81,13 +81,6 @@ class PluginFields {
       out = v->get<bool>();
     }
   }
-  void get(const std::string& key, std::optional<bool>& out) const {
-    bool value = false;
-    if (find(key)) {
-      get(key, value);
-      out = value;
-    }
-  }
   void get(const std::string& key, std::string& out) const {
     if (const Json* v = find(key)) {
       if (!v->is_string()) throw error(key, "must be a string", *v);

@@ -66,9 +66,9 @@ size_t pick(const std::vector<double>& cumulative, std::mt19937_64& rng) {
 class Estimator {
  public:
   Estimator(const std::vector<const std::vector<double>*>& rows, const std::vector<double>& weights,
-            const std::vector<Dimension>& dims, const TPESearcher::Options& o, bool multivariate)
+            const std::vector<Dimension>& dims, const TPESearcher::Options& o)
       : dims_(dims),
-        multivariate_(multivariate),
+        multivariate_(o.multivariate),
         prior_(o.consider_prior || rows.empty()),
         scale_free_(o.scale_free_kernels) {
     const size_t d = dims.size();
@@ -334,10 +334,6 @@ void TPESearcher::set_search_properties(const std::string& metric, const std::st
   metric_ = metric;
   maximize_ = mode == "max";
   space_ = std::make_unique<detail::UnitSpace>(space, "search_alg tpe");
-  const auto& dims = space_->dimensions();
-  const bool has_choice = std::any_of(dims.begin(), dims.end(),
-                                      [](const Dimension& d) { return d.kind == Dimension::Kind::kCategorical; });
-  multivariate_ = options_.multivariate.value_or(!has_choice);
   detail::check_points(*space_, options_.points_to_evaluate);
 }
 
@@ -393,8 +389,8 @@ std::vector<double> TPESearcher::sample_model(uint64_t stream) const {
     above_rows = std::move(rows);
     above_w.assign(above_rows.size(), 1.0);
   }
-  const Estimator l(below_rows, below_w, dims, options_, multivariate_);
-  const Estimator g(above_rows, above_w, dims, options_, multivariate_);
+  const Estimator l(below_rows, below_w, dims, options_);
+  const Estimator g(above_rows, above_w, dims, options_);
 
   const size_t nc = static_cast<size_t>(options_.n_ei_candidates);
   std::vector<double> buffer;
@@ -402,7 +398,7 @@ std::vector<double> TPESearcher::sample_model(uint64_t stream) const {
     return dims[j].kind == Dimension::Kind::kInteger ? space_->encode(j, space_->value(j, u)) : u;
   };
   std::vector<double> best(d);
-  if (multivariate_) {
+  if (options_.multivariate) {
     double best_score = -std::numeric_limits<double>::infinity();
     for (size_t c = 0; c < nc; ++c) {
       std::vector<double> u = l.sample(rng);

@@ -281,35 +281,9 @@ TEST(TPETest, BeatsRandomSearchOnA4DQuadratic) {
   EXPECT_GE(wins, 8);
 }
 
-// Unset, `multivariate` follows the space: joint kernels when every parameter is a number, the
-// univariate TPE as soon as one is a choice (a conditional space's branches are one). Chosen on
-// the tuning families of bench/search_suite.sh (docs/search_benchmark.md).
-TEST(TPETest, MultivariateByDefaultOnNumbersUnivariateWithAChoice) {
-  const Space with_choice = {{"x", uniform(-5, 5)}, {"y", uniform(-5, 5)}, {"kind", choice({"a", "b", "c"})}};
-  const auto f = [](const Config& c) { return quadratic(c) + (c["kind"] == "b" ? 0.0 : 1.0); };
-  struct Case {
-    const char* name;
-    Space space;
-    std::function<double(const Config&)> f;
-    bool multivariate;
-  };
-  for (const Case& c : {Case{"numbers", quadratic_space(), quadratic, true}, Case{"a choice", with_choice, f, false},
-                        Case{"branches", testing::conditional_model_space(), conditional_loss, false}}) {
-    SCOPED_TRACE(c.name);
-    TPESearcher::Options forced = seeded(5), other = seeded(5);
-    forced.multivariate = c.multivariate;
-    other.multivariate = !c.multivariate;
-    TPESearcher by_default(seeded(5)), as_forced(forced), as_other(other);
-    for (TPESearcher* s : {&by_default, &as_forced, &as_other}) s->set_search_properties("loss", "min", c.space);
-    const auto a = optimise(by_default, c.f, 30);
-    EXPECT_EQ(a, optimise(as_forced, c.f, 30));
-    EXPECT_NE(a, optimise(as_other, c.f, 30));
-  }
-}
-
 TEST(TPETest, DefaultsAreMultivariateWithScottBandwidthsAndOptunasStayReachable) {
   const TPESearcher::Options defaults;
-  EXPECT_FALSE(defaults.multivariate.has_value());  // by the space (the test above)
+  EXPECT_TRUE(defaults.multivariate);
   EXPECT_EQ(defaults.scott_bandwidth, 0.5);
   EXPECT_EQ(defaults.n_ei_candidates, 24);
   // scott_bandwidth 0 is Optuna's fixed multivariate bandwidth: other suggestions once the
