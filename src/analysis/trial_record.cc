@@ -18,6 +18,15 @@ std::vector<uint8_t> to_compact(const Json& value) {
   return Json::to_cbor(value);
 }
 
+// The last result's compact form without its "config": the record stores the config once, and
+// keeping the result's copy would double the memory.
+std::vector<uint8_t> compact_result(const Result& last_result) {
+  if (!last_result.is_object() || !last_result.contains("config")) return to_compact(last_result);
+  Json trimmed = last_result;
+  trimmed.erase("config");
+  return to_compact(trimmed);
+}
+
 Json from_compact(const uint8_t* begin, const uint8_t* end) {
   if (begin == end) return nullptr;
   return Json::from_cbor(begin, end);
@@ -93,29 +102,10 @@ MetricStats MetricStats::from_json(const Json& json) {
 
 TrialRecord::TrialRecord(std::string trial_id, std::string name, TrialStatus status, const Config& config,
                          const Result& last_result, std::filesystem::path logdir, std::string error)
-    : trial_id_(std::move(trial_id)),
-      name_(std::move(name)),
-      status_(status),
-      logdir_(std::move(logdir).string()),
-      error_(std::move(error)) {
-  const std::vector<uint8_t> config_bytes = to_compact(config);
-  // The config is already stored once; keeping the result's copy would double the memory.
-  std::vector<uint8_t> result_bytes;
-  if (last_result.is_object() && last_result.contains("config")) {
-    Json trimmed = last_result;
-    trimmed.erase("config");
-    result_bytes = to_compact(trimmed);
-  } else {
-    result_bytes = to_compact(last_result);
-  }
-  if (config_bytes.size() > std::numeric_limits<uint32_t>::max()) {
-    throw TuneError(fmt::format("trial record '{}': config is larger than 4 GiB", trial_id_));
-  }
-  config_size_ = static_cast<uint32_t>(config_bytes.size());
-  cbor_.reserve(config_bytes.size() + result_bytes.size());  // exact: records live for the whole analysis
-  cbor_.insert(cbor_.end(), config_bytes.begin(), config_bytes.end());
-  cbor_.insert(cbor_.end(), result_bytes.begin(), result_bytes.end());
-}
+    : TrialRecord(detail::TrialRecordParts{std::move(trial_id), std::move(name), status, to_compact(config),
+                                           compact_result(last_result), std::move(logdir).string(),
+                                           std::move(error), {}}
+                      .build()) {}
 
 TrialRecord detail::TrialRecordParts::build() && {
   TrialRecord record;
@@ -126,7 +116,7 @@ TrialRecord detail::TrialRecordParts::build() && {
     throw TuneError(fmt::format("trial record '{}': config is larger than 4 GiB", record.trial_id_));
   }
   record.config_size_ = static_cast<uint32_t>(config.size());
-  record.cbor_.reserve(config.size() + last_result.size());  // exact, as the constructor's
+  record.cbor_.reserve(config.size() + last_result.size());  // exact: records live for the whole analysis
   record.cbor_.insert(record.cbor_.end(), config.begin(), config.end());
   record.cbor_.insert(record.cbor_.end(), last_result.begin(), last_result.end());
   record.logdir_ = std::move(logdir);
