@@ -102,6 +102,14 @@ class CborWriter {
   std::vector<uint8_t>& out_;
 };
 
+// Whether the value is null; a token that only starts like null (the careful reader refuses it)
+// leaves the scanner.
+bool is_null(od::value& value) {
+  if (value.type() != od::json_type::null) return false;
+  if (!value.is_null()) throw NotPlain{};
+  return true;
+}
+
 double finite_number(od::value& value) {
   const double d = value.get_double();
   if (!std::isfinite(d)) throw NotPlain{};
@@ -192,10 +200,7 @@ Json parsed(od::value value) {
 }
 
 std::string optional_string(od::value value) {
-  if (value.type() == od::json_type::null) {
-    if (!value.is_null()) throw NotPlain{};
-    return {};
-  }
+  if (is_null(value)) return {};
   if (value.type() != od::json_type::string) throw NotPlain{};
   return std::string(std::string_view(value.get_string()));
 }
@@ -203,10 +208,7 @@ std::string optional_string(od::value value) {
 // An object (CBOR) or null (empty): TrialRecord::from_json's optional_object.
 std::vector<uint8_t> optional_object(od::value value, std::string_view skip_key = {}) {
   std::vector<uint8_t> bytes;
-  if (value.type() == od::json_type::null) {
-    if (!value.is_null()) throw NotPlain{};
-    return bytes;
-  }
+  if (is_null(value)) return bytes;
   if (value.type() != od::json_type::object) throw NotPlain{};
   CborWriter cbor(bytes);
   encode(value, cbor, 1, skip_key);
@@ -215,10 +217,7 @@ std::vector<uint8_t> optional_object(od::value value, std::string_view skip_key 
 
 // MetricStats::from_json: null is NaN, anything but a number refuses.
 double stat_number(od::value value) {
-  if (value.type() == od::json_type::null) {
-    if (!value.is_null()) throw NotPlain{};
-    return std::numeric_limits<double>::quiet_NaN();
-  }
+  if (is_null(value)) return std::numeric_limits<double>::quiet_NaN();
   if (value.type() != od::json_type::number) throw NotPlain{};
   return finite_number(value);
 }
@@ -287,10 +286,7 @@ ScannedTrial scan_trial(od::object object) {
       trial.parts.last_result = optional_object(value, "config");  // the record's config is kept once
     } else if (key == "metric_stats") {
       trial.parts.metric_stats.clear();
-      if (value.type() == od::json_type::null) {
-        if (!value.is_null()) throw NotPlain{};
-        continue;
-      }
+      if (is_null(value)) continue;
       if (value.type() != od::json_type::object) throw NotPlain{};
       for (od::field entry : value.get_object()) {
         trial.parts.metric_stats.insert_or_assign(std::string(std::string_view(entry.unescaped_key())),
