@@ -55,32 +55,30 @@ ContainedPath InsideChecker::resolve(std::string_view stored) const {
   // The common shape: relative, lexically normal ("a/b", no "", "." or ".." part). It is below
   // the root by its letters; by its links too unless one of its parts that exists is a link.
   if (stored.front() == '/' || real_root_error_) return resolve_general(stored);
-  std::string base = root_.string();
-  if (!base.empty() && base.back() == '/') base.pop_back();  // the root "/"
-  std::string candidate = base;
+  std::string candidate = root_.string();
+  if (!candidate.empty() && candidate.back() == '/') candidate.pop_back();  // the root "/"
+  const size_t relative_at = candidate.size() + 1;  // where the stored path starts in candidate
+  // Part by part: each must be plain, and each that exists is looked up without following it,
+  // relative to the base's descriptor (one lookup per part) when there is one, else by the
+  // absolute path.
+  bool exists = true;
   for (size_t begin = 0; begin <= stored.size();) {
     const size_t end = std::min(stored.find('/', begin), stored.size());
     const std::string_view part = stored.substr(begin, end - begin);
     if (part.empty() || part == "." || part == "..") return resolve_general(stored);
     candidate += '/';
     candidate += part;
-    begin = end + 1;
-  }
-  // Each part that exists, looked up without following it: relative to the base's descriptor
-  // (one lookup per part) when there is one, else from the absolute path.
-  std::string prefix = root_fd_ ? std::string() : std::move(base);
-  for (size_t begin = 0; begin <= stored.size();) {
-    const size_t end = std::min(stored.find('/', begin), stored.size());
-    if (!prefix.empty() || !root_fd_) prefix += '/';
-    prefix.append(stored.substr(begin, end - begin));
-    struct stat info {};
-    const int looked = root_fd_ ? ::fstatat(root_fd_.get(), prefix.c_str(), &info, AT_SYMLINK_NOFOLLOW)
-                                : ::lstat(prefix.c_str(), &info);
-    if (looked != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) break;  // nothing further exists to follow
-      return resolve_general(stored);
+    if (exists) {
+      struct stat info {};
+      const int looked = root_fd_ ? ::fstatat(root_fd_.get(), candidate.c_str() + relative_at, &info, AT_SYMLINK_NOFOLLOW)
+                                  : ::lstat(candidate.c_str(), &info);
+      if (looked != 0) {
+        if (errno != ENOENT && errno != ENOTDIR) return resolve_general(stored);
+        exists = false;  // nothing further exists to follow
+      } else if (S_ISLNK(info.st_mode)) {
+        return resolve_general(stored);
+      }
     }
-    if (S_ISLNK(info.st_mode)) return resolve_general(stored);
     begin = end + 1;
   }
   out.path = std::move(candidate);
