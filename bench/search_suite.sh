@@ -55,9 +55,10 @@ echo "== results in $OUT" >&2
 RUN=(nice -n 10 "$BIN" run --budget 200 --seeds "$SEEDS")
 OPTUNA=(nice -n 10 "$PY" bench/optuna_suite.py "$BIN" --budget 200 --seeds "$SEEDS")
 echo "== $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
+TUNING_FAMILIES=separable,ill_conditioned,mixed_tuning,conditional_tuning  # search_suite.h: is_tuning_family
 if ((CANDIDATES)); then
   ((SELECT)) || { echo "--candidates goes with --select (candidates are chosen on the tuning families only)" >&2; exit 2; }
-  SEL=(--families separable,ill_conditioned,mixed_tuning,conditional_tuning --first-seed 100 --concurrency 1,2)
+  SEL=(--families "$TUNING_FAMILIES" --first-seed 100 --concurrency 1,2)
   "${RUN[@]}" "${SEL[@]}" --searcher tpe >"$OUT/tpe.jsonl"
   "$PY" -c 'import json, sys
 for label, options in json.load(open(sys.argv[1])).items():
@@ -68,7 +69,7 @@ for label, options in json.load(open(sys.argv[1])).items():
   exec "$PY" bench/search_suite_report.py --families tuning --candidates-vs tune:tpe "$OUT"/*.jsonl
 fi
 if ((SELECT)); then
-  SEL=(--families separable,ill_conditioned,mixed_tuning,conditional_tuning --first-seed 100 --concurrency 1,2,4,8)
+  SEL=(--families "$TUNING_FAMILIES" --first-seed 100 --concurrency 1,2,4,8)
   "${RUN[@]}" "${SEL[@]}" --searcher tpe >"$OUT/tune_tpe.jsonl"
   "${RUN[@]}" "${SEL[@]}" --searcher tpe --options '{"constant_liar": false}' --label tpe_no_liar >"$OUT/tune_no_liar.jsonl"
   exec "$PY" bench/search_suite_report.py --families tuning "$OUT"/*.jsonl
