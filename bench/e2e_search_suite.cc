@@ -2,14 +2,15 @@
 // method and tables in docs/search_benchmark.md).
 //
 //   e2e_search_suite run --searcher tpe [--options '{"constant_liar": false}'] [--label NAME]
-//                        [--families a,b] [--problems f06,f15] [--dims 2,3,5,10] [--seeds N] [--first-seed S]
+//                        [--families a,b|tuning|heldout] [--problems f06,f15] [--dims 2,3,5,10] [--seeds N] [--first-seed S]
 //                        [--budget B] [--concurrency 1,2,4,8]
 //       one JSON line per (problem, dims, concurrency, seed): the best regret after each
-//       completed evaluation ("trace"). With concurrency k the searcher is driven as tune run
+//       completed evaluation ("trace"), and whether the problem's family is a tuning one ("tuning"). With concurrency k the searcher is driven as tune run
 //       drives it: k trials are pending at once, the oldest completes first (equal trial
 //       durations), and a new one is suggested as soon as one completes.
-//   e2e_search_suite list [--families a,b] [--dims 2,3,5,10]
-//       one JSON line per problem: name, family, dims, and its search space's JSON form.
+//   e2e_search_suite list [--families a,b|tuning|heldout] [--dims 2,3,5,10]
+//       one JSON line per problem: name, family, whether it is a tuning family, dims, and its
+//       search space's JSON form.
 //   e2e_search_suite eval
 //       reads {"problem", "dims", "seed", "config"} lines on stdin and writes each regret on a
 //       line: bench/optuna_suite.py evaluates through it, so both sides use one implementation.
@@ -102,9 +103,15 @@ int run(int argc, char** argv) {
           break;
         }
         const Json trace = drive(*searcher, problem, budget, k);
-        std::cout << Json{{"side", "tune"},   {"problem", pname},   {"family", problem.family},
-                          {"dims", d},        {"searcher", label},  {"concurrency", k},
-                          {"seed", seed},     {"trace", trace}}
+        std::cout << Json{{"side", "tune"},
+                          {"problem", pname},
+                          {"family", problem.family},
+                          {"tuning", tune::bench::is_tuning_family(problem.family)},
+                          {"dims", d},
+                          {"searcher", label},
+                          {"concurrency", k},
+                          {"seed", seed},
+                          {"trace", trace}}
                          .dump()
                   << std::endl;
       }
@@ -118,7 +125,13 @@ int list(int argc, char** argv) {
   const auto dims = split_ints(option(argc, argv, "--dims", "2,3,5,10"));
   for (const auto& [pname, d] : tune::bench::suite_catalog(families, dims)) {
     const SuiteProblem p = tune::bench::make_suite_problem(pname, d, 0);
-    std::cout << Json{{"problem", pname}, {"family", p.family}, {"dims", d}, {"space", p.space}}.dump() << '\n';
+    std::cout << Json{{"problem", pname},
+                      {"family", p.family},
+                      {"tuning", tune::bench::is_tuning_family(p.family)},
+                      {"dims", d},
+                      {"space", p.space}}
+                     .dump()
+              << '\n';
   }
   return 0;
 }

@@ -81,7 +81,7 @@ def main():
                     best = min(best, y)
                     trace.append(best)
                 print(json.dumps({"side": "optuna", "problem": problem["problem"], "family": problem["family"],
-                                  "dims": problem["dims"], "searcher": name, "concurrency": k, "seed": seed,
+                                  "tuning": problem["tuning"], "dims": problem["dims"], "searcher": name, "concurrency": k, "seed": seed,
                                   "trace": trace}), flush=True)
     evaluator.stdin.close()
     evaluator.wait()

@@ -180,11 +180,15 @@ inline SuiteProblem make_suite_problem(const std::string& name, int dims, uint64
   return p;
 }
 
-// Every (problem, dims) of the suite whose family is in `families` (empty: all).
+// Every (problem, dims) of the suite whose family is in `families` (empty: all). "tuning" and
+// "heldout" name every family of that side (is_tuning_family), so no caller lists them again.
 inline std::vector<std::pair<std::string, int>> suite_catalog(const std::vector<std::string>& families,
                                                               const std::vector<int>& dims) {
+  const auto named = [&](const std::string& name) {
+    return std::find(families.begin(), families.end(), name) != families.end();
+  };
   const auto wanted = [&](const std::string& f) {
-    return families.empty() || std::find(families.begin(), families.end(), f) != families.end();
+    return families.empty() || named(f) || named(is_tuning_family(f) ? "tuning" : "heldout");
   };
   std::vector<std::pair<std::string, int>> out;
   for (const auto& [fid, family] : bbob_families()) {

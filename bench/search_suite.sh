@@ -59,7 +59,6 @@ echo "== results in $OUT" >&2
 RUN=(nice -n 10 "$BIN" run --budget 200 --seeds "$SEEDS")
 OPTUNA=(nice -n 10 "$PY" bench/optuna_suite.py "$BIN" --budget 200 --seeds "$SEEDS")
 echo "== $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
-TUNING_FAMILIES=separable,ill_conditioned,mixed_tuning,conditional_tuning  # search_suite.h: is_tuning_family
 # candidates SEARCHER FILE RUN-ARGS...: the searcher at its defaults and every candidate of FILE
 # (label -> options), on the tuning families only, then the table of each against the default.
 candidates() {
@@ -75,18 +74,18 @@ for label, options in json.load(open(sys.argv[1])).items():
     done
   exec "$PY" bench/search_suite_report.py --families tuning --candidates-vs "tune:$searcher" "$OUT"/*.jsonl
 }
-((CANDIDATES)) && candidates tpe bench/tpe_candidates.json --families "$TUNING_FAMILIES" --first-seed 100 --concurrency 1,2
+((CANDIDATES)) && candidates tpe bench/tpe_candidates.json --families tuning --first-seed 100 --concurrency 1,2
 # GP-BO's claim is on <= 6-D continuous problems: the BBOB tuning families in 2 and 5-D.
 ((GP_CANDIDATES)) && candidates gp bench/gp_candidates.json --families separable,ill_conditioned --dims 2,5 \
   --first-seed 100 --concurrency 1
 if ((SELECT)); then
-  SEL=(--families "$TUNING_FAMILIES" --first-seed 100 --concurrency 1,2,4,8)
+  SEL=(--families tuning --first-seed 100 --concurrency 1,2,4,8)
   "${RUN[@]}" "${SEL[@]}" --searcher tpe >"$OUT/tune_tpe.jsonl"
   "${RUN[@]}" "${SEL[@]}" --searcher tpe --options '{"constant_liar": false}' --label tpe_no_liar >"$OUT/tune_no_liar.jsonl"
   exec "$PY" bench/search_suite_report.py --families tuning "$OUT"/*.jsonl
 fi
 if ((FULL)); then
-  SET=(--families moderate,multimodal,weak_structure,mixed,conditional --dims 2,3,5,10)
+  SET=(--families heldout --dims 2,3,5,10)
   GP_SET=(--families moderate,multimodal,weak_structure --dims 2,3,5 --concurrency 1,2,4,8)
 else
   SET=(--problems f06,f07,f15,f17,f21,f24,mixed_ellipsoid,mixed_rastrigin,conditional --dims 2,5,10)
