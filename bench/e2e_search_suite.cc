@@ -3,11 +3,14 @@
 //
 //   e2e_search_suite run --searcher tpe [--options '{"constant_liar": false}'] [--label NAME]
 //                        [--families a,b|tuning|heldout] [--problems f06,f15] [--dims 2,3,5,10] [--seeds N] [--first-seed S]
-//                        [--budget B] [--concurrency 1,2,4,8]
+//                        [--budget B] [--concurrency 1,2,4,8] [--searcher-seed-offset N]
 //       one JSON line per (problem, dims, concurrency, seed): the best regret after each
 //       completed evaluation ("trace"), and whether the problem's family is a tuning one ("tuning"). With concurrency k the searcher is driven as tune run
 //       drives it: k trials are pending at once, the oldest completes first (equal trial
-//       durations), and a new one is suggested as soon as one completes.
+//       durations), and a new one is suggested as soon as one completes. The searcher's seed is
+//       the instance's seed plus N (default 0): another N runs the same searcher on the same
+//       instances with other random draws, which measures how often a searcher is "no worse"
+//       than itself (the noise floor of the report's win rate).
 //   e2e_search_suite list [--families a,b|tuning|heldout] [--dims 2,3,5,10]
 //       one JSON line per problem: name, family, whether it is a tuning family, dims, and its
 //       search space's JSON form.
@@ -89,13 +92,14 @@ int run(int argc, char** argv) {
   const int budget = std::stoi(option(argc, argv, "--budget", "200"));
   const auto concurrency = split_ints(option(argc, argv, "--concurrency", "1,2"));
   const auto wanted = split(option(argc, argv, "--problems", ""));
+  const auto seed_offset = static_cast<uint64_t>(std::stoull(option(argc, argv, "--searcher-seed-offset", "0")));
   for (const auto& [pname, d] : tune::bench::suite_catalog(families, dims)) {
     if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), pname) == wanted.end()) continue;
     for (int k : concurrency) {
       for (int seed = first_seed; seed < first_seed + seeds; ++seed) {
         const SuiteProblem problem = tune::bench::make_suite_problem(pname, d, static_cast<uint64_t>(seed));
         const tune::Space space = tune::Space::from_json(problem.space);
-        const auto searcher = make(name, static_cast<uint64_t>(seed), budget, extra);
+        const auto searcher = make(name, static_cast<uint64_t>(seed) + seed_offset, budget, extra);
         try {
           searcher->set_search_properties("value", "min", space);
         } catch (const tune::TuneError& e) {  // CMA-ES and a choice: that problem is left out

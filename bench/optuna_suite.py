@@ -5,10 +5,13 @@ from one `e2e_search_suite eval` process, so both sides search and score the sam
 
   optuna_suite.py BIN [--sampler tpe|tpe_liar|random] [--families a,b] [--problems f06,f15] [--dims 2,3,5,10]
                       [--seeds N] [--first-seed S] [--budget B] [--concurrency 1,2]
+                      [--searcher-seed-offset N] [--label NAME]
 
 With concurrency k, k trials are asked for before the first is told (ask/tell with pending
 trials, as Optuna's n_jobs or a distributed study runs them); the oldest is told first.
-"tpe" is TPESampler's defaults; "tpe_liar" adds its constant_liar=True.
+"tpe" is TPESampler's defaults; "tpe_liar" adds its constant_liar=True. The sampler's seed is the
+instance's seed plus N (default 0), as in e2e_search_suite; --label names the runs (default: the
+sampler).
 """
 import json
 import math
@@ -52,6 +55,8 @@ def main():
     first_seed = int(arg("--first-seed", "0"))
     budget = int(arg("--budget", "200"))
     concurrency = [int(k) for k in arg("--concurrency", "1,2").split(",")]
+    seed_offset = int(arg("--searcher-seed-offset", "0"))
+    label = arg("--label", name)
     listing = subprocess.run([binary, "list", "--families", arg("--families", ""), "--dims", arg("--dims", "2,3,5,10")],
                              check=True, capture_output=True, text=True).stdout
     evaluator = subprocess.Popen([binary, "eval"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
@@ -68,7 +73,7 @@ def main():
             continue
         for k in concurrency:
             for seed in range(first_seed, first_seed + seeds):
-                study = optuna.create_study(direction="minimize", sampler=sampler_of(name, seed))
+                study = optuna.create_study(direction="minimize", sampler=sampler_of(name, seed + seed_offset))
                 pending, best, trace, started = deque(), math.inf, [], 0
                 while len(trace) < budget:
                     while started < budget and len(pending) < k:
@@ -81,7 +86,7 @@ def main():
                     best = min(best, y)
                     trace.append(best)
                 print(json.dumps({"side": "optuna", "problem": problem["problem"], "family": problem["family"],
-                                  "tuning": problem["tuning"], "dims": problem["dims"], "searcher": name, "concurrency": k, "seed": seed,
+                                  "tuning": problem["tuning"], "dims": problem["dims"], "searcher": label, "concurrency": k, "seed": seed,
                                   "trace": trace}), flush=True)
     evaluator.stdin.close()
     evaluator.wait()

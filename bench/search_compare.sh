@@ -3,8 +3,8 @@
 # CMA-ES) against Optuna's TPE, CMA-ES and random on Branin, Hartmann6, Rosenbrock-10,
 # Styblinski-Tang-10 and Ackley-5, budgets 50/100/200, 20 seeds; then suggest latency of tune's
 # TPE, GP and CMA-ES and Optuna's TPE at 100/1,000/5,000 trials.
-# Each side runs in fresh processes under the same environment. Installs python3-optuna with
-# apt when it is missing (Debian, as root).
+# Each side runs in fresh processes under the same environment. Installs what is missing with
+# scripts/install_deps.sh --bench (Debian, as root): the build's libraries and python3-optuna.
 #
 #   bash bench/search_compare.sh            # the full comparison (about an hour of CPU: GP and Optuna's TPE)
 #   bash bench/search_compare.sh --quick    # 3 seeds, budget 50, history 100/1000: a smoke run
@@ -38,11 +38,8 @@ else
 fi
 BUDGET=${BUDGETS##*,}
 
+bash scripts/install_deps.sh --bench >&2  # the build's libraries and Optuna, when missing
 PY=/usr/bin/python3
-if [[ -z "$REUSE" ]] && ! "$PY" -c 'import optuna' 2>/dev/null; then
-  echo "== installing python3-optuna (apt)" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-optuna >&2
-fi
 [[ -n "$REUSE" ]] || "$PY" -c 'import optuna; print("optuna", optuna.__version__)' >&2
 
 BIN=${TUNE_BENCH_BIN:-}  # a prebuilt e2e_search, or build one

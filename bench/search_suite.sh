@@ -38,6 +38,7 @@ while (($#)); do
   esac
   shift
 done
+bash scripts/install_deps.sh --bench >&2  # the build's libraries and Optuna, when missing
 PY=/usr/bin/python3
 "$PY" -c 'import optuna; print("optuna", optuna.__version__)' >&2
 
@@ -100,6 +101,11 @@ fi
 "${RUN[@]}" --searcher gp "${GP_SET[@]}" >"$OUT/tune_gp.jsonl"
 # Optuna's TPE (its defaults), driven as tune's searchers are: 1, 2, 4 and 8 trials pending.
 "${OPTUNA[@]}" "${SET[@]}" --concurrency 1,2,4,8 >"$OUT/optuna_tpe.jsonl"
+# The win rate's noise floor: both TPEs against themselves, same instances, other random draws.
+"${RUN[@]}" "${SET[@]}" --searcher tpe --concurrency 1,2 --searcher-seed-offset 1000 --label tpe_reseeded \
+  >"$OUT/tune_tpe_reseeded.jsonl"
+"${OPTUNA[@]}" "${SET[@]}" --concurrency 1,2 --searcher-seed-offset 1000 --label tpe_reseeded \
+  >"$OUT/optuna_tpe_reseeded.jsonl"
 # The targets are at concurrency 2 (tune run's default on 2 cores) and 1.
 "$PY" bench/search_suite_report.py --concurrency 2 "$OUT"/*.jsonl
 echo

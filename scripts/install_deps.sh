@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing tune needs, from Debian 12's archive, when missing.
 # Every package and why it is here: README.md, "Dependencies".
+#   scripts/install_deps.sh           build, test, demo
+#   scripts/install_deps.sh --bench   and the peers of the searcher benchmarks (bench/search_*.sh)
 set -euo pipefail
 
 packages=(
@@ -23,6 +25,11 @@ packages=(
   python3-torch python3-sklearn                 # the Python examples: a PyTorch MLP on sklearn's bundled digits
   libcpp-httplib-dev chromium zlib1g-dev        # tune dashboard: its HTTP server; the browser test (zlib decodes its screenshot)
 )
+case "${1:-}" in
+  "") ;;
+  --bench) packages+=(python3-optuna) ;;  # Optuna 3.1's TPE, the peer of bench/search_compare.sh and bench/search_suite.sh
+  *) echo "install_deps.sh: unknown argument '$1' (expected nothing or --bench)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
