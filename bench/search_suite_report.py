@@ -3,8 +3,12 @@
 e2e_search_suite and optuna_suite.py:
 
   search_suite_report.py [--budgets 50,100,200] [--concurrency 2] [--ours tune:tpe]
-                         [--peer optuna:tpe] [--families all|heldout|tuning] FILE...
+                         [--peer optuna:tpe] [--families all|heldout|tuning]
+                         [--problems f06,f07] [--dims 2,5,10] FILE...
   search_suite_report.py --candidates-vs tune:tpe [--families tuning] FILE...
+
+--problems and --dims keep only those cells (e.g. the published set out of a --full run; the mixed
+spaces are 8-D and the conditional one 14-D).
 
 The second form is the candidates table of bench/search_suite.sh --select --candidates: each
 other searcher label against the named one, per concurrency, as the geometric mean over cells of
@@ -53,7 +57,13 @@ for path in files:
         tuning[(r["problem"], r["dims"])] = r["tuning"]
 
 
+only_problems = [p for p in arg("--problems", "").split(",") if p]
+only_dims = [int(d) for d in arg("--dims", "").split(",") if d]
+
+
 def selected(cell):
+    if only_problems and cell[0] not in only_problems or only_dims and cell[1] not in only_dims:
+        return False
     return which == "all" or tuning[cell] == (which == "tuning")
 
 
@@ -191,6 +201,10 @@ if len(ratios):
 lost = [(c, np.median(a), np.median(b)) for c, a, b in cells if np.median(a) > np.median(b)]
 if lost:
     print(f"\ncells lost ({len(lost)}): " + "; ".join(f"{p}-{d}D@{b} {x:.3g} vs {y:.3g}" for (p, d, b), x, y in lost))
+worse = [(c, np.median(a), np.median(b)) for c, a, b in cells if signed_rank_p(np.log(a) - np.log(b)) < 0.05]
+if worse:
+    print(f"\ncells significantly worse ({len(worse)}): " +
+          "; ".join(f"{p}-{d}D@{b} {x:.3g} vs {y:.3g}" for (p, d, b), x, y in worse))
 
 # The noise floor of the win rate: a searcher against itself on the same instances with other
 # random draws (a label NAME_reseeded, run with --searcher-seed-offset). Equal searchers are
