@@ -15,6 +15,7 @@ sampler).
 """
 import json
 import math
+import os
 import subprocess
 import sys
 import warnings
@@ -49,7 +50,9 @@ def sample(trial, space, path):
 
 
 def main():
-    binary = sys.argv[1]
+    binary = sys.argv[1] if len(sys.argv) > 1 else ""
+    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        sys.exit(f"optuna_suite.py: '{binary}' is not an executable e2e_search_suite (usage: see the top of this file)")
     name = arg("--sampler", "tpe")
     seeds = int(arg("--seeds", "10"))
     first_seed = int(arg("--first-seed", "0"))
