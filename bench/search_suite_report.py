@@ -196,8 +196,11 @@ ratios = np.sort([np.median(a) / np.median(b) for _, a, b in cells])
 if len(ratios):
     # The smallest c such that ours' medians, all divided by c, would be no worse in >= 90 % of cells.
     need = ratios[int(np.ceil(0.9 * len(ratios))) - 1]
-    print(f"\nTo be no worse in 90 % of these {len(ratios)} cells, ours' median would have to be "
-          f"{need:.2f}x lower in every cell.")
+    if need > 1:
+        print(f"\nTo be no worse in 90 % of these {len(ratios)} cells, ours' median would have to be "
+              f"{need:.2f}x lower in every cell.")
+    else:
+        print(f"\nOurs is no worse in at least 90 % of these {len(ratios)} cells.")
 lost = [(c, np.median(a), np.median(b)) for c, a, b in cells if np.median(a) > np.median(b)]
 if lost:
     print(f"\ncells lost ({len(lost)}): " + "; ".join(f"{p}-{d}D@{b} {x:.3g} vs {y:.3g}" for (p, d, b), x, y in lost))
