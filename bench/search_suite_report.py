@@ -201,13 +201,11 @@ if len(ratios):
               f"{need:.2f}x lower in every cell.")
     else:
         print(f"\nOurs is no worse in at least 90 % of these {len(ratios)} cells.")
-lost = [(c, np.median(a), np.median(b)) for c, a, b in cells if np.median(a) > np.median(b)]
-if lost:
-    print(f"\ncells lost ({len(lost)}): " + "; ".join(f"{p}-{d}D@{b} {x:.3g} vs {y:.3g}" for (p, d, b), x, y in lost))
-worse = [(c, np.median(a), np.median(b)) for c, a, b in cells if signed_rank_p(np.log(a) - np.log(b)) < 0.05]
-if worse:
-    print(f"\ncells significantly worse ({len(worse)}): " +
-          "; ".join(f"{p}-{d}D@{b} {x:.3g} vs {y:.3g}" for (p, d, b), x, y in worse))
+for title, worse in (("cells lost", lambda a, b: np.median(a) > np.median(b)),
+                     ("cells significantly worse", lambda a, b: signed_rank_p(np.log(a) - np.log(b)) < 0.05)):
+    listed = [f"{p}-{d}D@{bud} {np.median(a):.3g} vs {np.median(b):.3g}" for (p, d, bud), a, b in cells if worse(a, b)]
+    if listed:
+        print(f"\n{title} ({len(listed)}): " + "; ".join(listed))
 
 # The noise floor of the win rate: a searcher against itself on the same instances with other
 # random draws (a label NAME_reseeded, run with --searcher-seed-offset). Equal searchers are
