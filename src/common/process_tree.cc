@@ -24,6 +24,10 @@ namespace {
 constexpr size_t kMaxEnvironBytes = 4 << 20;
 // /proc/<pid>/stat is one short line.
 constexpr size_t kMaxStatBytes = 4096;
+// How often, and after what pause, a process caught mid-exec is asked again (50 ms in all: an
+// exec preempted on a loaded machine can take that long).
+constexpr int kUnsureRounds = 25;
+constexpr std::chrono::milliseconds kUnsurePause{2};
 
 // Up to `limit` bytes of a /proc file; nullopt when it cannot be opened or read (the process
 // went away, or is not ours to read).
@@ -56,10 +60,52 @@ std::vector<pid_t> all_pids() {
   return pids;
 }
 
-bool holds_token(pid_t pid, std::string_view token, bool prefix) {
+// The fields of /proc/<pid>/stat that matter here.
+struct ProcStat {
+  char state = '?';
+  pid_t ppid = 0;
+  pid_t pgrp = 0;
+  pid_t session = 0;
+  unsigned long flags = 0;  // the kernel's PF_* flags
+};
+
+std::optional<ProcStat> read_stat(pid_t pid) {
+  const std::optional<std::string> text = read_proc_file("/proc/" + std::to_string(pid) + "/stat", kMaxStatBytes);
+  if (!text) return std::nullopt;
+  // "pid (comm) S ppid pgrp session tty_nr tpgid flags ...": comm may hold anything, so read
+  // after its last ')'.
+  const size_t close = text->rfind(')');
+  if (close == std::string::npos || close + 2 >= text->size()) return std::nullopt;
+  ProcStat stat;
+  long ppid = 0, pgrp = 0, session = 0;
+  if (std::sscanf(text->c_str() + close + 2, "%c %ld %ld %ld %*d %*d %lu", &stat.state, &ppid, &pgrp, &session,
+                  &stat.flags) != 5) {
+    return std::nullopt;
+  }
+  stat.ppid = static_cast<pid_t>(ppid);
+  stat.pgrp = static_cast<pid_t>(pgrp);
+  stat.session = static_cast<pid_t>(session);
+  return stat;
+}
+
+// PF_KTHREAD (include/linux/sched.h): a kernel thread, which has no environment.
+constexpr unsigned long kKernelThreadFlag = 0x00200000;
+
+enum class Holding { kNo, kYes, kUnsure };
+
+// Whether `pid` holds the token. A process in the middle of execve() shows an empty environment
+// for a moment (its new address space is in place, its environment not yet copied in): a live
+// process other than a kernel thread whose environment reads empty is kUnsure, to be asked
+// again, so a sweep cannot miss a trial that is just starting a program.
+Holding holding(pid_t pid, std::string_view token, bool prefix) {
   const std::optional<std::string> environ = read_proc_file("/proc/" + std::to_string(pid) + "/environ",
                                                             kMaxEnvironBytes);
-  if (!environ) return false;
+  if (!environ) return Holding::kNo;
+  if (environ->empty()) {
+    const std::optional<ProcStat> stat = read_stat(pid);
+    const bool live = stat && stat->state != 'Z' && stat->state != 'X' && (stat->flags & kKernelThreadFlag) == 0;
+    return live ? Holding::kUnsure : Holding::kNo;
+  }
   // "TUNE_TRIAL_TOKEN=" (built in place: GCC 12 at -O2 warns falsely about string + "=")
   std::string name = kTrialTokenVar;
   name.push_back('=');
@@ -70,34 +116,20 @@ bool holds_token(pid_t pid, std::string_view token, bool prefix) {
     rest.remove_prefix(std::min(end + 1, rest.size()));
     if (!entry.starts_with(name)) continue;
     entry.remove_prefix(name.size());
-    return prefix ? entry.starts_with(token) : entry == token;
+    return (prefix ? entry.starts_with(token) : entry == token) ? Holding::kYes : Holding::kNo;
   }
-  return false;
+  return Holding::kNo;
 }
 
-// The fields of /proc/<pid>/stat that matter here.
-struct ProcStat {
-  char state = '?';
-  pid_t ppid = 0;
-  pid_t pgrp = 0;
-  pid_t session = 0;
-};
-
-std::optional<ProcStat> read_stat(pid_t pid) {
-  const std::optional<std::string> text = read_proc_file("/proc/" + std::to_string(pid) + "/stat", kMaxStatBytes);
-  if (!text) return std::nullopt;
-  // "pid (comm) S ppid pgrp session ...": comm may hold anything, so read after its last ')'.
-  const size_t close = text->rfind(')');
-  if (close == std::string::npos || close + 2 >= text->size()) return std::nullopt;
-  ProcStat stat;
-  long ppid = 0, pgrp = 0, session = 0;
-  if (std::sscanf(text->c_str() + close + 2, "%c %ld %ld %ld", &stat.state, &ppid, &pgrp, &session) != 4) {
-    return std::nullopt;
+// holding(), asked again while the answer is kUnsure (for one process; a scan of many asks its
+// unsure ones together, see find_token_holders).
+bool holds_token(pid_t pid, std::string_view token, bool prefix) {
+  Holding answer = holding(pid, token, prefix);
+  for (int round = 0; round < kUnsureRounds && answer == Holding::kUnsure; ++round) {
+    std::this_thread::sleep_for(kUnsurePause);
+    answer = holding(pid, token, prefix);
   }
-  stat.ppid = static_cast<pid_t>(ppid);
-  stat.pgrp = static_cast<pid_t>(pgrp);
-  stat.session = static_cast<pid_t>(session);
-  return stat;
+  return answer == Holding::kYes;
 }
 
 // This process's children, from /proc/self/task/*/children (every thread's), or from every
@@ -149,8 +181,22 @@ std::vector<pid_t> find_token_holders(std::string_view token, bool prefix) {
   std::vector<pid_t> found;
   if (token.empty()) return found;
   const pid_t self = ::getpid();
+  std::vector<pid_t> unsure;  // caught mid-exec: asked again after a pause
   for (pid_t pid : all_pids()) {
-    if (pid != self && holds_token(pid, token, prefix)) found.push_back(pid);
+    if (pid == self) continue;
+    const Holding answer = holding(pid, token, prefix);
+    if (answer == Holding::kYes) found.push_back(pid);
+    if (answer == Holding::kUnsure) unsure.push_back(pid);
+  }
+  // An execve() fills in the environment within microseconds; a process whose environment is
+  // still empty after the rounds below has none (it was started with an empty one).
+  for (int round = 0; round < kUnsureRounds && !unsure.empty(); ++round) {
+    std::this_thread::sleep_for(kUnsurePause);
+    std::erase_if(unsure, [&](pid_t pid) {
+      const Holding answer = holding(pid, token, prefix);
+      if (answer == Holding::kYes) found.push_back(pid);
+      return answer != Holding::kUnsure;
+    });
   }
   return found;
 }

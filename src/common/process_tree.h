@@ -25,7 +25,9 @@ std::string trial_token(std::string_view experiment_id, std::string_view trial_i
 std::string experiment_token_prefix(std::string_view experiment_id);
 
 // Processes other than this one whose TUNE_TRIAL_TOKEN is `token`, or begins with it when
-// `prefix` is true. Zombies (whose environment the kernel no longer shows) are not found.
+// `prefix` is true. Zombies (whose environment the kernel no longer shows) are not found. A
+// process caught inside execve(), whose environment reads empty for that moment, is asked again
+// (for up to 50 ms) rather than passed over.
 std::vector<pid_t> find_token_holders(std::string_view token, bool prefix);
 
 // SIGKILLs every holder of the token (and the process group each leads), again until none is

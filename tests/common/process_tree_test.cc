@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -90,6 +91,35 @@ TEST(ProcessTreeTest, ATrialTokenMatchesExactlyAndAnExperimentsPrefixMatchesAllI
   EXPECT_THAT(detail::find_token_holders("", true), IsEmpty());  // no token: nothing, never everything
   detail::kill_token_holders(detail::experiment_token_prefix(experiment), true, std::chrono::seconds(5));
   EXPECT_TRUE(testing::gone_within(holder.grandchild, std::chrono::seconds(2)));
+}
+
+TEST(ProcessTreeTest, AProcessCaughtInTheMiddleOfAnExecIsStillFound) {
+  // For a moment inside execve() the kernel shows an empty environment: a scan that happens to
+  // look then must ask again rather than pass the process over. This one execs itself in a
+  // loop, so many of the scans below land inside an exec.
+  const std::string experiment = unique_experiment();
+  const std::filesystem::path script = std::filesystem::temp_directory_path() / (experiment + ".sh");
+  {
+    std::ofstream(script) << "exec sh \"$0\"\n";
+  }
+  detail::SpawnOptions options;
+  options.argv = {"sh", script.string()};
+  options.env = {std::string(detail::kTrialTokenVar) + "=" + detail::trial_token(experiment, "t1"),
+                 "PATH=/usr/bin:/bin"};
+  options.inherit_env = false;
+  options.new_process_group = true;
+  const detail::Spawned spawned = detail::spawn_process(options);
+  ASSERT_TRUE(spawned);
+  int missed = 0;
+  for (int scan = 0; scan < 300; ++scan) {
+    const std::vector<pid_t> found = detail::find_token_holders(detail::experiment_token_prefix(experiment), true);
+    if (std::find(found.begin(), found.end(), spawned.pid) == found.end()) ++missed;
+  }
+  EXPECT_EQ(missed, 0) << "scans that missed the exec-looping process, of 300";
+  EXPECT_EQ(detail::kill_token_holders(detail::experiment_token_prefix(experiment), true, std::chrono::seconds(5)),
+            1u);
+  EXPECT_TRUE(testing::gone_within(spawned.pid, std::chrono::seconds(2)));
+  std::filesystem::remove(script);
 }
 
 TEST(ProcessTreeTest, AnOrphanAdoptedAsSubreaperIsKilledByTokenAndReaped) {
