@@ -83,11 +83,14 @@ class TPESearcher : public Searcher {
     // false gives the univariate TPE of earlier versions.
     bool multivariate = true;
     // Multivariate bandwidth along each dimension: this x the weighted standard deviation of
-    // the group's observations x n^(-1/(d+4)) (Scott's rule, halved: of 0.3-1.5 on the
-    // benchmark, 0.3 and 0.5 lost least, 0.5 with lower Rosenbrock values); 0 = Optuna's
-    // fixed 0.2 n^(-1/(d+4)) of the range. Univariate TPE ignores it (its bandwidths come
-    // from neighbour distances).
-    double scott_bandwidth = 0.5;
+    // the group's observations x n^(-1/(d+4)) (Scott's rule, scaled); 0 = Optuna's fixed
+    // 0.2 n^(-1/(d+4)) of the range. Unset (the default since issue 21's sixth round):
+    // 0.3 sqrt(d), d the number of dimensions a completed trial has on average (inactive
+    // conditional ones not counted): 0.42 in 2-D, 0.67 in 5-D, 0.95 in 10-D, where the best
+    // fixed factor on the benchmark's tuning families grows with d (docs/search_benchmark.md;
+    // it was 0.5 everywhere before). Univariate TPE ignores it (its bandwidths come from
+    // neighbour distances).
+    std::optional<double> scott_bandwidth;
     bool constant_liar = true;        // running trials count as bad observations
     // Score candidates with kernels lacking their 1/sigma factor, as Optuna 3.1.0 (Debian's)
     // does: sparse regions count more. Better on 4 of the 5 problems of bench/search_compare.sh
@@ -124,6 +127,7 @@ class TPESearcher : public Searcher {
   using Observation = detail::Observation;  // u is NaN where the config lacked the dimension
   std::vector<double> sample_model(uint64_t stream) const;
   void add_observation(std::vector<double> u, double loss);
+  double default_scott_factor() const;  // scott_bandwidth when the options leave it unset
 
   Options options_;
   uint64_t seed_ = 0;
@@ -131,6 +135,7 @@ class TPESearcher : public Searcher {
   bool maximize_ = false;
   std::unique_ptr<detail::UnitSpace> space_;
   std::vector<Observation> observations_;       // completion order
+  size_t present_dimensions_ = 0;               // over observations_: the dimensions not NaN
   std::vector<size_t> by_loss_;                 // indices into observations_, best first, kept sorted
   std::map<std::string, std::vector<double>> pending_;  // suggested, not completed
   int64_t num_suggested_ = 0;

@@ -68,9 +68,11 @@ class PluginFields {
       out = v->get<uint64_t>();
     }
   }
-  void get(const std::string& key, std::optional<uint64_t>& out) const {
-    uint64_t value = 0;
+  // An optional field: set when the key is given (checked as a T), left as it was otherwise.
+  template <typename T>
+  void get(const std::string& key, std::optional<T>& out) const {
     if (find(key)) {
+      T value{};
       get(key, value);
       out = value;
     }

@@ -65,8 +65,9 @@ size_t pick(const std::vector<double>& cumulative, std::mt19937_64& rng) {
 // One group's Parzen estimator ("below" or "above"), fitted on rows of u (NaN = absent).
 class Estimator {
  public:
+  // `bandwidth_factor`: the multivariate Scott factor (0: Optuna's fixed bandwidth).
   Estimator(const std::vector<const std::vector<double>*>& rows, const std::vector<double>& weights,
-            const std::vector<Dimension>& dims, const TPESearcher::Options& o)
+            const std::vector<Dimension>& dims, const TPESearcher::Options& o, double bandwidth_factor)
       : dims_(dims),
         multivariate_(o.multivariate),
         prior_(o.consider_prior || rows.empty()),
@@ -88,7 +89,7 @@ class Estimator {
       for (size_t j = 0; j < d; ++j) mu_[n * d + j] = 0.5;
     }
     per_dim_.resize(d);
-    for (size_t j = 0; j < d; ++j) fit_dimension(j, n, o);
+    for (size_t j = 0; j < d; ++j) fit_dimension(j, n, o, bandwidth_factor);
     if (multivariate_) {
       // Joint components: each row's weight, normalised over all components.
       const double total = std::accumulate(weight_.begin(), weight_.end(), 0.0);
@@ -194,7 +195,7 @@ class Estimator {
     std::vector<double> log_hit, log_miss;
   };
 
-  void fit_dimension(size_t j, size_t n, const TPESearcher::Options& o) {
+  void fit_dimension(size_t j, size_t n, const TPESearcher::Options& o, double bandwidth_factor) {
     const size_t d = dims_.size();
     PerDim& p = per_dim_[j];
     for (size_t i = 0; i < k_; ++i) {
@@ -238,7 +239,7 @@ class Estimator {
     // Bandwidths.
     std::vector<double> sigma(m);
     if (multivariate_) {
-      std::fill(sigma.begin(), sigma.end(), multivariate_bandwidth(j, n, o.scott_bandwidth));
+      std::fill(sigma.begin(), sigma.end(), multivariate_bandwidth(j, n, bandwidth_factor));
     } else {
       std::vector<std::pair<double, size_t>> sorted(m);  // (centre, member)
       for (size_t r = 0; r < m; ++r) sorted[r] = {mu_[p.members[r] * d + j], r};
@@ -320,7 +321,9 @@ TPESearcher::TPESearcher(Options options) : options_(std::move(options)) {
   if (options_.n_startup_trials < 0) throw TuneError("n_startup_trials: must be >= 0");
   if (options_.n_ei_candidates < 1) throw TuneError("n_ei_candidates: must be >= 1");
   if (!(options_.prior_weight > 0)) throw TuneError("prior_weight: must be > 0");
-  if (!(options_.scott_bandwidth >= 0)) throw TuneError("scott_bandwidth: must be >= 0 (0 = Optuna's fixed bandwidth)");
+  if (options_.scott_bandwidth && !(*options_.scott_bandwidth >= 0)) {
+    throw TuneError("scott_bandwidth: must be >= 0 (0 = Optuna's fixed bandwidth)");
+  }
   if (options_.max_above < 0) throw TuneError("max_above: must be >= 0 (0 = no cap)");
   if (!options_.gamma) options_.gamma = default_gamma;
   if (!options_.weights) options_.weights = default_weights;
@@ -338,6 +341,7 @@ void TPESearcher::set_search_properties(const std::string& metric, const std::st
 }
 
 void TPESearcher::add_observation(std::vector<double> u, double loss) {
+  for (double x : u) present_dimensions_ += std::isnan(x) ? 0 : 1;
   observations_.push_back({std::move(u), loss});
   const size_t index = observations_.size() - 1;
   // Sorted insert (stable: an equal loss goes after the older ones).
@@ -347,6 +351,16 @@ void TPESearcher::add_observation(std::vector<double> u, double loss) {
 }
 
 size_t TPESearcher::num_observations() const { return observations_.size(); }
+
+// 0.3 sqrt(d), d the number of dimensions a completed trial has, on average (a conditional
+// space's inactive dimensions do not count). Chosen on the tuning families of
+// bench/search_suite.sh --select (docs/search_benchmark.md, sixth round): the best fixed factor
+// grows with the dimension there, from about 0.35 in 2-D to 1.0 in 10-D.
+double TPESearcher::default_scott_factor() const {
+  const double d = observations_.empty() ? 1.0
+                                         : static_cast<double>(present_dimensions_) / static_cast<double>(observations_.size());
+  return 0.3 * std::sqrt(std::max(1.0, d));
+}
 
 std::vector<double> TPESearcher::sample_model(uint64_t stream) const {
   std::mt19937_64 rng(stream);
@@ -389,8 +403,9 @@ std::vector<double> TPESearcher::sample_model(uint64_t stream) const {
     above_rows = std::move(rows);
     above_w.assign(above_rows.size(), 1.0);
   }
-  const Estimator l(below_rows, below_w, dims, options_);
-  const Estimator g(above_rows, above_w, dims, options_);
+  const double factor = options_.scott_bandwidth ? *options_.scott_bandwidth : default_scott_factor();
+  const Estimator l(below_rows, below_w, dims, options_, factor);
+  const Estimator g(above_rows, above_w, dims, options_, factor);
 
   const size_t nc = static_cast<size_t>(options_.n_ei_candidates);
   std::vector<double> buffer;
@@ -472,6 +487,7 @@ void TPESearcher::restore(const Json& state) {
   seed_ = state.at("seed").get<uint64_t>();
   num_suggested_ = state.at("suggested").get<int64_t>();
   observations_.clear();
+  present_dimensions_ = 0;
   by_loss_.clear();
   for (auto& o : detail::observations_from_json(state.at("observations"))) add_observation(std::move(o.u), o.loss);
   pending_ = detail::points_from_json(state.at("pending"));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -284,7 +285,7 @@ TEST(TPETest, BeatsRandomSearchOnA4DQuadratic) {
 TEST(TPETest, DefaultsAreMultivariateWithScottBandwidthsAndOptunasStayReachable) {
   const TPESearcher::Options defaults;
   EXPECT_TRUE(defaults.multivariate);
-  EXPECT_EQ(defaults.scott_bandwidth, 0.5);
+  EXPECT_FALSE(defaults.scott_bandwidth.has_value());  // by the dimension (next test)
   EXPECT_EQ(defaults.n_ei_candidates, 24);
   // scott_bandwidth 0 is Optuna's fixed multivariate bandwidth: other suggestions once the
   // model is used, the same random startup.
@@ -300,6 +301,29 @@ TEST(TPETest, DefaultsAreMultivariateWithScottBandwidthsAndOptunasStayReachable)
   EXPECT_NE(a, b);
   // Scott's bandwidths narrow l(x) around the good observations: closer to the optimum late.
   EXPECT_LT(best_of(a, quadratic), 0.5);
+}
+
+// The default Scott factor is 0.3 sqrt(d), d the dimensions a completed trial has: the same
+// suggestions as that factor set by hand, other ones than the fixed 0.5 of earlier versions.
+// In a conditional space the dimensions of the branch a trial did not take do not count.
+TEST(TPETest, TheDefaultScottFactorGrowsWithTheDimensionsATrialHas) {
+  const auto run = [](const Space& space, const std::function<double(const Config&)>& f,
+                      std::optional<double> factor) {
+    TPESearcher::Options o = seeded(11);
+    o.scott_bandwidth = factor;
+    TPESearcher tpe(o);
+    tpe.set_search_properties("loss", "min", space);
+    return optimise(tpe, f, 30);
+  };
+  // Two numbers (the constant is no dimension).
+  const auto by_default = run(quadratic_space(), quadratic, std::nullopt);
+  EXPECT_EQ(by_default, run(quadratic_space(), quadratic, 0.3 * std::sqrt(2.0)));
+  EXPECT_NE(by_default, run(quadratic_space(), quadratic, 0.5));
+  // lr, the model choice and one of width or l2: 3 of the space's 4 dimensions.
+  const Space conditional = testing::conditional_model_space();
+  const auto conditional_default = run(conditional, conditional_loss, std::nullopt);
+  EXPECT_EQ(conditional_default, run(conditional, conditional_loss, 0.3 * std::sqrt(3.0)));
+  EXPECT_NE(conditional_default, run(conditional, conditional_loss, 0.3 * std::sqrt(4.0)));
 }
 
 TEST(TPETest, MaximisesWhenModeIsMax) {
