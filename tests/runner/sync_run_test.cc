@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "analysis/state_records.h"
 #include "support/quiet_options.h"
 #include "support/files.h"
 #include "runner/trial_runner.h"
@@ -193,12 +195,25 @@ TEST(SyncRunTest, ResumeRemoteContinuesFromTheUploadedCheckpoints) {
   options.sync_config.sync_to_cloud = SyncCommand([&](const std::string& source, const std::string& target) {
     if (!frozen) detail::copy_tree(source, target);
   });
+  // resume = "REMOTE" cuts the pulled journal where it was when its upload began (the upload
+  // mark), so the freeze waits for a checkpoint event inside that cut, not merely in the copy:
+  // a checkpoint journaled while an upload ran is in its journal but after its mark. (The mark
+  // is copied after the journal: one read here may pair a journal with the previous, shorter
+  // mark, which only makes the check stricter.)
+  const auto checkpoint_inside_the_upload = [&] {
+    const std::string journal = read_text(cloud / "exp" / "experiment_state.jsonl");
+    const Json mark = Json::parse(read_text(cloud / "exp" / detail::kUploadMarkFile), nullptr, false);
+    if (!mark.is_object() || !mark.contains("journal_bytes") || !mark["journal_bytes"].is_number_unsigned()) {
+      return false;
+    }
+    const size_t cut = std::min<size_t>(mark["journal_bytes"].get<uint64_t>(), journal.size());
+    return journal.substr(0, cut).find("\"e\":\"ckpt\"") != std::string::npos;
+  };
   Ticker::on_step = [&](int value) {
     if (value != 6) return;
     // Wait until an upload holding a checkpoint of this trial's has landed, then freeze it.
     for (int i = 0; i < 500 && !frozen; ++i) {
-      const std::string journal = read_text(cloud / "exp" / "experiment_state.jsonl");
-      if (journal.find("\"e\":\"ckpt\"") != std::string::npos) frozen = true;
+      if (checkpoint_inside_the_upload()) frozen = true;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   };
