@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
+#include <vector>
 
 #include "analysis/state_records.h"
 #include "common/strings.h"
@@ -213,27 +214,41 @@ bool is_experiment_state(const std::filesystem::path& relative) {
 void copy_tree(const std::filesystem::path& source, const std::filesystem::path& target) {
   namespace fs = std::filesystem;
   fs::create_directories(target);
-  std::error_code ec;
   // The experiment's state first: every checkpoint it names was committed before the copy
   // began, so the copy of the trial directories that follows holds it.
   for (const char* name : {detail::kSnapshotFile, detail::kJournalFile}) copy_if_changed(source / name, target / name);
-  fs::recursive_directory_iterator it(source, fs::directory_options::skip_permission_denied, ec);
-  if (ec) throw std::system_error(ec, "cannot read " + source.string());
-  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    const fs::path relative = it->path().lexically_relative(source);
-    std::error_code entry_ec;
-    // A link is never followed: an upload (or a pull for resume: REMOTE) holding one to /etc
-    // copies nothing from there (the journal's paths are checked on resume: state_paths.h).
-    if (it->is_symlink(entry_ec)) continue;
-    if (it->is_directory(entry_ec)) {
-      fs::create_directories(target / relative, entry_ec);
-      continue;
+  // Then the directories, one at a time. One that vanishes while the walk reaches it (a
+  // checkpoint renamed into place, an old one deleted) is skipped and the walk goes on: a
+  // single walker would stop there and leave the rest of the tree behind.
+  std::vector<fs::path> pending{fs::path()};  // relative to source
+  while (!pending.empty()) {
+    const fs::path relative = std::move(pending.back());
+    pending.pop_back();
+    std::error_code ec;
+    fs::directory_iterator it(source / relative, fs::directory_options::skip_permission_denied, ec);
+    if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) continue;
+    if (ec) throw std::system_error(ec, "cannot read " + (source / relative).string());
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+      const fs::path entry = relative / it->path().filename();
+      std::error_code entry_ec;
+      // A link is never followed: an upload (or a pull for resume: REMOTE) holding one to /etc
+      // copies nothing from there (the journal's paths are checked on resume: state_paths.h).
+      if (it->is_symlink(entry_ec)) continue;
+      if (it->is_directory(entry_ec)) {
+        fs::create_directories(target / entry, entry_ec);
+        pending.push_back(entry);
+        continue;
+      }
+      if (!it->is_regular_file(entry_ec) || is_experiment_state(entry) || entry == detail::kUploadMarkFile) continue;
+      copy_if_changed(it->path(), target / entry);
     }
-    if (!it->is_regular_file(entry_ec) || is_experiment_state(relative)) continue;
-    copy_if_changed(it->path(), target / relative);
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      throw std::system_error(ec, "cannot read " + (source / relative).string());
+    }
   }
-  if (ec && ec != std::errc::no_such_file_or_directory) throw std::system_error(ec, "cannot read " + source.string());
+  // The upload mark last (state_records.h): a walk cut short leaves the previous one, which
+  // admits only what an earlier, whole walk copied.
+  copy_if_changed(source / detail::kUploadMarkFile, target / detail::kUploadMarkFile);
 }
 
 std::optional<CloudTarget> resolve_cloud_target(const SyncConfig& config, const std::string& experiment_name) {

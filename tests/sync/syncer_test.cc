@@ -7,12 +7,15 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "analysis/state_records.h"
 #include "support/files.h"
 #include "support/temp_dir.h"
 #include "tune/error.h"
@@ -200,6 +203,59 @@ TEST(CopyTreeTest, CopiesNewAndChangedFilesOnly) {
   detail::copy_tree(dir.path() / "a", dir.path() / "b");
   EXPECT_EQ(read_text(dir.path() / "b" / "t1" / "result.json"), "1\n2\n");
   EXPECT_EQ(read_text(dir.path() / "b" / "state.json"), "s");
+}
+
+// A run keeps creating checkpoint directories and renaming them into place while an upload
+// walks the tree. A directory that vanishes under the walk is skipped, and the walk goes on:
+// every file that stayed put is copied, in every round.
+TEST(CopyTreeTest, ADirectoryVanishingDuringTheWalkSkipsOnlyItself) {
+  TempDir dir;
+  const std::filesystem::path source = dir.path() / "a";
+  for (int t = 0; t < 8; ++t) {
+    write_text(source / ("trial_" + std::to_string(t)) / "result.json", std::to_string(t) + "\n");
+  }
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    for (int n = 0; !stop; ++n) {
+      const std::filesystem::path trial = source / ("trial_" + std::to_string(n % 8));
+      const std::filesystem::path tmp = trial / (".checkpoint_" + std::to_string(n) + ".tmp");
+      std::error_code ec;
+      std::filesystem::create_directories(tmp / "nested", ec);
+      std::filesystem::rename(tmp, trial / ("checkpoint_" + std::to_string(n)), ec);
+      std::filesystem::remove_all(trial / ("checkpoint_" + std::to_string(n)), ec);
+    }
+  });
+  int incomplete = 0;
+  for (int round = 0; round < 200; ++round) {
+    const std::filesystem::path target = dir.path() / ("b" + std::to_string(round));
+    detail::copy_tree(source, target);
+    for (int t = 0; t < 8; ++t) {
+      if (!std::filesystem::exists(target / ("trial_" + std::to_string(t)) / "result.json")) {
+        ++incomplete;
+        break;
+      }
+    }
+  }
+  stop = true;
+  churn.join();
+  EXPECT_EQ(incomplete, 0) << "uploads that left out files which never moved, of 200";
+}
+
+// The upload mark (state_records.h) is copied last: a walk cut short leaves the previous mark,
+// which admits nothing the walk did not copy.
+TEST(CopyTreeTest, TheUploadMarkIsCopiedAfterEverythingElse) {
+  TempDir dir;
+  const std::filesystem::path source = dir.path() / "a";
+  write_text(source / "experiment_state.jsonl", "{}\n");
+  write_text(source / detail::kUploadMarkFile, R"({"journal_bytes": 3})" "\n");
+  for (int t = 0; t < 20; ++t) write_text(source / ("t" + std::to_string(t)) / "result.json", "1\n");
+  const std::filesystem::path target = dir.path() / "b";
+  detail::copy_tree(source, target);
+  const auto mark_time = std::filesystem::last_write_time(target / detail::kUploadMarkFile);
+  for (int t = 0; t < 20; ++t) {
+    EXPECT_LE(std::filesystem::last_write_time(target / ("t" + std::to_string(t)) / "result.json"), mark_time);
+  }
+  EXPECT_LE(std::filesystem::last_write_time(target / "experiment_state.jsonl"), mark_time);
 }
 
 // The executor hook (sync/placement.h) with a fake node: node "" is a directory of this machine,
