@@ -121,15 +121,28 @@ Holding holding(pid_t pid, std::string_view token, bool prefix) {
   return Holding::kNo;
 }
 
-// holding(), asked again while the answer is kUnsure (for one process; a scan of many asks its
-// unsure ones together, see find_token_holders).
-bool holds_token(pid_t pid, std::string_view token, bool prefix) {
-  Holding answer = holding(pid, token, prefix);
-  for (int round = 0; round < kUnsureRounds && answer == Holding::kUnsure; ++round) {
+// Asks the `unsure` processes again after a pause, round after round, until each answers or
+// kUnsureRounds have passed; those that hold the token join `found`. An execve() fills in the
+// environment within microseconds: a process whose environment is still empty after the
+// rounds has none (it was started with an empty one).
+void settle_unsure(std::vector<pid_t> unsure, std::string_view token, bool prefix, std::vector<pid_t>& found) {
+  for (int round = 0; round < kUnsureRounds && !unsure.empty(); ++round) {
     std::this_thread::sleep_for(kUnsurePause);
-    answer = holding(pid, token, prefix);
+    std::erase_if(unsure, [&](pid_t pid) {
+      const Holding answer = holding(pid, token, prefix);
+      if (answer == Holding::kYes) found.push_back(pid);
+      return answer != Holding::kUnsure;
+    });
   }
-  return answer == Holding::kYes;
+}
+
+// holding() for one process, settled when it is unsure.
+bool holds_token(pid_t pid, std::string_view token, bool prefix) {
+  const Holding answer = holding(pid, token, prefix);
+  if (answer != Holding::kUnsure) return answer == Holding::kYes;
+  std::vector<pid_t> found;
+  settle_unsure({pid}, token, prefix, found);
+  return !found.empty();
 }
 
 // This process's children, from /proc/self/task/*/children (every thread's), or from every
@@ -188,16 +201,7 @@ std::vector<pid_t> find_token_holders(std::string_view token, bool prefix) {
     if (answer == Holding::kYes) found.push_back(pid);
     if (answer == Holding::kUnsure) unsure.push_back(pid);
   }
-  // An execve() fills in the environment within microseconds; a process whose environment is
-  // still empty after the rounds below has none (it was started with an empty one).
-  for (int round = 0; round < kUnsureRounds && !unsure.empty(); ++round) {
-    std::this_thread::sleep_for(kUnsurePause);
-    std::erase_if(unsure, [&](pid_t pid) {
-      const Holding answer = holding(pid, token, prefix);
-      if (answer == Holding::kYes) found.push_back(pid);
-      return answer != Holding::kUnsure;
-    });
-  }
+  settle_unsure(std::move(unsure), token, prefix, found);
   return found;
 }
 

@@ -357,8 +357,8 @@ size_t TPESearcher::num_observations() const { return observations_.size(); }
 // bench/search_suite.sh --select (docs/search_benchmark.md, sixth round): the best fixed factor
 // grows with the dimension there, from about 0.35 in 2-D to 1.0 in 10-D.
 double TPESearcher::default_scott_factor() const {
-  const double d = observations_.empty() ? 1.0
-                                         : static_cast<double>(present_dimensions_) / static_cast<double>(observations_.size());
+  const double n = static_cast<double>(observations_.size());
+  const double d = observations_.empty() ? 1.0 : static_cast<double>(present_dimensions_) / n;
   return 0.3 * std::sqrt(std::max(1.0, d));
 }
 
