@@ -224,6 +224,10 @@ search_alg: {type: tpe, n_startup_trials: 3, multivariate: false, scott_bandwidt
   EXPECT_THAT(bad.what(), HasSubstr("search_alg/n_ei_candidates: must be >= 1"));
   const SpecError bandwidth = error_of(kTrainable + "search_alg:\n  type: tpe\n  scott_bandwidth: -1\n");
   EXPECT_THAT(bandwidth.what(), HasSubstr("search_alg/scott_bandwidth: must be >= 0"));
+  // Left out, it is the rule by dimension; given, it must be a number (an optional field).
+  const SpecError bandwidth_text = error_of(kTrainable + "search_alg:\n  type: tpe\n  scott_bandwidth: wide\n");
+  EXPECT_EQ(bandwidth_text.line(), 4);
+  EXPECT_THAT(bandwidth_text.what(), HasSubstr("search_alg/scott_bandwidth: must be a number"));
   const SpecError unknown = error_of(kTrainable + "search_alg:\n  type: tpe\n  gama: 2\n");
   EXPECT_EQ(unknown.line(), 4);
   EXPECT_THAT(unknown.what(), HasSubstr("search_alg: unknown key 'gama'"));
