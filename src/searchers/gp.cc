@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <random>
 #include <tuple>
+#include <utility>
 
 #include "common/strings.h"
 #include "searchers/gp_model.h"
@@ -87,6 +89,187 @@ void transform_outputs(const std::string& transform, Eigen::VectorXd& y) {
   }
 }
 
+// Divides y by its standard deviation after subtracting its mean (a constant y becomes 0).
+void standardize(Eigen::VectorXd& y) {
+  const double mean = y.mean();
+  const double sd = std::sqrt((y.array() - mean).square().mean());
+  y = (y.array() - mean) / (sd > 1e-12 ? sd : 1.0);
+}
+
+// The observations the GP is fitted to: all of them, or, beyond `cap` (0: no cap), the best
+// quarter of the cap plus an even sample of the rest in completion order.
+std::vector<size_t> points_used(const std::vector<detail::Observation>& observations, size_t cap) {
+  std::vector<size_t> used(observations.size());
+  std::iota(used.begin(), used.end(), 0);
+  if (cap == 0 || used.size() <= cap) return used;
+  std::vector<size_t> by_loss = used;
+  std::stable_sort(by_loss.begin(), by_loss.end(),
+                   [&](size_t a, size_t b) { return observations[a].loss < observations[b].loss; });
+  const size_t best = cap / 4;
+  std::vector<size_t> rest(by_loss.begin() + static_cast<std::ptrdiff_t>(best), by_loss.end());
+  std::sort(rest.begin(), rest.end());  // completion order
+  used.assign(by_loss.begin(), by_loss.begin() + static_cast<std::ptrdiff_t>(best));
+  const size_t more = cap - best;
+  for (size_t i = 0; i < more; ++i) used.push_back(rest[i * rest.size() / more]);
+  return used;
+}
+
+// Where the hyperparameter fit starts: the previous fit (or the GP's neutral start) and
+// `restarts` random points.
+std::vector<Eigen::VectorXd> fit_starts(const detail::GaussianProcess& gp, const std::vector<double>& previous,
+                                        int restarts, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const size_t d = gp.dims();
+  std::vector<Eigen::VectorXd> starts;
+  if (previous.size() == gp.num_hyperparameters()) {
+    starts.push_back(Eigen::Map<const Eigen::VectorXd>(previous.data(), static_cast<Eigen::Index>(previous.size())));
+  } else {
+    starts.push_back(gp.default_theta());
+  }
+  for (int r = 0; r < restarts; ++r) {
+    Eigen::VectorXd theta(static_cast<Eigen::Index>(gp.num_hyperparameters()));
+    for (size_t j = 0; j < d; ++j) theta(static_cast<Eigen::Index>(j)) = std::log(0.05) + unit(rng) * std::log(40.0);
+    theta(static_cast<Eigen::Index>(d)) = std::log(0.3) + unit(rng) * std::log(10.0);
+    theta(static_cast<Eigen::Index>(d + 1)) = std::log(1e-6) + unit(rng) * std::log(1e5);
+    starts.push_back(theta);
+  }
+  return starts;
+}
+
+// Kriging believer: the running trials are observed at the model's mean, so the GP is as sure
+// about them as about a measured point and the next suggestion goes elsewhere.
+void believe_pending(const std::vector<Dimension>& dims, const std::map<std::string, std::vector<double>>& pending,
+                     const Eigen::MatrixXd& x, const Eigen::VectorXd& y, const Eigen::VectorXd& theta,
+                     detail::GaussianProcess& gp) {
+  if (pending.empty()) return;
+  Eigen::MatrixXd xp(x.rows(), static_cast<Eigen::Index>(pending.size()));
+  Eigen::Index i = 0;
+  for (const auto& [id, u] : pending) to_input(dims, u, xp.col(i++).data());
+  Eigen::VectorXd mp, vp;
+  gp.predict(xp, mp, vp);
+  Eigen::MatrixXd xa(x.rows(), x.cols() + xp.cols());
+  xa << x, xp;
+  Eigen::VectorXd ya(y.size() + xp.cols());
+  ya << y, mp;
+  gp.condition(xa, ya, theta);
+}
+
+// The acquisition on standardised targets, higher is better: log EI over `best`, or minus the
+// lower confidence bound.
+struct AcquisitionScore {
+  bool ei;
+  double xi, kappa, best;
+
+  double score(double mean, double variance) const {
+    const double s = std::sqrt(variance);
+    return ei ? std::log(s) + detail::log_h((best - mean - xi) / s) : -(mean - kappa * s);
+  }
+  // -score at (mean, sd), with its derivatives by the mean and by the sd.
+  double loss(double mean, double s, double& d_mean, double& d_s) const {
+    if (!ei) {
+      d_mean = 1;
+      d_s = -kappa;
+      return mean - kappa * s;
+    }
+    const double z = (best - mean - xi) / s;
+    double cdf_ratio = 0, pdf_ratio = 0;
+    detail::h_ratios(z, cdf_ratio, pdf_ratio);
+    d_mean = cdf_ratio / s;
+    d_s = -pdf_ratio / s;
+    return -(std::log(s) + detail::log_h(z));
+  }
+};
+
+// The acquisition's candidates, snapped and with inactive dimensions cleared: `n_random`
+// uniform points, then a quarter as many perturbations of the five best observations.
+std::vector<std::vector<double>> acquisition_candidates(const detail::UnitSpace& space,
+                                                        const std::vector<detail::Observation>& observations,
+                                                        size_t n_random, std::mt19937_64& rng) {
+  const auto& dims = space.dimensions();
+  const size_t d = dims.size();
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const size_t n_near = std::max<size_t>(n_random / 4, 1);
+  std::vector<size_t> best_obs(observations.size());
+  std::iota(best_obs.begin(), best_obs.end(), 0);
+  const size_t top = std::min<size_t>(5, best_obs.size());
+  std::partial_sort(best_obs.begin(), best_obs.begin() + static_cast<std::ptrdiff_t>(top), best_obs.end(),
+                    [&](size_t a, size_t b) { return observations[a].loss < observations[b].loss; });
+  std::vector<std::vector<double>> candidates;
+  candidates.reserve(n_random + n_near);
+  for (size_t c = 0; c < n_random; ++c) {
+    std::vector<double> u(d);
+    for (double& v : u) v = unit(rng);
+    candidates.push_back(std::move(u));
+  }
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (size_t c = 0; c < n_near; ++c) {
+    std::vector<double> u = observations[best_obs[c % top]].u;
+    const double width = c % 2 ? 0.01 : 0.05;
+    for (size_t j = 0; j < d; ++j) {
+      if (std::isnan(u[j])) {
+        u[j] = unit(rng);  // inactive there; a flipped choice may need it
+      } else if (dims[j].kind == Dimension::Kind::kCategorical) {
+        if (unit(rng) < 0.2) u[j] = unit(rng);
+      } else {
+        u[j] = std::clamp(u[j] + width * normal(rng), 0.0, 1.0);
+      }
+    }
+    candidates.push_back(std::move(u));
+  }
+  for (std::vector<double>& u : candidates) {
+    snap(space, u);
+    space.deactivate(u);
+  }
+  return candidates;
+}
+
+// Refines the numeric coordinates of `start` by L-BFGS on the acquisition, u = (1 + sin z) / 2
+// keeping them in [0, 1]. Returns the snapped point and its score.
+std::pair<std::vector<double>, double> refine(const detail::UnitSpace& space, const detail::GaussianProcess& gp,
+                                              const AcquisitionScore& acquisition, const std::vector<double>& start) {
+  const auto& dims = space.dimensions();
+  const size_t d = dims.size();
+  std::vector<size_t> free;  // the numeric coordinates this candidate uses
+  for (size_t j = 0; j < d; ++j) {
+    if (dims[j].kind != Dimension::Kind::kCategorical && !std::isnan(start[j])) free.push_back(j);
+  }
+  if (free.empty()) return {start, -std::numeric_limits<double>::infinity()};
+  Eigen::VectorXd input(static_cast<Eigen::Index>(d));
+  to_input(dims, start, input.data());
+  const auto at = [&](const Eigen::VectorXd& z, size_t f) { return std::sin(z(static_cast<Eigen::Index>(f))); };
+  const detail::LbfgsObjective objective = [&](const Eigen::VectorXd& z, Eigen::VectorXd& grad) {
+    for (size_t f = 0; f < free.size(); ++f) input(static_cast<Eigen::Index>(free[f])) = 0.5 * (1 + at(z, f));
+    double mu = 0, var = 0;
+    Eigen::VectorXd dmu, dvar;
+    gp.predict(input, mu, var, dmu, dvar);
+    const double s = std::sqrt(var);
+    double d_mu = 0, d_s = 0;
+    const double value = acquisition.loss(mu, s, d_mu, d_s);
+    grad.resize(z.size());
+    for (size_t f = 0; f < free.size(); ++f) {
+      const Eigen::Index j = static_cast<Eigen::Index>(free[f]);
+      const double dx = d_mu * dmu(j) + d_s * dvar(j) / (2 * s);
+      grad(static_cast<Eigen::Index>(f)) = dx * 0.5 * std::cos(z(static_cast<Eigen::Index>(f)));
+    }
+    return value;
+  };
+  Eigen::VectorXd z0(static_cast<Eigen::Index>(free.size()));
+  for (size_t f = 0; f < free.size(); ++f) {
+    z0(static_cast<Eigen::Index>(f)) = std::asin(std::clamp(2 * start[free[f]] - 1, -1.0, 1.0));
+  }
+  detail::LbfgsOptions lbfgs;
+  lbfgs.max_iterations = 30;
+  lbfgs.gradient_tolerance = 1e-7;
+  const detail::LbfgsResult result = detail::minimise_lbfgs(objective, z0, lbfgs);
+  std::vector<double> u = start;
+  for (size_t f = 0; f < free.size(); ++f) u[free[f]] = std::clamp(0.5 * (1 + at(result.x, f)), 0.0, 1.0);
+  snap(space, u);
+  to_input(dims, u, input.data());
+  Eigen::VectorXd mu, var;
+  gp.predict(Eigen::MatrixXd(input), mu, var);
+  return {std::move(u), acquisition.score(mu(0), var(0))};
+}
+
 }  // namespace
 
 GPSearcher::GPSearcher() : GPSearcher(Options{}) {}
@@ -134,23 +317,8 @@ std::vector<double> GPSearcher::model_point(uint64_t stream) {
   const size_t d = dims.size();
   if (d == 0) return {};
   std::mt19937_64 rng(stream);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
 
-  // The observations used: all, or the best quarter plus an even sample of the rest.
-  std::vector<size_t> used(observations_.size());
-  std::iota(used.begin(), used.end(), 0);
-  const size_t cap = static_cast<size_t>(options_.max_points);
-  if (cap > 0 && used.size() > cap) {
-    std::vector<size_t> by_loss = used;
-    std::stable_sort(by_loss.begin(), by_loss.end(),
-                     [&](size_t a, size_t b) { return observations_[a].loss < observations_[b].loss; });
-    const size_t best = cap / 4;
-    std::vector<size_t> rest(by_loss.begin() + static_cast<std::ptrdiff_t>(best), by_loss.end());
-    std::sort(rest.begin(), rest.end());  // completion order
-    used.assign(by_loss.begin(), by_loss.begin() + static_cast<std::ptrdiff_t>(best));
-    const size_t more = cap - best;
-    for (size_t i = 0; i < more; ++i) used.push_back(rest[i * rest.size() / more]);
-  }
+  const std::vector<size_t> used = points_used(observations_, static_cast<size_t>(options_.max_points));
   const Eigen::Index n = static_cast<Eigen::Index>(used.size());
   Eigen::MatrixXd x(static_cast<Eigen::Index>(d), n);
   Eigen::VectorXd y(n);
@@ -160,92 +328,27 @@ std::vector<double> GPSearcher::model_point(uint64_t stream) {
     y(i) = o.loss;
   }
   transform_outputs(options_.output_transform, y);
-  const double mean = y.mean();
-  const double sd = std::sqrt((y.array() - mean).square().mean());
-  y = (y.array() - mean) / (sd > 1e-12 ? sd : 1.0);
+  standardize(y);
 
   std::vector<bool> categorical(d);
   for (size_t j = 0; j < d; ++j) categorical[j] = dims[j].kind == Dimension::Kind::kCategorical;
   detail::GaussianProcess gp(categorical, options_.fit_noise);
-  std::vector<Eigen::VectorXd> starts;
-  if (theta_.size() == gp.num_hyperparameters()) {
-    starts.push_back(Eigen::Map<const Eigen::VectorXd>(theta_.data(), static_cast<Eigen::Index>(theta_.size())));
-  } else {
-    starts.push_back(gp.default_theta());
-  }
-  for (int r = 0; r < options_.n_restarts; ++r) {
-    Eigen::VectorXd theta(static_cast<Eigen::Index>(gp.num_hyperparameters()));
-    for (size_t j = 0; j < d; ++j) theta(static_cast<Eigen::Index>(j)) = std::log(0.05) + unit(rng) * std::log(40.0);
-    theta(static_cast<Eigen::Index>(d)) = std::log(0.3) + unit(rng) * std::log(10.0);
-    theta(static_cast<Eigen::Index>(d + 1)) = std::log(1e-6) + unit(rng) * std::log(1e5);
-    starts.push_back(theta);
-  }
-  const Eigen::VectorXd theta = gp.fit(x, y, starts, 50);
+  const Eigen::VectorXd theta = gp.fit(x, y, fit_starts(gp, theta_, options_.n_restarts, rng), 50);
   theta_.assign(theta.data(), theta.data() + theta.size());
   gp.condition(x, y, theta);
-  const double best = y.minCoeff();
-  if (!pending_.empty()) {
-    // Kriging believer: running trials are observed at the model's mean.
-    Eigen::MatrixXd xp(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(pending_.size()));
-    Eigen::Index i = 0;
-    for (const auto& [id, u] : pending_) to_input(dims, u, xp.col(i++).data());
-    Eigen::VectorXd mp, vp;
-    gp.predict(xp, mp, vp);
-    Eigen::MatrixXd xa(static_cast<Eigen::Index>(d), n + xp.cols());
-    xa << x, xp;
-    Eigen::VectorXd ya(n + xp.cols());
-    ya << y, mp;
-    gp.condition(xa, ya, theta);
-  }
+  const AcquisitionScore acquisition{options_.acquisition == Acquisition::kExpectedImprovement, options_.xi,
+                                     options_.kappa, y.minCoeff()};
+  believe_pending(dims, pending_, x, y, theta, gp);
 
-  const bool ei = options_.acquisition == Acquisition::kExpectedImprovement;
-  const double xi = options_.xi, kappa = options_.kappa;
-  const auto score = [&](double m, double v) {  // higher is better
-    const double s = std::sqrt(v);
-    return ei ? std::log(s) + detail::log_h((best - m - xi) / s) : -(m - kappa * s);
-  };
-
-  // Candidates: uniform, and perturbations of the best observations.
-  const size_t n_random = static_cast<size_t>(options_.n_candidates);
-  const size_t n_near = std::max<size_t>(n_random / 4, 1);
-  std::vector<size_t> best_obs(observations_.size());
-  std::iota(best_obs.begin(), best_obs.end(), 0);
-  const size_t top = std::min<size_t>(5, best_obs.size());
-  std::partial_sort(best_obs.begin(), best_obs.begin() + static_cast<std::ptrdiff_t>(top), best_obs.end(),
-                    [&](size_t a, size_t b) { return observations_[a].loss < observations_[b].loss; });
-  std::vector<std::vector<double>> candidates;
-  candidates.reserve(n_random + n_near);
-  for (size_t c = 0; c < n_random; ++c) {
-    std::vector<double> u(d);
-    for (double& v : u) v = unit(rng);
-    candidates.push_back(std::move(u));
-  }
-  std::normal_distribution<double> normal(0.0, 1.0);
-  for (size_t c = 0; c < n_near; ++c) {
-    std::vector<double> u = observations_[best_obs[c % top]].u;
-    const double width = c % 2 ? 0.01 : 0.05;
-    for (size_t j = 0; j < d; ++j) {
-      if (std::isnan(u[j])) {
-        u[j] = unit(rng);  // inactive there; a flipped choice may need it
-      } else if (dims[j].kind == Dimension::Kind::kCategorical) {
-        if (unit(rng) < 0.2) u[j] = unit(rng);
-      } else {
-        u[j] = std::clamp(u[j] + width * normal(rng), 0.0, 1.0);
-      }
-    }
-    candidates.push_back(std::move(u));
-  }
+  std::vector<std::vector<double>> candidates =
+      acquisition_candidates(*space_, observations_, static_cast<size_t>(options_.n_candidates), rng);
   const Eigen::Index m = static_cast<Eigen::Index>(candidates.size());
   Eigen::MatrixXd xc(static_cast<Eigen::Index>(d), m);
-  for (Eigen::Index c = 0; c < m; ++c) {
-    snap(*space_, candidates[static_cast<size_t>(c)]);
-    space_->deactivate(candidates[static_cast<size_t>(c)]);
-    to_input(dims, candidates[static_cast<size_t>(c)], xc.col(c).data());
-  }
+  for (Eigen::Index c = 0; c < m; ++c) to_input(dims, candidates[static_cast<size_t>(c)], xc.col(c).data());
   Eigen::VectorXd mc, vc;
   gp.predict(xc, mc, vc);
   std::vector<double> scores(static_cast<size_t>(m));
-  for (Eigen::Index c = 0; c < m; ++c) scores[static_cast<size_t>(c)] = score(mc(c), vc(c));
+  for (Eigen::Index c = 0; c < m; ++c) scores[static_cast<size_t>(c)] = acquisition.score(mc(c), vc(c));
   std::vector<size_t> order(static_cast<size_t>(m));
   std::iota(order.begin(), order.end(), 0);
   const size_t n_local = std::min(static_cast<size_t>(options_.n_local), order.size());
@@ -253,61 +356,8 @@ std::vector<double> GPSearcher::model_point(uint64_t stream) {
                     order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
   std::vector<double> winner = candidates[order[0]];
   double winner_score = scores[order[0]];
-
-  // Local refinement of the numeric coordinates: u = (1 + sin z) / 2 keeps them in [0, 1].
-  detail::LbfgsOptions lbfgs;
-  lbfgs.max_iterations = 30;
-  lbfgs.gradient_tolerance = 1e-7;
   for (size_t k = 0; k < n_local; ++k) {
-    const std::vector<double>& start = candidates[order[k]];
-    std::vector<size_t> free;  // the numeric coordinates this candidate uses
-    for (size_t j = 0; j < d; ++j) {
-      if (dims[j].kind != Dimension::Kind::kCategorical && !std::isnan(start[j])) free.push_back(j);
-    }
-    if (free.empty()) continue;
-    Eigen::VectorXd input(static_cast<Eigen::Index>(d));
-    to_input(dims, start, input.data());
-    const detail::LbfgsObjective objective = [&](const Eigen::VectorXd& z, Eigen::VectorXd& grad) {
-      for (size_t f = 0; f < free.size(); ++f) input(static_cast<Eigen::Index>(free[f])) = 0.5 * (1 + std::sin(z(static_cast<Eigen::Index>(f))));
-      double mu = 0, var = 0;
-      Eigen::VectorXd dmu, dvar;
-      gp.predict(input, mu, var, dmu, dvar);
-      const double s = std::sqrt(var);
-      double value, d_mu, d_s;  // value = -score, and its derivatives by mean and sd
-      if (ei) {
-        const double zz = (best - mu - xi) / s;
-        double cdf_ratio = 0, pdf_ratio = 0;
-        detail::h_ratios(zz, cdf_ratio, pdf_ratio);
-        value = -(std::log(s) + detail::log_h(zz));
-        d_mu = cdf_ratio / s;
-        d_s = -pdf_ratio / s;
-      } else {
-        value = mu - kappa * s;
-        d_mu = 1;
-        d_s = -kappa;
-      }
-      grad.resize(z.size());
-      for (size_t f = 0; f < free.size(); ++f) {
-        const Eigen::Index j = static_cast<Eigen::Index>(free[f]);
-        const double dx = d_mu * dmu(j) + d_s * dvar(j) / (2 * s);
-        grad(static_cast<Eigen::Index>(f)) = dx * 0.5 * std::cos(z(static_cast<Eigen::Index>(f)));
-      }
-      return value;
-    };
-    Eigen::VectorXd z0(static_cast<Eigen::Index>(free.size()));
-    for (size_t f = 0; f < free.size(); ++f) {
-      z0(static_cast<Eigen::Index>(f)) = std::asin(std::clamp(2 * start[free[f]] - 1, -1.0, 1.0));
-    }
-    const detail::LbfgsResult result = detail::minimise_lbfgs(objective, z0, lbfgs);
-    std::vector<double> u = start;
-    for (size_t f = 0; f < free.size(); ++f) {
-      u[free[f]] = std::clamp(0.5 * (1 + std::sin(result.x(static_cast<Eigen::Index>(f)))), 0.0, 1.0);
-    }
-    snap(*space_, u);
-    to_input(dims, u, input.data());
-    Eigen::VectorXd mu, var;
-    gp.predict(Eigen::MatrixXd(input), mu, var);
-    const double refined = score(mu(0), var(0));
+    auto [u, refined] = refine(*space_, gp, acquisition, candidates[order[k]]);
     if (refined > winner_score) {
       winner_score = refined;
       winner = std::move(u);
