@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "common/strings.h"
@@ -76,20 +77,10 @@ std::string StatusReporter::progress_bar(int64_t finished, std::optional<int64_t
   return fmt::format("[{}] {}/{} trials finished", bar, finished, *total);
 }
 
-std::string StatusReporter::render(const StatusSnapshot& s) const {
-  int64_t trials = 0;
-  for (const auto& [state, count] : s.counts) trials += count;
-  if (trials == 0 && !s.done) return {};
-  std::ostringstream out;
-  out << "== Status ==\n";
-  out << fmt::format("Current time: {} (running for {})\n", date_string(std::time(nullptr)),
-                     format_duration(s.elapsed_s));
-  out << memory_usage_line() << "\n";
-  if (!s.scheduler_line.empty()) out << s.scheduler_line << "\n";
-  out << s.resources_line << "\n";
-  if (!s.best_line.empty()) out << s.best_line << "\n";
-  out << "Result logdir: " << s.logdir << "\n";
+namespace {
 
+// "Number of trials: N[/total] (k RUNNING, ...)".
+std::string trial_count_line(const StatusSnapshot& s) {
   int64_t shown_total = 0;
   std::vector<std::string> parts;
   for (TrialStatus state : kStateOrder) {
@@ -98,15 +89,17 @@ std::string StatusReporter::render(const StatusSnapshot& s) const {
     shown_total += it->second;
     parts.push_back(fmt::format("{} {}", it->second, to_string(state)));
   }
-  out << "Number of trials: " << shown_total;
-  if (s.total_trials && *s.total_trials != shown_total) out << "/" << *s.total_trials;
-  out << " (" << join(parts, ", ") << ")\n";
+  std::string line = fmt::format("Number of trials: {}", shown_total);
+  if (s.total_trials && *s.total_trials != shown_total) line += fmt::format("/{}", *s.total_trials);
+  return line + " (" + join(parts, ", ") + ")\n";
+}
 
-  // Fair cut across states: each state gets rows in turn until max rows are used.
+// The rows shown: a fair cut across states, each state getting rows in turn until max_rows are
+// used. `quota` says how many rows of each state are shown.
+std::vector<const StatusRow*> rows_shown(const StatusSnapshot& s, size_t max_rows,
+                                         std::map<TrialStatus, size_t>& quota) {
   std::map<TrialStatus, std::vector<const StatusRow*>> by_state;
   for (const auto& row : s.rows) by_state[row.status].push_back(&row);
-  const size_t max_rows = static_cast<size_t>(std::max(1, options_.max_progress_rows));
-  std::map<TrialStatus, size_t> quota;
   size_t used = 0;
   bool progress = true;
   while (used < max_rows && progress) {
@@ -125,25 +118,25 @@ std::string StatusReporter::render(const StatusSnapshot& s) const {
     const auto& rows = by_state[state];
     for (size_t i = 0; i < quota[state] && i < rows.size(); ++i) shown.push_back(rows[i]);
   }
+  return shown;
+}
 
-  // Columns: name, status, loc, params, metrics (default ones present + the run metric +
-  // up to 3 user metrics).
-  std::vector<std::string> metric_keys;
-  std::vector<std::string> metric_titles;
-  auto has_key = [&](const std::string& key) {
+// The metric columns (result keys and titles): the run's metric, the default ones present, then
+// up to 3 other numeric results of the rows shown.
+std::vector<std::pair<std::string, std::string>> metric_columns(const std::vector<const StatusRow*>& shown,
+                                                                const std::string& metric) {
+  std::vector<std::pair<std::string, std::string>> columns;
+  const auto has_key = [&](const std::string& key) {
     return std::any_of(shown.begin(), shown.end(), [&](const StatusRow* r) {
       return r->last_result.is_object() && find_path(r->last_result, key) != nullptr;
     });
   };
-  if (!metric_.empty() && has_key(metric_)) {
-    metric_keys.push_back(metric_);
-    metric_titles.push_back(metric_);
-  }
+  const auto taken = [&](const std::string& key) {
+    return std::any_of(columns.begin(), columns.end(), [&](const auto& c) { return c.first == key; });
+  };
+  if (!metric.empty() && has_key(metric)) columns.emplace_back(metric, metric);
   for (const auto& [key, title] : kDefaultMetricColumns) {
-    if (key != metric_ && has_key(key)) {
-      metric_keys.push_back(key);
-      metric_titles.push_back(title);
-    }
+    if (key != metric && has_key(key)) columns.emplace_back(key, title);
   }
   int inferred = 0;
   for (const StatusRow* row : shown) {
@@ -151,45 +144,27 @@ std::string StatusReporter::render(const StatusSnapshot& s) const {
     for (const auto& [key, value] : row->last_result.items()) {
       if (inferred >= 3) break;
       if (!value.is_number() || std::find(kAutoFilled.begin(), kAutoFilled.end(), key) != kAutoFilled.end()) continue;
-      if (std::find(metric_keys.begin(), metric_keys.end(), key) != metric_keys.end()) continue;
+      if (taken(key)) continue;
       if (std::any_of(kDefaultMetricColumns.begin(), kDefaultMetricColumns.end(),
                       [&](const auto& c) { return c.first == key; })) {
         continue;
       }
-      metric_keys.push_back(key);
-      metric_titles.push_back(key);
+      columns.emplace_back(key, key);
       ++inferred;
     }
   }
+  return columns;
+}
 
-  std::vector<std::string> titles = {"Trial name", "status", "loc"};
-  for (const auto& p : param_columns_) titles.push_back(escape_for_terminal(p));
-  for (const auto& t : metric_titles) titles.push_back(escape_for_terminal(t));
-  std::vector<std::vector<std::string>> cells;
-  std::vector<std::vector<bool>> right;
-  for (const StatusRow* row : shown) {
-    std::vector<std::string> line = {escape_for_terminal(row->name), std::string(to_string(row->status)),
-                                     escape_for_terminal(row->location)};
-    std::vector<bool> align = {false, false, false};
-    for (const auto& p : param_columns_) {
-      const Json* v = row->config.is_object() ? find_path(row->config, p) : nullptr;
-      line.push_back(cell(v));
-      align.push_back(is_right_aligned(v));
-    }
-    for (const auto& m : metric_keys) {
-      const Json* v = row->last_result.is_object() ? find_path(row->last_result, m) : nullptr;
-      line.push_back(cell(v));
-      align.push_back(is_right_aligned(v));
-    }
-    cells.push_back(std::move(line));
-    right.push_back(std::move(align));
-  }
+// A boxed table: titles left-aligned, each cell left or right-aligned as `right` says.
+std::string boxed_table(const std::vector<std::string>& titles, const std::vector<std::vector<std::string>>& cells,
+                        const std::vector<std::vector<bool>>& right) {
   std::vector<size_t> widths(titles.size());
   for (size_t c = 0; c < titles.size(); ++c) {
     widths[c] = titles[c].size();
     for (const auto& line : cells) widths[c] = std::max(widths[c], line[c].size());
   }
-  auto rule = [&](char corner, char fill) {
+  const auto rule = [&](char corner, char fill) {
     std::string r(1, corner);
     for (size_t c = 0; c < widths.size(); ++c) {
       r += std::string(widths[c] + 2, fill);
@@ -197,54 +172,103 @@ std::string StatusReporter::render(const StatusSnapshot& s) const {
     }
     return r + "\n";
   };
-  out << rule('+', '-');
-  out << "|";
-  for (size_t c = 0; c < titles.size(); ++c) out << " " << fmt::format("{:<{}}", titles[c], widths[c]) << " |";
-  out << "\n";
-  out << rule('|', '-');
+  std::string out = rule('+', '-') + "|";
+  for (size_t c = 0; c < titles.size(); ++c) out += fmt::format(" {:<{}} |", titles[c], widths[c]);
+  out += "\n" + rule('|', '-');
   for (size_t r = 0; r < cells.size(); ++r) {
-    out << "|";
+    out += "|";
     for (size_t c = 0; c < titles.size(); ++c) {
-      out << " "
-          << (right[r][c] ? fmt::format("{:>{}}", cells[r][c], widths[c]) : fmt::format("{:<{}}", cells[r][c], widths[c]))
-          << " |";
+      out += right[r][c] ? fmt::format(" {:>{}} |", cells[r][c], widths[c])
+                         : fmt::format(" {:<{}} |", cells[r][c], widths[c]);
     }
-    out << "\n";
+    out += "\n";
   }
-  out << rule('+', '-');
-  // Counted against all trials, not just the rows the runner handed in.
+  return out + rule('+', '-');
+}
+
+// "... N more trials not shown (k RUNNING, ...)", counted against all trials, not just the rows
+// the runner handed in; empty when every trial is shown.
+std::string hidden_line(const StatusSnapshot& s, const std::map<TrialStatus, size_t>& quota) {
   std::vector<std::string> more;
   int64_t hidden = 0;
   for (TrialStatus state : kStateOrder) {
     auto it = s.counts.find(state);
     const int64_t count = it == s.counts.end() ? 0 : it->second;
-    const int64_t not_shown = count - static_cast<int64_t>(quota[state]);
+    auto shown = quota.find(state);
+    const int64_t not_shown = count - static_cast<int64_t>(shown == quota.end() ? 0 : shown->second);
     if (not_shown > 0) {
       hidden += not_shown;
       more.push_back(fmt::format("{} {}", not_shown, to_string(state)));
     }
   }
-  if (hidden > 0) out << fmt::format("... {} more trials not shown ({})\n", hidden, join(more, ", "));
-  if (s.num_errored > 0) {
-    out << "Number of errored trials: " << s.num_errored << "\n";
-    size_t w1 = 10, w3 = 10;
-    for (const auto& e : s.errors) {
-      w1 = std::max(w1, escape_for_terminal(e.name).size());
-      w3 = std::max(w3, escape_for_terminal(e.error_file).size());
-    }
-    const std::string sep = fmt::format("+-{}-+------------+-{}-+\n", std::string(w1, '-'), std::string(w3, '-'));
-    out << sep << fmt::format("| {:<{}} | # failures | {:<{}} |\n", "Trial name", w1, "error file", w3) << sep;
-    const size_t max_errors = static_cast<size_t>(std::max(0, options_.max_error_rows));
-    for (size_t i = 0; i < s.errors.size() && i < max_errors; ++i) {
-      out << fmt::format("| {:<{}} | {:>10} | {:<{}} |\n", escape_for_terminal(s.errors[i].name), w1,
-                         s.errors[i].failures, escape_for_terminal(s.errors[i].error_file), w3);
-    }
-    out << sep;
-    if (s.num_errored > static_cast<int64_t>(std::min(s.errors.size(), max_errors))) {
-      out << fmt::format("... {} more errored trials not shown\n",
-                         s.num_errored - static_cast<int64_t>(std::min(s.errors.size(), max_errors)));
-    }
+  return hidden > 0 ? fmt::format("... {} more trials not shown ({})\n", hidden, join(more, ", ")) : "";
+}
+
+// The errored trials' table, at most max_errors rows; empty when none errored.
+std::string error_table(const StatusSnapshot& s, size_t max_errors) {
+  if (s.num_errored <= 0) return "";
+  std::string out = fmt::format("Number of errored trials: {}\n", s.num_errored);
+  size_t w1 = 10, w3 = 10;
+  for (const auto& e : s.errors) {
+    w1 = std::max(w1, escape_for_terminal(e.name).size());
+    w3 = std::max(w3, escape_for_terminal(e.error_file).size());
   }
+  const std::string sep = fmt::format("+-{}-+------------+-{}-+\n", std::string(w1, '-'), std::string(w3, '-'));
+  out += sep + fmt::format("| {:<{}} | # failures | {:<{}} |\n", "Trial name", w1, "error file", w3) + sep;
+  for (size_t i = 0; i < s.errors.size() && i < max_errors; ++i) {
+    out += fmt::format("| {:<{}} | {:>10} | {:<{}} |\n", escape_for_terminal(s.errors[i].name), w1,
+                       s.errors[i].failures, escape_for_terminal(s.errors[i].error_file), w3);
+  }
+  out += sep;
+  const int64_t listed = static_cast<int64_t>(std::min(s.errors.size(), max_errors));
+  if (s.num_errored > listed) out += fmt::format("... {} more errored trials not shown\n", s.num_errored - listed);
+  return out;
+}
+
+}  // namespace
+
+std::string StatusReporter::render(const StatusSnapshot& s) const {
+  int64_t trials = 0;
+  for (const auto& [state, count] : s.counts) trials += count;
+  if (trials == 0 && !s.done) return {};
+  std::ostringstream out;
+  out << "== Status ==\n";
+  out << fmt::format("Current time: {} (running for {})\n", date_string(std::time(nullptr)),
+                     format_duration(s.elapsed_s));
+  out << memory_usage_line() << "\n";
+  if (!s.scheduler_line.empty()) out << s.scheduler_line << "\n";
+  out << s.resources_line << "\n";
+  if (!s.best_line.empty()) out << s.best_line << "\n";
+  out << "Result logdir: " << s.logdir << "\n";
+  out << trial_count_line(s);
+
+  std::map<TrialStatus, size_t> quota;
+  const std::vector<const StatusRow*> shown =
+      rows_shown(s, static_cast<size_t>(std::max(1, options_.max_progress_rows)), quota);
+  const auto metrics = metric_columns(shown, metric_);
+  // Columns: name, status, loc, params, metrics.
+  std::vector<std::string> titles = {"Trial name", "status", "loc"};
+  for (const auto& p : param_columns_) titles.push_back(escape_for_terminal(p));
+  for (const auto& [key, title] : metrics) titles.push_back(escape_for_terminal(title));
+  std::vector<std::vector<std::string>> cells;
+  std::vector<std::vector<bool>> right;
+  for (const StatusRow* row : shown) {
+    std::vector<std::string> line = {escape_for_terminal(row->name), std::string(to_string(row->status)),
+                                     escape_for_terminal(row->location)};
+    std::vector<bool> align = {false, false, false};
+    const auto add = [&](const Json& from, const std::string& path) {
+      const Json* v = from.is_object() ? find_path(from, path) : nullptr;
+      line.push_back(cell(v));
+      align.push_back(is_right_aligned(v));
+    };
+    for (const auto& p : param_columns_) add(row->config, p);
+    for (const auto& [key, title] : metrics) add(row->last_result, key);
+    cells.push_back(std::move(line));
+    right.push_back(std::move(align));
+  }
+  out << boxed_table(titles, cells, right);
+  out << hidden_line(s, quota);
+  out << error_table(s, static_cast<size_t>(std::max(0, options_.max_error_rows)));
   out << "\n";
   return out.str();
 }
