@@ -315,68 +315,69 @@ std::string claim_default_name(const std::filesystem::path& local_dir, const std
   throw TuneError(fmt::format("name: every default name {}_N under {} is taken; give a name", base, local_dir.string()));
 }
 
-}  // namespace
-
-ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
-  validate(trainable, options);
-  raise_open_file_limit();
-  // Absolute: trials (child processes in their own directories) get paths inside it.
-  std::error_code absolute_error;
-  const std::filesystem::path local_dir =
-      std::filesystem::absolute(expand_user(options.local_dir), absolute_error).lexically_normal();
-
-  // Resume: find the experiment and its state before anything is created.
+// What run() finds before it creates anything: the experiment to resume (if any), its
+// directory, and the lock on it, held until the run returns.
+struct Opening {
   std::optional<detail::ResumeState> resume;
   std::filesystem::path resume_dir;
-  std::optional<detail::ExperimentLock> lock;  // held until the run returns
-  bool start_over = options.overwrite;
+  std::optional<detail::ExperimentLock> lock;
+  bool start_over = false;  // replace what the directory holds
+};
+
+// resume=PROMPT: asks on the terminal whether to resume `dir`.
+bool ask_to_resume(const std::filesystem::path& dir) {
+  if (!isatty(STDIN_FILENO)) {
+    throw TuneError(fmt::format("resume: \"PROMPT\" needs a terminal to ask whether to resume {}; use resume=true "
+                                "to continue it or resume=false to start over",
+                                dir.string()));
+  }
+  std::cout << fmt::format("Resume the experiment in {}? [y/N] ", dir.string()) << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
+}
+
+// Resume: finds the experiment and reads its state before anything is created; the stored
+// spec's options replace `options`' where the user left them unset (validated again).
+Opening open_resume(const TrainableSpec& trainable, RunOptions& options, const std::filesystem::path& local_dir) {
+  Opening opening;
+  opening.start_over = options.overwrite;
   if (!options.name.empty()) check_upload_dir(options, local_dir, options.name);
   if (options.resume.value == "REMOTE") pull_remote_experiment(options, local_dir);
-  if (options.resume.enabled()) {
-    resume_dir = find_resume_dir(local_dir, options, trainable);
-    if (!detail::has_stored_experiment(resume_dir)) {
-      throw TuneError(fmt::format("resume: {} holds no experiment state to resume (start it with resume=false)",
-                                  resume_dir.string()));
-    }
-    // Taken before the state is read: a driver still writing it refuses this one.
-    lock.emplace(detail::ExperimentLock::acquire(resume_dir));
-    bool go = true;
-    if (options.resume.value == "PROMPT") {
-      if (!isatty(STDIN_FILENO)) {
-        throw TuneError(fmt::format("resume: \"PROMPT\" needs a terminal to ask whether to resume {}; use resume=true "
-                                    "to continue it or resume=false to start over",
-                                    resume_dir.string()));
-      }
-      std::cout << fmt::format("Resume the experiment in {}? [y/N] ", resume_dir.string()) << std::flush;
-      std::string answer;
-      std::getline(std::cin, answer);
-      go = !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
-      start_over = !go;  // the answer is the explicit word to replace it
-    }
-    if (go) {
-      resume.emplace();
-      try {
-        resume->stored = detail::read_stored_experiment(resume_dir);
-      } catch (const TuneError& e) {
-        throw TuneError(fmt::format("resume: {}", e.what()));
-      }
-      resume->errored_only = options.resume.value == "ERRORED_ONLY";
-      const std::string stored_trainable = resume->stored.header.value("trainable", "");
-      if (!stored_trainable.empty() && stored_trainable != trainable.name) {
-        throw TuneError(fmt::format("resume: {} is an experiment of '{}', not of '{}'", resume_dir.string(),
-                                    stored_trainable, trainable.name));
-      }
-      apply_stored_spec(resume->stored.header.value("spec", Json()), spec_of(trainable, options), options, std::cerr);
-      validate(trainable, options);
-    }
+  if (!options.resume.enabled()) return opening;
+  opening.resume_dir = find_resume_dir(local_dir, options, trainable);
+  const std::filesystem::path& dir = opening.resume_dir;
+  if (!detail::has_stored_experiment(dir)) {
+    throw TuneError(
+        fmt::format("resume: {} holds no experiment state to resume (start it with resume=false)", dir.string()));
   }
-  std::optional<std::pair<std::filesystem::path, detail::CheckpointEntry>> initial_checkpoint;
-  if (!options.restore.empty()) initial_checkpoint = resolve_restore(options.restore);
+  // Taken before the state is read: a driver still writing it refuses this one.
+  opening.lock.emplace(detail::ExperimentLock::acquire(dir));
+  if (options.resume.value == "PROMPT" && !ask_to_resume(dir)) {
+    opening.start_over = true;  // the answer is the explicit word to replace it
+    return opening;
+  }
+  detail::ResumeState& resume = opening.resume.emplace();
+  try {
+    resume.stored = detail::read_stored_experiment(dir);
+  } catch (const TuneError& e) {
+    throw TuneError(fmt::format("resume: {}", e.what()));
+  }
+  resume.errored_only = options.resume.value == "ERRORED_ONLY";
+  const std::string stored_trainable = resume.stored.header.value("trainable", "");
+  if (!stored_trainable.empty() && stored_trainable != trainable.name) {
+    throw TuneError(fmt::format("resume: {} is an experiment of '{}', not of '{}'", dir.string(), stored_trainable,
+                                trainable.name));
+  }
+  apply_stored_spec(resume.stored.header.value("spec", Json()), spec_of(trainable, options), options, std::cerr);
+  validate(trainable, options);
+  return opening;
+}
 
-  ResourcePool pool = make_pool(options);
-  detail::ResourceManager check(pool);
-  if (options.resources_per_trial) check.check_feasible(*options.resources_per_trial, "resources_per_trial");
-
+// The scheduler and searcher, defaulted and handed the metric, mode and space; the first
+// variant resolved (and its resource request checked) so a misuse surfaces before any
+// directory exists.
+void prepare_plugins(const TrainableSpec& trainable, RunOptions& options, const detail::ResourceManager& check) {
   if (const auto* replay = dynamic_cast<const PopulationBasedTrainingReplay*>(options.scheduler.get())) {
     // The replayed trial's config comes from the policy file.
     if (!options.config.empty()) {
@@ -390,7 +391,6 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   }
   // No config at all is the empty config: a trainable reads {} (config.value("x", d) works), not null.
   if (options.config.to_json().is_null()) options.config = Space::from_json(Json::object());
-  // Plugins: defaults, then metric and mode handed once to each.
   if (!options.scheduler) options.scheduler = std::make_shared<FIFOScheduler>();
   if (!options.search_alg) {
     options.search_alg = std::make_shared<BasicVariantGenerator>(options.config, options.num_samples, options.seed);
@@ -401,32 +401,36 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   }
   options.scheduler->set_search_properties(options.metric, options.mode);
   options.search_alg->set_search_properties(options.metric, options.mode, options.config);
-  if (auto* variants = dynamic_cast<BasicVariantGenerator*>(options.search_alg.get())) {
-    // Resolve the first variant now: a sample_from cycle or a bad path is a misuse that
-    // must surface before any directory exists.
-    if (variants->total_trials().value_or(1) > 0) {
-      const Config first = variants->generate(0).config;
-      if (!options.resources_per_trial && trainable.default_resource_request) {
-        if (auto request = trainable.default_resource_request(first)) {
-          request->validate("default_resource_request");
-          check.check_feasible(*request, "default_resource_request");
-        }
-      }
+  auto* variants = dynamic_cast<BasicVariantGenerator*>(options.search_alg.get());
+  if (variants == nullptr || variants->total_trials().value_or(1) <= 0) return;
+  // A sample_from cycle or a bad path is a misuse.
+  const Config first = variants->generate(0).config;
+  if (!options.resources_per_trial && trainable.default_resource_request) {
+    if (auto request = trainable.default_resource_request(first)) {
+      request->validate("default_resource_request");
+      check.check_feasible(*request, "default_resource_request");
     }
   }
+}
 
+// `stop` and `time_budget_s` as one stopper (null: neither).
+std::shared_ptr<Stopper> make_stopper(const RunOptions& options) {
   std::shared_ptr<Stopper> stopper = options.stop.make_stopper();
-  if (options.time_budget_s > 0) {
-    auto timeout = std::make_shared<TimeoutStopper>(std::chrono::duration<double>(options.time_budget_s));
-    stopper = stopper ? std::make_shared<CombinedStopper>(std::vector<std::shared_ptr<Stopper>>{stopper, timeout})
-                      : std::shared_ptr<Stopper>(timeout);
-  }
+  if (options.time_budget_s <= 0) return stopper;
+  auto timeout = std::make_shared<TimeoutStopper>(std::chrono::duration<double>(options.time_budget_s));
+  return stopper ? std::make_shared<CombinedStopper>(std::vector<std::shared_ptr<Stopper>>{stopper, timeout})
+                 : std::shared_ptr<Stopper>(timeout);
+}
 
+// The experiment's name, id and directory (created, locked, and refused if it holds another
+// experiment that is not to be replaced).
+ExperimentInfo open_experiment(const TrainableSpec& trainable, const RunOptions& options,
+                               const std::filesystem::path& local_dir, Opening& opening) {
   ExperimentInfo experiment;
-  if (resume) {
-    experiment.name = resume->stored.header.value("name", resume_dir.filename().string());
-    experiment.experiment_id = resume->stored.header.value("experiment_id", random_hex(32));
-    experiment.dir = resume_dir;
+  if (opening.resume) {
+    experiment.name = opening.resume->stored.header.value("name", opening.resume_dir.filename().string());
+    experiment.experiment_id = opening.resume->stored.header.value("experiment_id", random_hex(32));
+    experiment.dir = opening.resume_dir;
     // What a SIGKILLed driver left (setsid() grandchildren; trials whose death signal is not
     // through yet) ends before any trial restarts: never two copies of one trial at once.
     detail::kill_token_holders(detail::experiment_token_prefix(experiment.experiment_id), true,
@@ -444,14 +448,38 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
   if (ec) {
     throw TuneError(fmt::format("local_dir: cannot create {}: {}", experiment.dir.string(), ec.message()));
   }
-  if (!resume) {
-    if (!lock || resume_dir != experiment.dir) lock.emplace(detail::ExperimentLock::acquire(experiment.dir));
-    if (!start_over && holds_recorded_experiment(experiment.dir)) {
-      throw TuneError(fmt::format("name: {} already holds an experiment; continue it with resume=true (tune resume {}), "
-                                  "or give the new one another name (overwrite=true replaces it)",
-                                  experiment.dir.string(), experiment.dir.string()));
-    }
+  if (opening.resume) return experiment;
+  if (!opening.lock || opening.resume_dir != experiment.dir) {
+    opening.lock.emplace(detail::ExperimentLock::acquire(experiment.dir));
   }
+  if (!opening.start_over && holds_recorded_experiment(experiment.dir)) {
+    throw TuneError(fmt::format("name: {} already holds an experiment; continue it with resume=true (tune resume {}), "
+                                "or give the new one another name (overwrite=true replaces it)",
+                                experiment.dir.string(), experiment.dir.string()));
+  }
+  return experiment;
+}
+
+}  // namespace
+
+ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
+  validate(trainable, options);
+  raise_open_file_limit();
+  // Absolute: trials (child processes in their own directories) get paths inside it.
+  std::error_code absolute_error;
+  const std::filesystem::path local_dir =
+      std::filesystem::absolute(expand_user(options.local_dir), absolute_error).lexically_normal();
+  Opening opening = open_resume(trainable, options, local_dir);
+  std::optional<std::pair<std::filesystem::path, detail::CheckpointEntry>> initial_checkpoint;
+  if (!options.restore.empty()) initial_checkpoint = resolve_restore(options.restore);
+
+  ResourcePool pool = make_pool(options);
+  const detail::ResourceManager check(pool);
+  if (options.resources_per_trial) check.check_feasible(*options.resources_per_trial, "resources_per_trial");
+  prepare_plugins(trainable, options, check);
+  std::shared_ptr<Stopper> stopper = make_stopper(options);
+  ExperimentInfo experiment = open_experiment(trainable, options, local_dir, opening);
+
   Json spec = spec_of(trainable, options);
   const bool raise_on_failed_trial = options.raise_on_failed_trial;
   // Signals reach the runner through the interrupt flag only; the handlers go with the guard.
@@ -461,7 +489,8 @@ ExperimentAnalysis run(const TrainableSpec& trainable, RunOptions options) {
     signals.emplace(options.interrupt);
   }
   detail::TrialRunner runner(trainable, std::move(options), std::move(experiment), std::move(pool),
-                             std::move(stopper), std::move(spec), std::move(resume), std::move(initial_checkpoint));
+                             std::move(stopper), std::move(spec), std::move(opening.resume),
+                             std::move(initial_checkpoint));
   ExperimentAnalysis analysis = runner.run();
   if (analysis.interrupted() && signals && signals->signal_number() != 0) {
     analysis.set_interrupted(signals->signal_number());
