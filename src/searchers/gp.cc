@@ -160,23 +160,24 @@ struct AcquisitionScore {
   bool ei;
   double xi, kappa, best;
 
-  double score(double mean, double variance) const {
-    const double s = std::sqrt(variance);
-    return ei ? std::log(s) + detail::log_h((best - mean - xi) / s) : -(mean - kappa * s);
-  }
+  double score(double mean, double variance) const { return score_at_sd(mean, std::sqrt(variance)); }
   // -score at (mean, sd), with its derivatives by the mean and by the sd.
   double loss(double mean, double s, double& d_mean, double& d_s) const {
-    if (!ei) {
+    if (ei) {
+      double cdf_ratio = 0, pdf_ratio = 0;
+      detail::h_ratios((best - mean - xi) / s, cdf_ratio, pdf_ratio);
+      d_mean = cdf_ratio / s;
+      d_s = -pdf_ratio / s;
+    } else {
       d_mean = 1;
       d_s = -kappa;
-      return mean - kappa * s;
     }
-    const double z = (best - mean - xi) / s;
-    double cdf_ratio = 0, pdf_ratio = 0;
-    detail::h_ratios(z, cdf_ratio, pdf_ratio);
-    d_mean = cdf_ratio / s;
-    d_s = -pdf_ratio / s;
-    return -(std::log(s) + detail::log_h(z));
+    return -score_at_sd(mean, s);
+  }
+
+ private:
+  double score_at_sd(double mean, double s) const {
+    return ei ? std::log(s) + detail::log_h((best - mean - xi) / s) : -(mean - kappa * s);
   }
 };
 
