@@ -217,11 +217,39 @@ function schedulerDecisions(d) {
   return [];
 }
 
+// The analysis plots of an experiment's page: parallel coordinates, one score-per-parameter
+// scatter per parameter, and the parameters' importance as bars.
+function drawAnalysis(points, importance, parallelFig, scatterBox, importanceBox) {
+  drawParallel(parallelFig.canvas, points);
+  scatterBox.replaceChildren(...points.params.map(p => {
+    const fig = figure("", p.name, points.metric || "score");
+    fig.classList.add("small");
+    return fig;
+  }));
+  points.params.forEach((p, i) => drawLines(scatterBox.children[i].canvas,
+    [{label: p.name, points: points.rows.filter(r => r.values[i] !== null && r.score !== null).map(r => [r.values[i], r.score])}],
+    {dots: true, height: 200}));
+  importanceBox.replaceChildren(el("p", {class: "note"}, "correlation ratio (share of the score's variance explained by the parameter)"),
+    ...importance.params.map(p => el("div", {class: "bar-row"}, el("span", {class: "bar-label"}, p.param),
+      el("span", {class: "bar", style: `width:${Math.round(p.importance * 200)}px`}), " " + p.importance.toFixed(3))));
+}
+
+// The controls above the trials table: a status filter, a config filter and paging. Each
+// change updates state and calls reload.
+function trialControls(state, reload) {
+  return el("div", {class: "controls"},
+    el("label", {}, "status ", el("select", {onchange: e => { state.status = e.target.value; state.offset = 0; reload(); }},
+      ...["", "PENDING", "RUNNING", "PAUSED", "TERMINATED", "ERROR"].map(s => el("option", {value: s}, s || "all")))),
+    el("label", {}, "config ", el("input", {placeholder: "lr>0.01; opt~/^ad/", title: "KEY=V, KEY!=V, KEY>N, N<=KEY<M, KEY~TEXT, KEY~/REGEX/; clauses joined by ;", onchange: e => { state.config = e.target.value; state.offset = 0; reload(); }})),
+    el("button", {onclick: () => { state.offset = Math.max(0, state.offset - state.limit); reload(); }}, "prev"),
+    el("button", {onclick: () => { state.offset += state.limit; reload(); }}, "next"), state.pager);
+}
+
 async function experimentPage(name) {
   document.title = name + " - tune dashboard";
   const summary = await api("experiments/" + enc(name));
   const state = {sort: "score", order: "", status: "", config: "", offset: 0, limit: 25, metric: summary.metric || summary.metrics[0] || "",
-                 logY: false, smoothing: 0, shown: new Set(), curves: new Map()};
+                 logY: false, smoothing: 0, shown: new Set(), curves: new Map(), pager: el("span")};
   const info = el("p", {id: "summary"});
   const metricSelect = el("select", {id: "metric"}, ...summary.metrics.map(m => el("option", {value: m}, m)));
   metricSelect.value = state.metric;
@@ -232,7 +260,7 @@ async function experimentPage(name) {
   const scatterBox = el("div", {class: "grid", id: "scatter"});
   const importanceBox = el("div", {id: "importance"});
   const schedulerBox = el("div", {id: "scheduler"});
-  const tableBody = el("tbody"), pager = el("span");
+  const tableBody = el("tbody"), pager = state.pager;
   const headers = ["", "trial_id", "status", "score"].concat(summary.params.map(p => "config/" + p.name));
   const headRow = el("tr", {}, ...headers.map(h => el("th", {onclick: () => { if (!h) return; state.order = state.sort === h && !state.order ? "desc" : ""; state.sort = h; loadTable(); }}, h)));
   app.append(el("p", {}, link({}, "All experiments")), el("h1", {}, name), info,
@@ -242,13 +270,7 @@ async function experimentPage(name) {
       el("label", {}, "smoothing ", el("input", {type: "range", min: 0, max: 0.99, step: 0.01, value: 0, oninput: e => { state.smoothing = +e.target.value; drawCurves(); }}))),
     curvesFig, el("div", {class: "grid"}, bestFig, endedFig, el("div", {}, el("h3", {}, "Parameter importance"), importanceBox)),
     parallelFig, el("h3", {}, "Score per parameter"), scatterBox, schedulerBox,
-    el("h3", {}, "Trials"),
-    el("div", {class: "controls"},
-      el("label", {}, "status ", el("select", {onchange: e => { state.status = e.target.value; state.offset = 0; loadTable(); }},
-        ...["", "PENDING", "RUNNING", "PAUSED", "TERMINATED", "ERROR"].map(s => el("option", {value: s}, s || "all")))),
-      el("label", {}, "config ", el("input", {placeholder: "lr>0.01; opt~/^ad/", title: "KEY=V, KEY!=V, KEY>N, N<=KEY<M, KEY~TEXT, KEY~/REGEX/; clauses joined by ;", onchange: e => { state.config = e.target.value; state.offset = 0; loadTable(); }})),
-      el("button", {onclick: () => { state.offset = Math.max(0, state.offset - state.limit); loadTable(); }}, "prev"),
-      el("button", {onclick: () => { state.offset += state.limit; loadTable(); }}, "next"), pager),
+    el("h3", {}, "Trials"), trialControls(state, () => loadTable()),
     el("table", {id: "trials"}, el("thead", {}, headRow), tableBody));
   metricSelect.onchange = () => { state.metric = metricSelect.value; curvesFig.querySelector(".axis-label.y").textContent = state.metric; loadCurves(); };
 
@@ -303,18 +325,7 @@ async function experimentPage(name) {
   }
   async function loadAnalysis() {
     const [points, importance] = await Promise.all([api(`experiments/${enc(name)}/points?limit=2000`), api(`experiments/${enc(name)}/importance`)]);
-    drawParallel(parallelFig.canvas, points);
-    scatterBox.replaceChildren(...points.params.map((p, i) => {
-      const fig = figure("", p.name, points.metric || "score");
-      fig.classList.add("small");
-      return fig;
-    }));
-    points.params.forEach((p, i) => drawLines(scatterBox.children[i].canvas,
-      [{label: p.name, points: points.rows.filter(r => r.values[i] !== null && r.score !== null).map(r => [r.values[i], r.score])}],
-      {dots: true, height: 200}));
-    importanceBox.replaceChildren(el("p", {class: "note"}, "correlation ratio (share of the score's variance explained by the parameter)"),
-      ...importance.params.map(p => el("div", {class: "bar-row"}, el("span", {class: "bar-label"}, p.param),
-        el("span", {class: "bar", style: `width:${Math.round(p.importance * 200)}px`}), " " + p.importance.toFixed(3))));
+    drawAnalysis(points, importance, parallelFig, scatterBox, importanceBox);
   }
   showSummary(summary);
   await Promise.all([loadTable(), loadCurves(), loadAnalysis()]);

@@ -129,6 +129,10 @@ TEST_F(DashboardBrowserTest, TheExperimentPageShowsTrialIdsAxisLabelsAndPlots) {
   EXPECT_THAT(dom, HasSubstr("Parallel coordinates"));
   EXPECT_THAT(dom, HasSubstr("Where finished trials ended"));
   EXPECT_THAT(dom, HasSubstr("<span class=\"bar-label\">lr</span>")) << "parameter importance";
+  EXPECT_THAT(dom, HasSubstr("<figure class=\"plot small\"><figcaption></figcaption><div class=\"axis-label y\">loss</div>"))
+      << "a score-per-parameter plot";
+  EXPECT_THAT(dom, HasSubstr("<option value=\"ERROR\">ERROR</option>")) << "the trials' status filter";
+  EXPECT_THAT(dom, HasSubstr("<button>next</button><span> 1-6 of 6</span>")) << "the trials' pager";
 
   const fs::path png = profile_.path() / "experiment.png";
   output_of(chromium("--screenshot=" + testing::quote(png.string()), page));
