@@ -1,25 +1,23 @@
 // Tests of trials as child processes (tune/process.h): registered C++ trainables re-run as
 // workers (on both launch paths: forked by a zygote, and exec'd), the Python and C++ clients,
-// plain programs; crashes, hangs, bad output, argv injection, the environment, the same stop
-// scenario on the thread and process backends, and the zygote dying or outliving its driver.
+// plain programs; crashes, hangs, bad output, argv injection, the environment, and the same
+// stop scenario on the thread and process backends. The zygote itself: process_zygote_test.cc.
 #include "executors/process_executor.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
-#include <set>
 #include <sstream>
-#include <thread>
 
+#include "executors/process_test_support.h"
 #include "executors/workers/trainables.h"
+#include "support/files.h"
 #include "support/quiet_options.h"
 #include "support/temp_dir.h"
 #include "tune/client.h"
@@ -30,41 +28,17 @@ namespace tune {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::by_id;
+using testing::kPython;
+using testing::kWorker;
+using testing::kWorkers;
 using testing::quiet_options;
+using testing::read_text;
 using testing::TempDir;
+using testing::worker_spec;
 
-extern "C" char** environ;  // NOLINT: POSIX
-
-const std::string kWorker = TUNE_TEST_WORKER;
 const std::string kClientWorker = TUNE_TEST_CLIENT_WORKER;
-const std::string kPython = TUNE_TEST_PYTHON;
-const std::string kWorkers = std::string(TUNE_SOURCE_DIR) + "/tests/executors/workers";
 const std::string kPythonPath = std::string(TUNE_SOURCE_DIR) + "/clients/python";
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The trials of an analysis, in creation order (trial ids end in the creation index).
-std::vector<TrialRecord> by_id(const ExperimentAnalysis& analysis) {
-  std::vector<TrialRecord> trials = analysis.trials();
-  std::sort(trials.begin(), trials.end(), [](const auto& a, const auto& b) { return a.trial_id() < b.trial_id(); });
-  return trials;
-}
-
-ProcessSpec worker_spec() {
-  ProcessSpec spec;
-  spec.argv = {kWorker};
-  spec.stop_grace_s = 2;
-  // Under the sanitizer builds the crashing workers must die by their real signals, not by
-  // the sanitizer's own SEGV report (these are ignored by uninstrumented builds).
-  spec.env["ASAN_OPTIONS"] = "handle_segv=0:handle_abort=0:detect_leaks=0";
-  spec.env["TSAN_OPTIONS"] = "handle_segv=0:handle_abort=0";
-  return spec;
-}
 
 // The registered-trainable tests run on both launch paths.
 class ProcessLaunchTest : public ::testing::TestWithParam<ProcessSpec::Launch> {
@@ -183,7 +157,7 @@ TEST_P(ProcessLaunchTest, RegisteredClassTrainableRunsInChildProcesses) {
     EXPECT_NE(trial.last_result()["worker_pid"], getpid());
     EXPECT_TRUE(std::filesystem::exists(trial.logdir() / "stdout.log"));
     EXPECT_TRUE(std::filesystem::exists(trial.logdir() / "stderr.log"));
-    const std::string result_json = read_file(trial.logdir() / "result.json");
+    const std::string result_json = read_text(trial.logdir() / "result.json");
     EXPECT_EQ(std::count(result_json.begin(), result_json.end(), '\n'), 4);
   }
 }
@@ -230,7 +204,7 @@ TEST_P(ProcessLaunchTest, CrashesFailOnlyTheirTrialWithTheReasonInErrorTxt) {
   for (size_t i = 1; i < trials.size(); ++i) {
     const TrialRecord& trial = trials[i];
     EXPECT_EQ(trial.status(), TrialStatus::kError) << trial.config().dump();
-    const std::string error_txt = read_file(trial.logdir() / "error.txt");
+    const std::string error_txt = read_text(trial.logdir() / "error.txt");
     EXPECT_THAT(error_txt, HasSubstr(expected[i - 1]));
     if (i < 5) {  // a crash: its stderr tells the rest
       EXPECT_THAT(error_txt, HasSubstr("before replying to 'step'"));
@@ -266,8 +240,8 @@ TEST_P(ProcessLaunchTest, HungTrialIsKilledAfterTheStepTimeout) {
   const auto trials = by_id(run(isolated("Crasher", spec), std::move(options)));
   ASSERT_EQ(trials.size(), 2u);
   EXPECT_EQ(trials[0].status(), TrialStatus::kError);
-  EXPECT_THAT(read_file(trials[0].logdir() / "error.txt"), HasSubstr("within step_timeout_s=3 s and was killed"));
-  EXPECT_THAT(read_file(trials[0].logdir() / "error.txt"), HasSubstr("crasher: about to hang"));
+  EXPECT_THAT(read_text(trials[0].logdir() / "error.txt"), HasSubstr("within step_timeout_s=3 s and was killed"));
+  EXPECT_THAT(read_text(trials[0].logdir() / "error.txt"), HasSubstr("crasher: about to hang"));
   EXPECT_EQ(trials[1].status(), TrialStatus::kTerminated);
 }
 
@@ -295,7 +269,7 @@ TEST_P(ProcessLaunchTest, RetriedTrialStartsAFreshProcessEachTime) {
   const auto trials = by_id(run(isolated("Crasher", launch_spec()), std::move(options)));
   ASSERT_EQ(trials.size(), 1u);
   EXPECT_EQ(trials[0].status(), TrialStatus::kError);
-  const std::string stderr_log = read_file(trials[0].logdir() / "stderr.log");
+  const std::string stderr_log = read_text(trials[0].logdir() / "stderr.log");
   size_t attempts = 0;
   for (size_t at = stderr_log.find("about to exit3"); at != std::string::npos;
        at = stderr_log.find("about to", at + 1)) {
@@ -404,7 +378,7 @@ TEST(ProcessExecutorTest, PythonClientReportsAndStops) {
   // forever: stopped at 4 by the stop criteria; the script saw the stop.
   EXPECT_EQ(trials[1].status(), TrialStatus::kTerminated) << trials[1].error();
   EXPECT_EQ(trials[1].last_result()["training_iteration"], 4);
-  EXPECT_EQ(read_file(trials[1].logdir() / "stopped.txt"), "stopped\n");
+  EXPECT_EQ(read_text(trials[1].logdir() / "stopped.txt"), "stopped\n");
   // nan: arrives as NaN.
   EXPECT_EQ(trials[2].status(), TrialStatus::kTerminated) << trials[2].error();
   const auto nan_results = results->of(trials[2].trial_id());
@@ -424,7 +398,7 @@ TEST(ProcessExecutorTest, PythonClientOutsideTunePrintsJsonLines) {
   const std::string command = "env -u TUNE_PROTOCOL_FDS PYTHONPATH=" + kPythonPath + " " + kPython + " -S " + kWorkers +
                               "/client_script.py > " + out;
   ASSERT_EQ(std::system(command.c_str()), 0);
-  const std::string printed = read_file(out);
+  const std::string printed = read_text(out);
   EXPECT_THAT(printed, HasSubstr("{\"score\":1,\"connected\":false,\"trial_id\":null,\"restore\":null}\n"));
   EXPECT_THAT(printed, HasSubstr("\"score\":3"));
 }
@@ -469,7 +443,7 @@ TEST(ProcessExecutorTest, HeaderOnlyCppClientReportsAndStops) {
   EXPECT_EQ(trials[0].last_result()["checkpoint_dir"], (trials[0].logdir() / "checkpoint").string());
   EXPECT_EQ(trials[1].status(), TrialStatus::kTerminated) << trials[1].error();
   EXPECT_EQ(trials[1].last_result()["training_iteration"], 3);
-  EXPECT_EQ(read_file(trials[1].logdir() / "client_stopped.txt"), "stopped should_stop\n");
+  EXPECT_EQ(read_text(trials[1].logdir() / "client_stopped.txt"), "stopped should_stop\n");
 }
 
 // ---- plain programs ----
@@ -489,7 +463,7 @@ TEST(ProcessExecutorTest, PlainShellProgramResultsAndLogs) {
   EXPECT_EQ(trials[0].last_result()["training_iteration"], 3);
   EXPECT_EQ(trials[0].last_result()["done"], true);
   EXPECT_EQ(trials[0].last_result()["lr"], "0.25");
-  EXPECT_THAT(read_file(trials[0].logdir() / "stdout.log"), HasSubstr("epoch 2 starting\n"));
+  EXPECT_THAT(read_text(trials[0].logdir() / "stdout.log"), HasSubstr("epoch 2 starting\n"));
   // n=50: stopped at 5 by the criteria.
   EXPECT_EQ(trials[1].status(), TrialStatus::kTerminated) << trials[1].error();
   EXPECT_EQ(trials[1].last_result()["training_iteration"], 5);
@@ -517,7 +491,7 @@ TEST(ProcessExecutorTest, PlainProgramFailuresAndOddLines) {
   // array: a JSON array line (and a non-JSON brace line) is log, not a result.
   EXPECT_EQ(trials[3].status(), TrialStatus::kTerminated) << trials[3].error();
   EXPECT_EQ(results->of(trials[3].trial_id()).size(), 1u);
-  EXPECT_THAT(read_file(trials[3].logdir() / "stdout.log"), HasSubstr("[1, 2, 3]\n"));
+  EXPECT_THAT(read_text(trials[3].logdir() / "stdout.log"), HasSubstr("[1, 2, 3]\n"));
   // nan: Python-style NaN / Infinity tokens are numbers; a "NaN" string stays a string.
   EXPECT_EQ(trials[4].status(), TrialStatus::kTerminated) << trials[4].error();
   const auto nan = results->of(trials[4].trial_id());
@@ -538,7 +512,7 @@ TEST(ProcessExecutorTest, PlainProgramIgnoringSigtermIsKilledAfterTheGrace) {
   ASSERT_EQ(trials.size(), 1u);
   EXPECT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
   EXPECT_EQ(trials[0].last_result()["training_iteration"], 2);
-  const Json dumped = Json::parse(read_file(trials[0].logdir() / "argv.json"));
+  const Json dumped = Json::parse(read_text(trials[0].logdir() / "argv.json"));
   const pid_t pid = dumped["pid"].get<pid_t>();
   errno = 0;
   EXPECT_EQ(::kill(pid, 0), -1);  // gone (and reaped) by the time run() returns
@@ -553,7 +527,7 @@ TEST(ProcessExecutorTest, ConfigValuesAreSingleArgumentsNeverShellCode) {
   const auto trials = by_id(run(process_trainable("inject", spec), std::move(options)));
   ASSERT_EQ(trials.size(), 1u);
   EXPECT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
-  const Json dumped = Json::parse(read_file(trials[0].logdir() / "argv.json"));
+  const Json dumped = Json::parse(read_text(trials[0].logdir() / "argv.json"));
   EXPECT_EQ(dumped["argv"], Json({kWorker, "plain", "dump", "--x=; rm -rf / $(touch pwned) `touch pwned` | cat",
                                   "; rm -rf / $(touch pwned) `touch pwned` | cat", "--n=7"}));
   EXPECT_FALSE(std::filesystem::exists(trials[0].logdir() / "pwned"));
@@ -568,7 +542,7 @@ TEST(ProcessExecutorTest, ChildEnvironmentDescribesTheTrial) {
     const auto trials = by_id(run(process_trainable("env", spec), std::move(options)));
     ASSERT_EQ(trials.size(), 1u);
     ASSERT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
-    const Json env = Json::parse(read_file(trials[0].logdir() / "argv.json"))["env"];
+    const Json env = Json::parse(read_text(trials[0].logdir() / "argv.json"))["env"];
     EXPECT_EQ(env["TUNE_TRIAL_ID"], trials[0].trial_id());
     EXPECT_EQ(env["TUNE_TRIAL_NAME"], trials[0].name());
     EXPECT_EQ(env["TUNE_TRIAL_DIR"], trials[0].logdir().string());
@@ -594,7 +568,7 @@ TEST(ProcessExecutorTest, MissingCommandIsAClearError) {
   ASSERT_EQ(trials.size(), 1u);
   EXPECT_EQ(trials[0].status(), TrialStatus::kError);
   EXPECT_THAT(trials[0].error(), HasSubstr("command 'tune-no-such-command-xyz' not found (searched PATH="));
-  EXPECT_THAT(read_file(trials[0].logdir() / "error.txt"), HasSubstr("not found"));
+  EXPECT_THAT(read_text(trials[0].logdir() / "error.txt"), HasSubstr("not found"));
 
   spec.argv = {"/nonexistent/dir/prog"};
   const auto absolute = by_id(run(process_trainable("missing", spec), quiet_options(dir, "abs")));
@@ -611,7 +585,7 @@ TEST(ProcessExecutorTest, EchoCopiesChildOutputToTheConsoleWithTheTrialName) {
   const std::string console = ::testing::internal::GetCapturedStdout();
   ASSERT_EQ(trials.size(), 1u);
   EXPECT_THAT(console, HasSubstr("[" + trials[0].name() + "] epoch 2 starting\n"));
-  EXPECT_THAT(read_file(trials[0].logdir() / "stdout.log"), HasSubstr("epoch 2 starting\n"));
+  EXPECT_THAT(read_text(trials[0].logdir() / "stdout.log"), HasSubstr("epoch 2 starting\n"));
 }
 
 TEST_P(ProcessLaunchTest, RunByNameReRunsThisBinaryAsTheWorker) {
@@ -669,8 +643,8 @@ TEST_P(ProcessLaunchTest, WorkerProcessLooksTheSameOnBothLaunchPaths) {
     EXPECT_EQ(r["stdin"], "/dev/null");
     EXPECT_TRUE(std::filesystem::equivalent(r["stdout"].get<std::string>(), logdir / "stdout.log"));
     EXPECT_TRUE(std::filesystem::equivalent(r["stderr"].get<std::string>(), logdir / "stderr.log"));
-    EXPECT_THAT(read_file(logdir / "stdout.log"), HasSubstr("env reporter on stdout\n"));
-    EXPECT_THAT(read_file(logdir / "stderr.log"), HasSubstr("env reporter on stderr\n"));
+    EXPECT_THAT(read_text(logdir / "stdout.log"), HasSubstr("env reporter on stdout\n"));
+    EXPECT_THAT(read_text(logdir / "stderr.log"), HasSubstr("env reporter on stderr\n"));
     if (forked()) {
       EXPECT_NE(r["parent_pid"], getpid());  // its zygote's child
     } else {
@@ -694,137 +668,13 @@ TEST_P(ProcessLaunchTest, EchoedWorkerOutputReachesTheConsoleAndTheLogs) {
   ASSERT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
   EXPECT_THAT(out, HasSubstr("[" + trials[0].name() + "] env reporter on stdout\n"));
   EXPECT_THAT(err, HasSubstr("[" + trials[0].name() + "] env reporter on stderr\n"));
-  EXPECT_THAT(read_file(trials[0].logdir() / "stdout.log"), HasSubstr("env reporter on stdout\n"));
-  EXPECT_THAT(read_file(trials[0].logdir() / "stderr.log"), HasSubstr("env reporter on stderr\n"));
+  EXPECT_THAT(read_text(trials[0].logdir() / "stdout.log"), HasSubstr("env reporter on stdout\n"));
+  EXPECT_THAT(read_text(trials[0].logdir() / "stderr.log"), HasSubstr("env reporter on stderr\n"));
   EXPECT_EQ(trials[0].last_result()["fds"], Json({0, 1, 2, 3, 4}));
 }
 
 INSTANTIATE_TEST_SUITE_P(BothLaunches, ProcessLaunchTest,
                          ::testing::Values(ProcessSpec::Launch::kZygote, ProcessSpec::Launch::kExec), launch_name);
-
-// ---- the zygote itself ----
-
-TEST(ProcessZygoteTest, TrialsWhoseArgvDiffersAreExecdTheOthersForked) {
-  TempDir dir;
-  ProcessSpec spec = worker_spec();
-  spec.launch = ProcessSpec::Launch::kZygote;
-  spec.argv = {kWorker, "--x={x}"};
-  RunOptions options = quiet_options(dir, "placeholder");
-  options.config = {{"x", grid_search({1, 2})}};
-  options.stop = {{"training_iteration", 1}};
-  for (const auto& trial : by_id(run(isolated("EnvReporter", spec), std::move(options)))) {
-    ASSERT_EQ(trial.status(), TrialStatus::kTerminated) << trial.error();
-    EXPECT_EQ(trial.last_result()["parent_pid"], getpid());
-  }
-  spec.argv = {kWorker, "--x=fixed"};
-  options = quiet_options(dir, "fixed");
-  options.num_samples = 2;
-  options.stop = {{"training_iteration", 1}};
-  std::set<int64_t> parents;
-  for (const auto& trial : by_id(run(isolated("EnvReporter", spec), std::move(options)))) {
-    ASSERT_EQ(trial.status(), TrialStatus::kTerminated) << trial.error();
-    parents.insert(trial.last_result()["parent_pid"].get<int64_t>());
-  }
-  ASSERT_EQ(parents.size(), 1u);  // one zygote forked both
-  EXPECT_NE(*parents.begin(), getpid());
-}
-
-TEST(ProcessZygoteTest, ZygoteThatDiesFailsItsRunningTrialAndIsStartedAgain) {
-  TempDir dir;
-  ProcessSpec spec = worker_spec();
-  spec.launch = ProcessSpec::Launch::kZygote;
-  RunOptions options = quiet_options(dir);
-  options.num_cpus = 1;  // one at a time: the second trial kills the zygote of all three
-  options.config = {{"crash", grid_search({"none", "kill_parent", "none"})}, {"driver_pid", getpid()}};
-  options.stop = {{"training_iteration", 3}};
-  const auto trials = by_id(run(isolated("Crasher", spec), std::move(options)));
-  ASSERT_EQ(trials.size(), 3u);
-  EXPECT_EQ(trials[0].status(), TrialStatus::kTerminated) << trials[0].error();
-  EXPECT_EQ(trials[1].status(), TrialStatus::kError);
-  const std::string error_txt = read_file(trials[1].logdir() / "error.txt");
-  EXPECT_THAT(error_txt, HasSubstr("was lost before replying to 'step': zygote"));
-  EXPECT_THAT(error_txt, HasSubstr("was killed by SIGKILL"));
-  EXPECT_THAT(error_txt, HasSubstr("crasher: about to kill_parent"));
-  EXPECT_EQ(trials[1].last_result()["training_iteration"], 1);
-  ASSERT_EQ(trials[2].status(), TrialStatus::kTerminated) << trials[2].error();
-  EXPECT_EQ(trials[2].last_result()["training_iteration"], 3);
-  // A new zygote forked the third trial.
-  EXPECT_NE(trials[2].last_result()["parent_pid"], trials[0].last_result()["parent_pid"]);
-  EXPECT_NE(trials[2].last_result()["parent_pid"], getpid());
-}
-
-TEST(ProcessZygoteTest, BinaryThatCannotServeAsAZygoteIsExecdInstead) {
-  if (kPython.empty()) GTEST_SKIP() << "no Python 3 interpreter found at configure time";
-  // raw_worker.py takes the zygote's hello for a bad setup and exits, as a worker of an older
-  // tune would: every trial is then exec'd.
-  TempDir dir;
-  ProcessSpec spec;
-  spec.argv = {kPython, "-S", kWorkers + "/raw_worker.py", "ok"};
-  spec.launch = ProcessSpec::Launch::kZygote;
-  spec.env["TUNE_WORKER"] = "raw";
-  spec.stop_grace_s = 1;
-  RunOptions options = quiet_options(dir);
-  options.num_samples = 2;
-  const auto trials = by_id(run(process_trainable("raw", spec), std::move(options)));
-  ASSERT_EQ(trials.size(), 2u);
-  for (const auto& trial : trials) {
-    EXPECT_EQ(trial.status(), TrialStatus::kTerminated) << trial.error();
-    EXPECT_EQ(trial.last_result()["score"], 7);
-  }
-}
-
-// The state letter of /proc/<pid>/stat, or 0 when there is no such process.
-char process_state(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t paren = stat.rfind(')');
-  return paren == std::string::npos || paren + 2 >= stat.size() ? '\0' : stat[paren + 2];
-}
-
-TEST(ProcessZygoteTest, KilledDriverLeavesNoZygoteAndNoTrialBehind) {
-  TempDir dir;
-  const std::string local_dir = (dir.path() / "results").string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> argv = {const_cast<char*>(kWorker.c_str()), const_cast<char*>("orphan_drive"),
-                             const_cast<char*>(local_dir.c_str()), nullptr};
-  pid_t driver = -1;
-  ASSERT_EQ(::posix_spawn(&driver, kWorker.c_str(), &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
-
-  // Both trials are in their (100 s) first step once they wrote their pids.
-  std::vector<Json> pids;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (pids.size() < 2 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    pids.clear();
-    std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(local_dir, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->path().filename() == "pids.json") pids.push_back(Json::parse(read_file(it->path())));
-    }
-  }
-  ASSERT_EQ(pids.size(), 2u) << "the trials never started";
-  const pid_t zygote = pids[0]["parent_pid"].get<pid_t>();
-  EXPECT_EQ(pids[1]["parent_pid"], zygote);
-  EXPECT_NE(zygote, driver);
-  std::vector<pid_t> left_behind = {zygote, pids[0]["pid"].get<pid_t>(), pids[1]["pid"].get<pid_t>()};
-
-  ASSERT_EQ(::kill(driver, SIGKILL), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(driver, &status, 0), driver);
-  // The zygote reads end of file on its control socket, gives the trials stop_grace_s = 1 s,
-  // kills what is left and exits. (A zombie waiting for an init that never reaps counts as gone.)
-  for (int i = 0; i < 1000 && !left_behind.empty(); ++i) {
-    std::erase_if(left_behind, [](pid_t pid) {
-      const char state = process_state(pid);
-      return state == '\0' || state == 'Z' || state == 'X';
-    });
-    if (!left_behind.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_TRUE(left_behind.empty()) << left_behind.size() << " of the zygote and its trials are still running";
-}
 
 }  // namespace
 }  // namespace tune
