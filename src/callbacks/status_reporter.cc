@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/strings.h"
+#include "trial/auto_fill.h"
 
 namespace tune::detail {
 namespace {
@@ -276,7 +277,7 @@ std::string StatusReporter::render(const StatusSnapshot& s) const {
 std::string StatusReporter::result_line(const std::string& trial, const Result& result, int verbose,
                                         Clock::time_point now) {
   if (verbose < 2) return {};
-  const bool done = result.value("done", false) == true;
+  const bool done = detail::result_flag(result, "done");
   auto it = last_result_line_.find(trial);
   if (!done && it != last_result_line_.end() &&
       std::chrono::duration<double>(now - it->second.printed).count() < options_.max_report_frequency_s) {
@@ -300,7 +301,7 @@ std::string StatusReporter::final_result_line(const std::string& trial, const Re
 }
 
 std::string StatusReporter::format_result_line(const std::string& trial, const Result& result, int verbose) const {
-  const bool done = result.value("done", false) == true;
+  const bool done = detail::result_flag(result, "done");
   if (verbose >= 3) {
     return fmt::format("Result for {}:{} {}\n", escape_for_terminal(trial), done ? " (done)" : "",
                        result.dump(-1, ' ', false, Json::error_handler_t::replace));

@@ -12,6 +12,7 @@
 #include "analysis/state_paths.h"
 #include "executors/process_executor_impl.h"
 #include "executors/worker_messages.h"
+#include "trial/auto_fill.h"
 #include "tune/error.h"
 
 namespace tune::detail::proc {
@@ -305,7 +306,7 @@ void ProcessExecutor::plain_line(Child& child, std::string_view line, Deliveries
       return;
     }
     value["should_checkpoint"] = true;
-  } else if (value.value("should_checkpoint", false) == true && !child.checkpoint_dir.empty()) {
+  } else if (result_flag(value, "should_checkpoint") && !child.checkpoint_dir.empty()) {
     std::error_code ec;
     if (std::filesystem::is_directory(child.checkpoint_dir, ec) && !std::filesystem::is_empty(child.checkpoint_dir, ec)) {
       taken = child.trial_dir / fmt::format(".checkpoint_taken_{}", child.line_number);

@@ -33,8 +33,7 @@ constexpr size_t kSnapshotSlice = 1000;
 // A result after which the runner commits a checkpoint the trial wrote itself.
 bool carries_checkpoint(const ExecutorEvent& event) {
   if (!event.checkpoint.empty()) return true;
-  const auto it = event.result.is_object() ? event.result.find("should_checkpoint") : event.result.end();
-  return it != event.result.end() && *it == true;
+  return result_flag(event.result, "should_checkpoint");
 }
 
 }  // namespace
@@ -459,7 +458,7 @@ void TrialRunner::process_result(Trial& trial, Result&& result, const std::files
     trial.iteration = it->get<int64_t>();
   }
   if (auto value = metric_value(result)) trial.metric_stats[options_.metric].add(*value);
-  const bool done_reported = result.value("done", false) == true;
+  const bool done_reported = result_flag(result, "done");
   Decision decision = Decision::kContinue;
   const bool stopper_says_stop = stopper_ && (*stopper_)(trial.trial_id, result);
   if (done_reported || stopper_says_stop) {
@@ -515,7 +514,7 @@ void TrialRunner::process_result(Trial& trial, Result&& result, const std::files
     decision = Decision::kPause;
   }
   const Result& last = *trial.last_result;
-  const bool manual = last.value("should_checkpoint", false) == true;
+  const bool manual = result_flag(last, "should_checkpoint");
   const bool periodic = options_.checkpoint_freq > 0 && trial.iteration % options_.checkpoint_freq == 0;
   // An interrupted run stops its trials here too (apply_decision), though they go on when resumed.
   const bool at_end = options_.checkpoint_at_end && (decision == Decision::kStop || interrupting_);

@@ -7,13 +7,17 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
+#include <cstdint>
+#include <cmath>
 #include <chrono>
 #include <string_view>
 #include <type_traits>
 
 #include "common/json_writer.h"
 #include "common/strings.h"
+#include "common/untrusted_json.h"
 #include "tune/error.h"
 
 namespace tune::detail {
@@ -36,13 +40,62 @@ std::string first_ipv4() {
   return ip;
 }
 
+constexpr double kInt64Limit = 9.2e18;  // inside int64's range, exactly representable as a double
+
+// A reported count as an integer: saturated at int64's range, 0 for NaN (a cast out of range
+// would be undefined).
 int64_t as_int(const Json& value) {
+  if (value.is_number_unsigned()) return static_cast<int64_t>(std::min<uint64_t>(value.get<uint64_t>(), INT64_MAX));
   if (value.is_number_integer()) return value.get<int64_t>();
-  if (value.is_number()) return static_cast<int64_t>(value.get<double>());
-  return 0;
+  if (!value.is_number()) return 0;
+  const double x = value.get<double>();
+  return std::isnan(x) ? 0 : static_cast<int64_t>(std::clamp(x, -kInt64Limit, kInt64Limit));
+}
+
+// A flag's value as Ray reads it: true, or a non-zero number (NaN too, as Python's bool()).
+bool truthy(const Json& value) {
+  if (value.is_boolean()) return value.get<bool>();
+  if (value.is_number_unsigned()) return value.get<uint64_t>() != 0;
+  if (value.is_number_integer()) return value.get<int64_t>() != 0;
+  return value.is_number() && value.get<double>() != 0.0;
+}
+
+bool whole_number(const Json& value) {
+  if (value.is_number_unsigned()) return value.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX);
+  if (value.is_number_integer()) return value.get<int64_t>() >= 0;
+  if (!value.is_number_float()) return false;
+  const double x = value.get<double>();
+  return x >= 0 && x <= kInt64Limit && x == std::floor(x);
+}
+
+std::string wrong_type(std::string_view key, std::string_view expected, const Json& value) {
+  const std::string shown =
+      value.is_null() ? "" : " " + quoted_excerpt(value.dump(-1, ' ', false, Json::error_handler_t::replace), 80);
+  return fmt::format("result: \"{}\" must be {}, got {}{}", key, expected, value.type_name(), shown);
+}
+
+// The reported fields tune acts on, checked before any counter moves: the flags become
+// booleans and training_iteration an integer; a value that cannot be read as one fails.
+void check_reserved_fields(Json::object_t& object) {
+  for (const char* key : {"done", "should_checkpoint"}) {
+    const auto it = object.find(key);
+    if (it == object.end() || it->second.is_boolean()) continue;
+    if (!it->second.is_number()) throw TuneError(wrong_type(key, "true or false", it->second));
+    it->second = truthy(it->second);
+  }
+  if (const auto it = object.find("training_iteration"); it != object.end()) {
+    if (!whole_number(it->second)) throw TuneError(wrong_type("training_iteration", "a whole number >= 0", it->second));
+    it->second = as_int(it->second);
+  }
 }
 
 }  // namespace
+
+bool result_flag(const Result& result, std::string_view key) {
+  if (!result.is_object()) return false;
+  const auto it = result.find(key);
+  return it != result.end() && truthy(*it);
+}
 
 const HostInfo& HostInfo::get() {
   static const HostInfo info = [] {
@@ -154,9 +207,10 @@ void AutoFiller::fill(Result& result, double measured_seconds) {
   if (!result.is_object()) {
     throw TuneError(fmt::format("result: a trial must report a JSON object, got {}", result.type_name()));
   }
+  Json::object_t& object = result.get_ref<Json::object_t&>();
+  check_reserved_fields(object);
   ++iteration_;
   ++iterations_since_restore_;
-  Json::object_t& object = result.get_ref<Json::object_t&>();
   // What the trial reported that the filled fields depend on.
   const Json* reported_time = find_number(object, "time_this_iter_s");
   const double this_iter = reported_time ? reported_time->get<double>() : measured_seconds;

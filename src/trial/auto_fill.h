@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <ctime>
 #include <string>
+#include <string_view>
 
 #include "tune/json.h"
 #include "tune/trainable.h"
@@ -19,11 +20,19 @@ struct HostInfo {
   static const HostInfo& get();
 };
 
+// Whether a result sets the flag `key` ("done", "should_checkpoint"): true for `true` and, as
+// Ray reads a flag, for a non-zero number; false for anything else or when absent. Never
+// throws, whatever the result holds.
+bool result_flag(const Result& result, std::string_view key);
+
 class AutoFiller {
  public:
   AutoFiller(const TrialInfo& info, const Config& config);
   // Completes `result` in place; `measured_seconds` is the time the step took. Throws
-  // TuneError when the result is not a JSON object.
+  // TuneError, leaving the counters as they were, when the result is not a JSON object or a
+  // field tune acts on has the wrong type: "done" and "should_checkpoint" must be booleans (a
+  // number is read as Ray reads it and written back as one), "training_iteration" a whole
+  // number >= 0.
   void fill(Result& result, double measured_seconds);
   // A result of this trial the runner is done with: fill() reuses its fields' memory (map
   // nodes, strings, the config copy) for the next result instead of allocating anew. Only

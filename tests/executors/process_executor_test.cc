@@ -502,6 +502,36 @@ TEST(ProcessExecutorTest, PlainProgramFailuresAndOddLines) {
   EXPECT_EQ(nan[0]["text"], "NaN");
 }
 
+// A plain program's result line with a wrong-typed field tune acts on fails its trial with the
+// field named; the driver and the other trials go on. (These used to end the driver with an
+// internal error: nlohmann's value("done", false) throws on a non-boolean.)
+TEST(ProcessExecutorTest, PlainResultWithAWrongTypedReservedFieldFailsOnlyItsTrial) {
+  TempDir dir;
+  ProcessSpec spec;
+  spec.argv = {"/bin/sh", "-c", "printf '%s\\n' '{\"loss\": 1}' \"$1\" '{\"loss\": 3}'", "sh", "{line}"};
+  spec.protocol = ProcessSpec::Protocol::kPlain;
+  RunOptions options = quiet_options(dir);
+  options.config = {{"line", grid_search({R"({"loss": 2, "done": "yes"})", R"({"loss": 2, "should_checkpoint": null})",
+                                          R"({"loss": 2, "training_iteration": "abc"})", R"({"loss": 2, "done": 1})",
+                                          R"({"loss": 2, "should_checkpoint": 0, "training_iteration": 2.0})"})}};
+  const auto trials = by_id(run(process_trainable("sh", spec), std::move(options)));
+  ASSERT_EQ(trials.size(), 5u);
+  EXPECT_EQ(trials[0].status(), TrialStatus::kError);
+  EXPECT_THAT(trials[0].error(), HasSubstr(R"(result: "done" must be true or false, got string "yes")"));
+  EXPECT_EQ(trials[1].status(), TrialStatus::kError);
+  EXPECT_THAT(trials[1].error(), HasSubstr(R"(result: "should_checkpoint" must be true or false, got null)"));
+  EXPECT_EQ(trials[2].status(), TrialStatus::kError);
+  EXPECT_THAT(trials[2].error(), HasSubstr(R"(result: "training_iteration" must be a whole number >= 0, got string)"));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(trials[i].last_result()["loss"], 1) << "the refused line is not a result";
+  // done: 1 ends the trial at its second result; 0 and 2.0 are read as false and 2.
+  EXPECT_EQ(trials[3].status(), TrialStatus::kTerminated) << trials[3].error();
+  EXPECT_EQ(trials[3].last_result()["loss"], 2);
+  EXPECT_EQ(trials[3].last_result()["done"], true);
+  EXPECT_EQ(trials[4].status(), TrialStatus::kTerminated) << trials[4].error();
+  EXPECT_EQ(trials[4].last_result()["loss"], 3);
+  EXPECT_EQ(trials[4].last_result()["training_iteration"], 3);
+}
+
 TEST(ProcessExecutorTest, PlainProgramIgnoringSigtermIsKilledAfterTheGrace) {
   TempDir dir;
   ProcessSpec spec = plain_spec({"ignore_term"});

@@ -1,6 +1,8 @@
 // Fuzz test of the plain protocol's stdout reader (executors/worker_messages.h,
 // read_plain_line): every line is a log line, a result (a JSON object) or a violation that
-// quotes the line — never an exception, a crash or a sanitizer report.
+// quotes the line — never an exception, a crash or a sanitizer report. A result then goes
+// through the auto-filler (trial/auto_fill.h) as in a trial: filled, or refused with a
+// TuneError when a field tune acts on has the wrong type.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -8,6 +10,8 @@
 
 #include "common/json_writer.h"
 #include "executors/worker_messages.h"
+#include "trial/auto_fill.h"
+#include "tune/error.h"
 #include "support/fuzz.h"
 
 namespace tune::detail {
@@ -23,7 +27,13 @@ TEST(FuzzTest, PlainResultLinesAreALogLineAResultOrAViolation) {
       R"({"a":1,"a":2,"s":"with \"escapes\" and \\n"})",
       "epoch 3/10: loss=0.25 {not json}",
       "{\"loss\": 1}\r",
+      R"({"loss": 2, "done": 1, "should_checkpoint": "no", "training_iteration": 2.0})",
+      R"({"done": null, "training_iteration": -7, "timesteps_this_iter": 1e300, "episodes_this_iter": NaN})",
   });
+  TrialInfo info;
+  info.trial_id = "fuzz_00000";
+  AutoFiller filler(info, Config::object());
+  size_t refused = 0;
   constexpr size_t kMax = 1 << 20;
   const size_t inputs = testing::fuzz_input_count();
   size_t results = 0;
@@ -40,6 +50,15 @@ TEST(FuzzTest, PlainResultLinesAreALogLineAResultOrAViolation) {
         ASSERT_TRUE(read.result.is_object()) << "input " << i;
         written.clear();
         append_json(written, read.result);  // what the loggers do next: must not recurse too deep
+        try {
+          filler.fill(read.result, 0.001);
+        } catch (const TuneError&) {
+          ++refused;  // the trial fails; anything else thrown fails this test
+          break;
+        }
+        ASSERT_TRUE(read.result["done"].is_boolean()) << "input " << i;
+        ASSERT_TRUE(read.result["training_iteration"].is_number_integer()) << "input " << i;
+        ASSERT_TRUE(!read.result.contains("should_checkpoint") || read.result["should_checkpoint"].is_boolean());
         break;
       case PlainLine::Kind::kViolation:
         ++violations;
@@ -54,6 +73,7 @@ TEST(FuzzTest, PlainResultLinesAreALogLineAResultOrAViolation) {
   EXPECT_EQ(mutator.count(), inputs);
   EXPECT_GT(results, inputs / 50);     // the mutations keep some lines valid
   EXPECT_GT(violations, inputs / 50);  // and reach the refusal paths
+  EXPECT_GT(refused, inputs / 200);    // some results reach the auto-filler's refusals
 }
 
 }  // namespace

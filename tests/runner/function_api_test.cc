@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -169,6 +170,42 @@ TEST_P(FunctionApiTest, FailingTrialIsErrorWithErrorFileAndTheRunGoesOn) {
     EXPECT_THAT(text, HasSubstr("Failure # 1"));
     EXPECT_THAT(t.error(), HasSubstr("boom"));
   }
+}
+
+// A result whose "done", "should_checkpoint" or "training_iteration" cannot be read as one
+// fails its trial, naming the field; a number for a flag is read as Ray reads it.
+TEST_P(FunctionApiTest, AWrongTypedReservedFieldFailsOnlyItsTrial) {
+  TempDir dir;
+  RunOptions options = options_in(dir);
+  options.config = {{"field", grid_search({"done", "should_checkpoint", "training_iteration", "done_number"})}};
+  options.stop = {{"training_iteration", 3}};
+  auto analysis = run([](const Config& config, Reporter& r) {
+    const std::string field = config["field"];
+    r.report({{"x", 1}});
+    if (field == "done_number") {
+      r.report({{"x", 2}, {"done", 7}});
+      r.report({{"x", 3}});
+    } else {
+      r.report({{"x", 2}, {field, field == "training_iteration" ? Json(-4) : Json("yes")}});
+    }
+  }, std::move(options));
+  const auto trials = analysis.trials();
+  ASSERT_EQ(trials.size(), 4u);
+  std::map<std::string, TrialRecord> by_field;
+  for (const auto& t : trials) by_field.emplace(t.config()["field"].get<std::string>(), t);
+  for (const char* field : {"done", "should_checkpoint"}) {
+    const TrialRecord& t = by_field.at(field);
+    EXPECT_EQ(t.status(), TrialStatus::kError) << field;
+    EXPECT_THAT(t.error(), HasSubstr(std::string("result: \"") + field + "\" must be true or false, got string \"yes\""));
+    EXPECT_EQ(t.last_result()["training_iteration"], 1) << "the refused result is not counted";
+  }
+  EXPECT_EQ(by_field.at("training_iteration").status(), TrialStatus::kError);
+  EXPECT_THAT(by_field.at("training_iteration").error(),
+              HasSubstr("result: \"training_iteration\" must be a whole number >= 0, got number -4"));
+  const TrialRecord& number = by_field.at("done_number");
+  EXPECT_EQ(number.status(), TrialStatus::kTerminated) << number.error();
+  EXPECT_EQ(number.last_result()["training_iteration"], 2) << "done: 7 ended it";
+  EXPECT_EQ(number.last_result()["done"], true);
 }
 
 TEST_P(FunctionApiTest, MaxFailuresRetriesThenSucceeds) {

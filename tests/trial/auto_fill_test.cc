@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "tune/error.h"
 
 namespace tune::detail {
@@ -104,6 +106,48 @@ TEST(AutoFillTest, NullBecomesAnObjectAndOtherTypesAreRefused) {
   EXPECT_EQ(null_result["training_iteration"], 1);
   Result number = 3;
   EXPECT_THROW(filler.fill(number, 0.1), TuneError);
+}
+
+TEST(AutoFillTest, ReservedFieldsOfTheWrongTypeAreRefusedBeforeAnyCounterMoves) {
+  AutoFiller filler = make_filler();
+  for (const Json& bad : {Json{{"done", "yes"}}, Json{{"done", nullptr}}, Json{{"should_checkpoint", Json::array()}},
+                          Json{{"training_iteration", "3"}}, Json{{"training_iteration", -1}},
+                          Json{{"training_iteration", 2.5}}, Json{{"training_iteration", 1e300}}}) {
+    Result result = bad;
+    try {
+      filler.fill(result, 0.5);
+      ADD_FAILURE() << "accepted " << bad.dump();
+    } catch (const TuneError& e) {
+      EXPECT_NE(std::string(e.what()).find("result: \"" + bad.begin().key() + "\" must be"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(filler.iteration(), 0);
+  EXPECT_EQ(filler.time_total_s(), 0.0);
+}
+
+TEST(AutoFillTest, NumbersForFlagsAreReadAsRayReadsThemAndWrittenAsBooleans) {
+  AutoFiller filler = make_filler();
+  Result result = {{"done", 7}, {"should_checkpoint", 0.0}, {"training_iteration", 4.0}};
+  filler.fill(result, 0.5);
+  EXPECT_EQ(result["done"], true);
+  EXPECT_EQ(result["should_checkpoint"], false);
+  EXPECT_EQ(result["training_iteration"], 4);
+  EXPECT_TRUE(result["training_iteration"].is_number_integer());
+  Result nan = {{"done", std::nan("")}, {"timesteps_this_iter", 1e300}, {"episodes_this_iter", std::nan("")}};
+  filler.fill(nan, 0.5);
+  EXPECT_EQ(nan["done"], true) << "bool(float('nan')) is True";
+  EXPECT_GT(nan["timesteps_total"].get<int64_t>(), int64_t{9'000'000'000'000'000'000}) << "saturated, not undefined";
+  EXPECT_EQ(nan["episodes_total"], 0);
+}
+
+TEST(AutoFillTest, ResultFlagNeverThrows) {
+  EXPECT_TRUE(result_flag({{"done", true}}, "done"));
+  EXPECT_TRUE(result_flag({{"done", -2}}, "done"));
+  EXPECT_FALSE(result_flag({{"done", 0}}, "done"));
+  EXPECT_FALSE(result_flag({{"done", "yes"}}, "done"));
+  EXPECT_FALSE(result_flag({{"done", nullptr}}, "done"));
+  EXPECT_FALSE(result_flag(Json::array({1, 2}), "done"));
+  EXPECT_FALSE(result_flag({{"other", true}}, "done"));
 }
 
 }  // namespace
