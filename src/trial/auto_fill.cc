@@ -10,12 +10,14 @@
 #include <algorithm>
 #include <cassert>
 #include <cstdint>
+#include <limits>
 #include <cmath>
 #include <chrono>
 #include <string_view>
 #include <type_traits>
 
 #include "common/json_writer.h"
+#include "common/saturate.h"
 #include "common/strings.h"
 #include "common/untrusted_json.h"
 #include "tune/error.h"
@@ -49,7 +51,14 @@ int64_t as_int(const Json& value) {
   if (value.is_number_integer()) return value.get<int64_t>();
   if (!value.is_number()) return 0;
   const double x = value.get<double>();
-  return std::isnan(x) ? 0 : static_cast<int64_t>(std::clamp(x, -kInt64Limit, kInt64Limit));
+  return std::isnan(x) ? 0 : saturate_cast<int64_t>(x);
+}
+
+// a + b, saturated at int64's range: the totals add what trials report.
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
 }
 
 // A flag's value as Ray reads it: true, or a non-zero number (NaN too, as Python's bool()).
@@ -216,12 +225,12 @@ void AutoFiller::fill(Result& result, double measured_seconds) {
   const double this_iter = reported_time ? reported_time->get<double>() : measured_seconds;
   if (const Json* steps = find_number(object, "timesteps_this_iter")) {
     has_timesteps_ = true;
-    timesteps_total_ += as_int(*steps);
-    timesteps_since_restore_ += as_int(*steps);
+    timesteps_total_ = saturating_add(timesteps_total_, as_int(*steps));
+    timesteps_since_restore_ = saturating_add(timesteps_since_restore_, as_int(*steps));
   }
   if (const Json* episodes = find_number(object, "episodes_this_iter")) {
     has_episodes_ = true;
-    episodes_total_ += as_int(*episodes);
+    episodes_total_ = saturating_add(episodes_total_, as_int(*episodes));
   }
   const Json* mean_loss = find_number(object, "mean_loss");
   const double neg_mean_loss = mean_loss ? -mean_loss->get<double>() : 0.0;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "tune/error.h"
 
@@ -138,6 +139,9 @@ TEST(AutoFillTest, NumbersForFlagsAreReadAsRayReadsThemAndWrittenAsBooleans) {
   EXPECT_EQ(nan["done"], true) << "bool(float('nan')) is True";
   EXPECT_GT(nan["timesteps_total"].get<int64_t>(), int64_t{9'000'000'000'000'000'000}) << "saturated, not undefined";
   EXPECT_EQ(nan["episodes_total"], 0);
+  Result more = {{"timesteps_this_iter", std::numeric_limits<int64_t>::max()}};
+  filler.fill(more, 0.5);
+  EXPECT_EQ(more["timesteps_total"], std::numeric_limits<int64_t>::max()) << "the total saturates too";
 }
 
 TEST(AutoFillTest, ResultFlagNeverThrows) {
