@@ -24,6 +24,7 @@ packages=(
   python3-numpy python3-pandas python3-pytest   # pinned numpy arrays, DataFrames, the Python test suite
   python3-torch python3-sklearn                 # the Python examples: a PyTorch MLP on sklearn's bundled digits
   libcpp-httplib-dev chromium zlib1g-dev        # tune dashboard: its HTTP server; the browser test (zlib decodes its screenshot)
+  libre2-dev                                    # tune dashboard: the config filter's regexes, in linear time
 )
 case "${1:-}" in
   "") ;;

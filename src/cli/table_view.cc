@@ -4,9 +4,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
-#include <regex>
+#include <string_view>
 
 #include "analysis/table_text.h"
 #include "common/strings.h"
@@ -38,21 +39,41 @@ struct Filter {
   std::optional<double> number;  // set when the value is numeric and unquoted
 };
 
+std::string_view trim_space(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\n\v\f\r";
+  const size_t first = text.find_first_not_of(kSpace);
+  return first == std::string_view::npos ? std::string_view() : text.substr(first, text.find_last_not_of(kSpace) - first + 1);
+}
+
+// COLUMN OP VALUE, split at the first operator after the column's first character (scanned by
+// hand: std::regex recursed once per character and overflowed the stack on a long argument).
 Filter parse_filter(const Table& table, const std::string& expression) {
-  static const std::regex kFilter(R"(^\s*(.+?)\s*(==|!=|<=|>=|<|>)\s*(.*?)\s*$)");
-  std::smatch match;
-  if (!std::regex_match(expression, match, kFilter) || match[3].length() == 0) {
+  static constexpr std::array<std::string_view, 6> kOps = {"==", "!=", "<=", ">=", "<", ">"};
+  const std::string_view text = trim_space(expression);
+  size_t at = std::string_view::npos;
+  std::string_view op;
+  for (size_t i = 1; i < text.size() && op.empty(); ++i) {
+    for (const std::string_view candidate : kOps) {
+      if (text.substr(i, candidate.size()) == candidate) {
+        at = i;
+        op = candidate;
+        break;
+      }
+    }
+  }
+  const std::string_view value = op.empty() ? std::string_view() : trim_space(text.substr(at + op.size()));
+  if (value.empty()) {
     throw TuneError(
         fmt::format("--filter: '{}' is not 'COLUMN OP VALUE' with OP one of == != < <= > >= "
                     "(e.g. --filter 'loss < 0.5')",
-                    expression));
+                    utf8_prefix(expression, 200)));
   }
-  Filter filter{column_index(table, match[1].str(), "--filter"), match[2].str(), match[3].str(), std::nullopt};
-  const std::string& value = filter.text;
+  Filter filter{column_index(table, std::string(trim_space(text.substr(0, at))), "--filter"), std::string(op),
+                std::string(value), std::nullopt};
   if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"') && value.back() == value.front()) {
-    filter.text = value.substr(1, value.size() - 2);  // quoted: compared as a string
+    filter.text = std::string(value.substr(1, value.size() - 2));  // quoted: compared as a string
   } else {
-    filter.number = as_number(value);
+    filter.number = as_number(filter.text);
   }
   return filter;
 }

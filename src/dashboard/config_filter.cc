@@ -2,6 +2,7 @@
 #include "dashboard/config_filter.h"
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 #include <charconv>
 #include <cmath>
@@ -14,8 +15,6 @@ namespace {
 
 constexpr size_t kMaxClauseBytes = 1024;
 constexpr size_t kMaxRegexBytes = 256;
-// Longer values are not searched by a regex (std::regex recurses per character).
-constexpr size_t kMaxRegexSubject = 4096;
 
 std::optional<double> parse_number(std::string_view text) {
   double value = 0;
@@ -80,11 +79,14 @@ ConfigFilter ConfigFilter::parse(const std::string& clause) {
     if (right.size() >= 2 && right.front() == '/' && right.back() == '/') {
       const std::string_view pattern = right.substr(1, right.size() - 2);
       if (pattern.size() > kMaxRegexBytes) throw bad(fmt::format("a regex may have at most {} bytes", kMaxRegexBytes));
-      try {
-        filter.regex_ = std::make_shared<const std::regex>(std::string(pattern), std::regex::ECMAScript);
-      } catch (const std::regex_error& error) {
-        throw bad(fmt::format("not a regex: {}", error.what()));
-      }
+      // RE2, not std::regex: its time is linear in the text whatever the pattern (no
+      // catastrophic backtracking on a pattern like ^(a+)+$), and it does not recurse per
+      // character, so a request cannot burn a server thread or overflow its stack.
+      RE2::Options options;
+      options.set_log_errors(false);
+      auto regex = std::make_shared<const RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
+      if (!regex->ok()) throw bad(fmt::format("not a regex: {}", regex->error()));
+      filter.regex_ = std::move(regex);
       filter.op_ = Op::kRegex;
     } else {
       filter.op_ = Op::kContains;
@@ -109,7 +111,7 @@ bool ConfigFilter::matches_text(const std::string& text) const {
     case Op::kContains:
       return text.find(text_) != std::string::npos;
     case Op::kRegex:
-      return text.size() <= kMaxRegexSubject && std::regex_search(text, *regex_);
+      return RE2::PartialMatch(text, *regex_);
     case Op::kRange:
       break;
   }

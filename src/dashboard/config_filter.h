@@ -4,7 +4,7 @@
 //   KEY=VALUE, KEY!=VALUE      the value prints as VALUE (numbers as JSON or shortest form)
 //   KEY>N, KEY>=N, KEY<N, KEY<=N, N<KEY<M, N<=KEY<=M (any mix of < and <=)   numeric ranges
 //   KEY~TEXT                   the printed value contains TEXT
-//   KEY~/REGEX/                the printed value matches REGEX (ECMAScript, searched)
+//   KEY~/REGEX/                the printed value matches REGEX (RE2 syntax, searched; linear time)
 // A trial without the key never matches. Regexes are bounded (kMaxRegexBytes) and run once per
 // distinct value of a categorical column, so a request cannot cost more than its column.
 // Thread-safety: a ConfigFilter is immutable once parsed.
@@ -12,11 +12,14 @@
 
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "dashboard/experiment_view.h"
+
+namespace re2 {
+class RE2;
+}  // namespace re2
 
 namespace tune::dashboard {
 
@@ -38,7 +41,7 @@ class ConfigFilter {
   std::string key_;
   Op op_ = Op::kEquals;
   std::string text_;                         // kEquals, kNotEquals, kContains
-  std::shared_ptr<const std::regex> regex_;  // kRegex
+  std::shared_ptr<const re2::RE2> regex_;  // kRegex
   std::optional<double> low_, high_;         // kRange bounds
   bool low_inclusive_ = false, high_inclusive_ = false;
 };

@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <limits>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
@@ -85,18 +84,39 @@ std::optional<Json> parse_yaml_int(std::string_view s) {
                   : -static_cast<int64_t>(magnitude));
 }
 
-// YAML 1.2 core schema float (finite or not), or nullopt.
+// The number of ASCII digits at s[i...], advancing i past them.
+size_t skip_digits(std::string_view s, size_t& i) {
+  const size_t start = i;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  return i - start;
+}
+
+// YAML 1.2 core schema float (finite or not), or nullopt: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)
+// ([eE][-+]?[0-9]+)?, [-+]?\.(inf|Inf|INF), \.(nan|NaN|NAN). Scanned by hand: std::regex
+// recurses once per character and overflowed the stack on a scalar of a few hundred kB.
 std::optional<double> parse_yaml_float(std::string_view s) {
-  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  static const std::regex kInf(R"([-+]?\.(inf|Inf|INF))");
-  static const std::regex kNan(R"(\.(nan|NaN|NAN))");
-  const std::string text(s);
-  if (std::regex_match(text, kNan)) return std::numeric_limits<double>::quiet_NaN();
-  if (std::regex_match(text, kInf)) {
-    return text[0] == '-' ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  if (s == ".nan" || s == ".NaN" || s == ".NAN") return std::numeric_limits<double>::quiet_NaN();
+  const size_t sign = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  const std::string_view body = s.substr(sign);
+  if (body == ".inf" || body == ".Inf" || body == ".INF") {
+    return s[0] == '-' ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
   }
-  if (!std::regex_match(text, kFloat)) return std::nullopt;
-  return std::strtod(text.c_str(), nullptr);
+  size_t i = sign;
+  if (skip_digits(s, i) == 0) {  // \.[0-9]+
+    if (i >= s.size() || s[i] != '.') return std::nullopt;
+    ++i;
+    if (skip_digits(s, i) == 0) return std::nullopt;
+  } else if (i < s.size() && s[i] == '.') {
+    ++i;
+    skip_digits(s, i);
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    if (skip_digits(s, i) == 0) return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  return std::strtod(std::string(s).c_str(), nullptr);
 }
 
 class YamlConverter {

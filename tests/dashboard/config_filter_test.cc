@@ -58,6 +58,16 @@ TEST(ConfigFilterTest, TextMatchesBySubstringRegexAndExactValue) {
   EXPECT_THAT(keep("lr~0.0", numbers()), ElementsAre(1, 1, 0, 0, 0));
 }
 
+// A pattern that backtracks exponentially in a backtracking engine (std::regex took longer than
+// a minute on this 31-byte value) is answered at once: the engine's time is linear in the text.
+// Long values are searched too (std::regex recursed per character and overflowed its stack).
+TEST(ConfigFilterTest, RegexesCostTimeLinearInTheValueWhateverThePattern) {
+  const ParamColumn evil{false, {0, 1, 2}, {std::string(30, 'a') + "b", std::string(30, 'a'), std::string(1 << 20, 'a') + "b"}};
+  EXPECT_THAT(keep("s~/^(a+)+$/", evil), ElementsAre(0, 1, 0));
+  EXPECT_THAT(keep("s~/(a|aa)*b$/", evil), ElementsAre(1, 0, 1));
+  EXPECT_THAT(error_of("opt~/(a)\\1/"), HasSubstr("not a regex")) << "back-references are refused, not run";
+}
+
 TEST(ConfigFilterTest, MalformedClausesAreRefusedNamingTheRule) {
   EXPECT_THAT(error_of("lr"), HasSubstr("must be KEY=VALUE"));
   EXPECT_THAT(error_of("=3"), HasSubstr("must be KEY=VALUE"));

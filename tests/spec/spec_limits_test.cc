@@ -112,6 +112,24 @@ TEST(SpecLimitsTest, HugeAndNegativeSetIndicesNameTheKey) {
   EXPECT_EQ(parse_spec(list, {"trainable.command.3=x"}).trainable.process->argv.back(), "x");  // append still works
 }
 
+// Plain scalars are typed by YAML 1.2's core schema, scanned by hand: a float of 1 MB (under the
+// 4 MiB file limit) used to overflow the stack in std::regex, one frame per character.
+TEST(SpecLimitsTest, ALongNumericScalarIsReadNotARecursion) {
+  const RunSpec spec = parse_spec(kTrainable + "config: {x: 1." + std::string(1 << 20, '1') + ", y: " +
+                                  std::string(3000, '9') + "e-3000, z: -.5e+2, v: 1e5x}\n");
+  EXPECT_DOUBLE_EQ(spec.json["config"]["x"].get<double>(), 1.0 + 1.0 / 9.0);
+  EXPECT_DOUBLE_EQ(spec.json["config"]["y"].get<double>(), 1.0);
+  EXPECT_EQ(spec.json["config"]["z"], -50.0);
+  EXPECT_EQ(spec.json["config"]["v"], "1e5x") << "not a float: stays a string";
+  for (const char* text : {"1.", ".5", "-1e3", "+2.5E-1", "007"}) {
+    EXPECT_TRUE(parse_spec(kTrainable + "config: {x: " + text + "}\n").json["config"]["x"].is_number()) << text;
+  }
+  for (const char* text : {".", "e3", "1e", "1e+", "--1", "1.2.3", ".e1", "0x1p3"}) {
+    EXPECT_TRUE(parse_spec(kTrainable + "config: {x: '" + text + "'}\n").json["config"]["x"].is_string()) << text;
+    EXPECT_TRUE(parse_spec(kTrainable + "config: {x: " + text + "}\n").json["config"]["x"].is_string()) << text;
+  }
+}
+
 TEST(SpecLimitsTest, HugeTimeoutsSaturateInsteadOfOverflowing) {
   const RunSpec spec =
       parse_spec("trainable: {command: [sh], step_timeout_s: 1e10, stop_grace_s: 1e300}\nstop: {training_iteration: 1e300}\n");
