@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "common/result_keys.h"
+#include "trial/auto_fill.h"
 #include "tune/error.h"
 #include "tune/stopper.h"
 
@@ -60,16 +61,6 @@ void check_metric(const std::string& who, const std::string& metric) {
   if (metric.empty()) throw TuneError(who + ": metric must not be empty");
 }
 
-bool is_done(const Result& result) {
-  if (!result.is_object()) return false;
-  auto it = result.find("done");
-  if (it == result.end()) return false;
-  // Ray tests `result.get("done")` for truthiness.
-  if (it->is_boolean()) return it->get<bool>();
-  if (it->is_number()) return it->get<double>() != 0.0;
-  return false;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -91,7 +82,7 @@ DictStopper::DictStopper(std::initializer_list<std::pair<const std::string, Json
     : DictStopper(Json(std::map<std::string, Json>(criteria))) {}
 
 bool DictStopper::operator()(const std::string& /*trial_id*/, const Result& result) {
-  if (is_done(result)) return true;
+  if (detail::result_flag(result, "done")) return true;  // Ray tests result.get("done") for truthiness
   for (const auto& [key, threshold] : criteria_.items()) {
     const Json* value = find_path(result, key);
     if (value == nullptr) {
